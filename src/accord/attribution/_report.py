@@ -1,0 +1,197 @@
+"""Render results for people (terminal, HTML) and programs (JSON-ready dicts, CSV).
+
+The HTML page is self-contained — inline CSS and SVG bar charts generated here — so it can be
+mailed or archived and still open offline; nothing is fetched from anywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+from html import escape
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ._budget import Allocation, BudgetReport
+from ._quality import METRICS, QualityReport
+from ._result import AttributionResult
+
+Report = AttributionResult | QualityReport | BudgetReport | Allocation
+
+
+def to_json_ready(result: Report) -> dict[str, Any]:
+    """A dict of plain str/float/int/list values (NaN becomes None, which JSON can carry)."""
+    return _clean(result.to_dict())
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _fmt(x: float, pct: bool = False) -> str:
+    if not math.isfinite(x):
+        return "–"
+    return f"{x:.1%}" if pct else f"{x:,.2f}"
+
+
+def _rows(result: Report) -> tuple[list[str], list[list[str]]]:
+    """Header and string rows shared by the terminal table and CSV."""
+    if isinstance(result, AttributionResult):
+        share = result.share()
+        return [result.by, "credit", "share"], [
+            [k, f"{v:.4f}", f"{share[k]:.6f}"] for k, v in result.credit.items()
+        ]
+    if isinstance(result, QualityReport):
+        head = ["group", "journeys"]
+        for m in METRICS:
+            head += [f"{m}_count", f"{m}_rate", f"{m}_low", f"{m}_high"]
+        rows = []
+        for r in result.rows:
+            row = [r.group, str(r.journeys)]
+            for m in METRICS:
+                x = r.rates[m]
+                row += [str(x.count), f"{x.rate:.6f}", f"{x.low:.6f}", f"{x.high:.6f}"]
+            rows.append(row)
+        return head, rows
+    if isinstance(result, BudgetReport):
+        head = [result.by, "spend", "revenue", "roi", "marginal_roi", "mroi_low", "mroi_high"]
+        head += ["b", "b_low", "b_high", "confidence"]
+        return head, [
+            [r.key, f"{r.spend:.2f}", f"{r.revenue:.2f}", f"{r.roi:.4f}", f"{r.marginal_roi:.4f}"]
+            + [f"{r.marginal_roi_low:.4f}", f"{r.marginal_roi_high:.4f}", f"{r.fit.b:.4f}"]
+            + [f"{r.fit.b_low:.4f}", f"{r.fit.b_high:.4f}", r.fit.confidence]
+            for r in result.rows
+        ]
+    head = ["key", "spend", "low", "high", "baseline"]
+    return head, [
+        [k, f"{v:.2f}", f"{result.low[k]:.2f}", f"{result.high[k]:.2f}"]
+        + [f"{result.baseline.get(k, float('nan')):.2f}"]
+        for k, v in result.spend.items()
+    ]
+
+
+def _title(result: Report) -> str:
+    if isinstance(result, AttributionResult):
+        return (
+            f"{result.model} attribution by {result.by} — {result.journeys:,} journeys, "
+            f"{result.conversions:,} conversions, value {result.total_value:,.2f}"
+        )
+    if isinstance(result, QualityReport):
+        return "Coordination quality (rates with 95% Wilson intervals)"
+    if isinstance(result, BudgetReport):
+        return f"Budget by {result.by} ({result.model} revenue, {result.periods} periods)"
+    return f"Recommended allocation of {result.budget:,.2f} per period ({result.confidence})"
+
+
+def render_table(result: Report) -> Table:
+    """A ``rich`` table; print it with ``rich.console.Console().print``."""
+    head, rows = _rows(result)
+    table = Table(title=_title(result))
+    for i, h in enumerate(head):
+        table.add_column(h, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*(("–" if c == "nan" else c) for c in row))
+    return table
+
+
+def render_text(result: Report, width: int = 120) -> str:
+    """The terminal table as plain text (for logs and tests)."""
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+    console.print(render_table(result))
+    for w in getattr(result, "warnings", ()):
+        console.print(f"warning: {w}")
+    return console.export_text()
+
+
+def to_csv(result: Report) -> str:
+    """CSV text with a header row; numbers unformatted beyond fixed decimals."""
+    head, rows = _rows(result)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(head)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _bars(items: Sequence[tuple[str, float, float, float]], pct: bool) -> str:
+    """Horizontal bar chart as inline SVG; optional error bars from (low, high)."""
+    if not items:
+        return ""
+    finite = [abs(x) for _, v, lo, hi in items for x in (v, lo, hi) if math.isfinite(x)]
+    top = max(finite, default=1.0) or 1.0
+    left, width, row = 170, 420, 22
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 110}" '
+        f'height="{row * len(items) + 10}" role="img">'
+    ]
+    for i, (label, v, lo, hi) in enumerate(items):
+        y = 5 + i * row
+        w = max(0.0, v) / top * width if math.isfinite(v) else 0.0
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 15}" text-anchor="end">{escape(label[:28])}</text>'
+            f'<rect x="{left}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" fill="#4a7bb7"/>'
+        )
+        if math.isfinite(lo) and math.isfinite(hi):
+            x1, x2 = left + max(lo, 0) / top * width, left + max(hi, 0) / top * width
+            parts.append(
+                f'<line x1="{x1:.1f}" x2="{x2:.1f}" y1="{y + 9}" y2="{y + 9}" stroke="#222"/>'
+            )
+        parts.append(f'<text x="{left + w + 6:.1f}" y="{y + 15}">{escape(_fmt(v, pct))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _chart(result: Report) -> str:
+    nan = float("nan")
+    if isinstance(result, AttributionResult):
+        return _bars([(k, v, nan, nan) for k, v in result.credit.items()], False)
+    if isinstance(result, QualityReport):
+        return "".join(
+            f"<h3>{escape(m)} rate</h3>"
+            + _bars([(r.group, r.rates[m].rate, r.rates[m].low, r.rates[m].high) for r in result.rows], True)
+            for m in METRICS
+        )
+    if isinstance(result, BudgetReport):
+        return _bars([(r.key, r.roi, nan, nan) for r in result.rows], True)
+    return _bars([(k, v, result.low[k], result.high[k]) for k, v in result.spend.items()], False)
+
+
+def _html_table(result: Report) -> str:
+    head, rows = _rows(result)
+    th = "".join(f"<th>{escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_CSS = (
+    "body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}"
+    "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.2em .5em;"
+    "text-align:right}td:first-child,th:first-child{text-align:left}svg{font-size:12px}"
+    ".warn{color:#a33}"
+)
+
+
+def render_html(results: Sequence[Report], title: str = "Accord attribution report") -> str:
+    """One self-contained HTML page (inline CSS and SVG, no scripts) for all ``results``."""
+    sections = []
+    for result in results:
+        warns = "".join(f'<p class="warn">⚠ {escape(w)}</p>' for w in getattr(result, "warnings", ()))
+        sections.append(
+            f"<section><h2>{escape(_title(result))}</h2>{_chart(result)}"
+            f"{_html_table(result)}{warns}</section>"
+        )
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}'
+        f"</title><style>{_CSS}</style></head><body><h1>{escape(title)}</h1>"
+        f"{''.join(sections)}</body></html>"
+    )

@@ -1,0 +1,25 @@
+"""The ledger's hash chain. One chain per customer (plus one for the fleet), so appending never
+contends across customers and every chain lives in its customer's partition."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+GENESIS = "0" * 64
+FLEET = "_fleet"
+"""The chain for entries about no single customer: seats, policy, tokens."""
+
+
+def canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str).encode()
+
+
+def entry_hash(prev_hash: str, chain: str, chain_seq: int, kind: str, at: float,
+               agent: str | None, trace_id: str | None, parent_id: str | None, ref: str | None,
+               body: dict[str, Any]) -> str:
+    material = canonical([prev_hash, chain, chain_seq, kind, round(at, 6), agent, trace_id,
+                          parent_id, ref, body])
+    return hashlib.sha256(material).hexdigest()

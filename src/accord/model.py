@@ -1,0 +1,212 @@
+"""The domain's nouns as they cross every interface: proposal, decision, touch, event, context.
+
+These are the public shapes of the in-process API, the HTTP API (their JSON schema is the
+OpenAPI schema) and the ledger. The gate itself works on the lighter views in ``gate``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from accord._time import to_datetime, to_epoch
+
+
+def _as_datetime(value: Any) -> Any:
+    if value is None or isinstance(value, datetime):
+        return value if value is None or value.tzinfo else to_datetime(to_epoch(value))
+    return to_datetime(to_epoch(value))
+
+
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(_as_datetime),
+    PlainSerializer(lambda d: d.isoformat().replace("+00:00", "Z"), when_used="json"),
+]
+"""A UTC instant; accepts RFC 3339 text, epoch seconds or a datetime (naive means UTC)."""
+
+
+class Outcome(StrEnum):
+    GO = "go"
+    FLAG = "flag"
+    DEFER = "defer"
+    STOP = "stop"
+
+    @property
+    def severity(self) -> int:
+        return _SEVERITY[self]
+
+
+_SEVERITY = {Outcome.GO: 0, Outcome.FLAG: 1, Outcome.DEFER: 2, Outcome.STOP: 3}
+
+
+class TouchStatus(StrEnum):
+    PENDING = "pending"
+    EXECUTED = "executed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    REVOKED = "revoked"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Offer(BaseModel):
+    """What a proposal promises. ``product`` + ``discount_pct`` (or ``price``) become a
+    commitment on go; later offers on the same product must not contradict it."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    product: str | None = None
+    discount_pct: float | None = Field(default=None, ge=0, le=100)
+    price: float | None = Field(default=None, ge=0)
+    valid_for: str | None = Field(default=None, description="how long the offer holds, e.g. 14d")
+
+
+class Cost(_Model):
+    """What acting costs: money and/or model tokens. Budgets and trace ceilings sum these."""
+
+    usd: float = Field(default=0.0, ge=0)
+    tokens: int = Field(default=0, ge=0)
+
+
+class Proposal(_Model):
+    """What an agent wants to do to a customer."""
+
+    agent: str = Field(min_length=1, max_length=200)
+    customer: str = Field(min_length=1, max_length=200)
+    action: str = Field(default="message", min_length=1, max_length=100,
+                        description="action kind: message, call, ad, invite, offer …")
+    channel: str = Field(min_length=1, max_length=100)
+    intent: str = Field(min_length=1, max_length=100)
+    topic: str | None = Field(default=None, max_length=500)
+    offer: Offer | None = None
+    cost: Cost | None = None
+    value: float | None = Field(default=None, description="the agent's own value estimate")
+    reversible: bool = True
+    at: Timestamp | None = Field(default=None, description="when the action would reach the customer")
+    trace_id: str | None = Field(default=None, max_length=200)
+    parent_id: str | None = Field(default=None, max_length=200)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+
+
+class Reason(_Model):
+    """One rule that matched: its id, the effect it asked for, and a sentence for a person."""
+
+    rule: str
+    effect: Outcome
+    message: str
+    shadow: bool = False
+    refs: dict[str, Any] = Field(default_factory=dict)
+
+
+class Decision(_Model):
+    """The gate's answer to one proposal."""
+
+    id: str
+    outcome: Outcome
+    reasons: list[Reason] = Field(default_factory=list)
+    retry_at: Timestamp | None = None
+    touch_id: str | None = None
+    context_version: int = 0
+    policy_version: str = ""
+    amend: dict[str, Any] = Field(default_factory=dict,
+                                  description="a variant of the proposal that would pass")
+    shadow: list[Reason] = Field(default_factory=list,
+                                 description="what rules in shadow mode would have done")
+    preempted: list[str] = Field(default_factory=list, description="touch ids this go revoked")
+    approval: str | None = Field(default=None,
+                                 description="for flag: pending, approved or rejected")
+    parent_decision: str | None = None
+    decided_at: Timestamp | None = None
+    proposal: Proposal
+
+    @property
+    def go(self) -> bool:
+        return self.outcome is Outcome.GO
+
+
+class Touch(_Model):
+    id: str
+    decision_id: str
+    customer: str
+    agent: str
+    channel: str
+    intent: str
+    action: str
+    at: Timestamp
+    status: TouchStatus
+    status_reason: str | None = None
+
+
+class Event(_Model):
+    id: str
+    customer: str
+    type: str
+    at: Timestamp
+    data: dict[str, Any] = Field(default_factory=dict)
+    source: str | None = None
+    context_version: int = 0
+    revoked: list[str] = Field(default_factory=list, description="touch ids the event revoked")
+
+
+class Provenance(_Model):
+    by: str = Field(description="agent:<id>, event:<type>:<id> or admin:<name>")
+    at: Timestamp
+    version: int
+
+
+class Context(_Model):
+    """A customer's shared context: versioned fields, and who set each one."""
+
+    customer: str
+    version: int
+    fields: dict[str, Any]
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+
+
+class Claim(_Model):
+    id: str
+    agent: str
+    customer: str
+    purpose: str
+    until: Timestamp
+    created_at: Timestamp
+    released: bool = False
+
+
+class Commitment(_Model):
+    id: str
+    customer: str
+    agent: str
+    product: str
+    offer: dict[str, Any]
+    valid_until: Timestamp
+    decision_id: str
+    status: str = "active"
+
+
+class LedgerEntry(_Model):
+    seq: int
+    chain: str
+    chain_seq: int
+    kind: str
+    at: Timestamp
+    customer: str | None
+    agent: str | None
+    trace_id: str | None
+    parent_id: str | None
+    ref: str | None
+    body: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class LedgerReport(_Model):
+    ok: bool
+    entries: int
+    chains: int
+    problems: list[str] = Field(default_factory=list)

@@ -1,0 +1,282 @@
+"""Load → validate → compile. The result, ``Policy``, is immutable and does no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cel
+from pydantic import ValidationError
+
+from accord._errors import PolicyError
+from accord.policy import _source
+from accord.policy._schema import (
+    AgentSpec,
+    CapSpec,
+    ConflictSpec,
+    PolicySpec,
+    ReducerSpec,
+    RuleSpec,
+    SpacingSpec,
+)
+
+VARIABLES = ("action", "customer", "touches", "agent", "now")
+REDUCER_VARIABLES = ("event", "customer", "now")
+_MACRO_VAR = r"\.\s*(?:exists|all|exists_one|map|filter)\s*\(\s*{}\s*,"
+_FIELD = re.compile(r"\bcustomer\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
+_WHOLE_CUSTOMER = re.compile(r"\bcustomer\b(?!\s*\.\s*[A-Za-z_])")
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """A compiled CEL expression and what it reads."""
+
+    source: str
+    program: Any
+    variables: frozenset[str]
+    customer_fields: frozenset[str] | None  # None: reads the whole customer
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    spec: RuleSpec
+    when: Expr
+    until: Expr | None
+    line: int | None
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+
+@dataclass(frozen=True, slots=True)
+class Reducer:
+    spec: ReducerSpec
+    when: Expr | None
+    set: tuple[tuple[str, Expr], ...]
+    append: tuple[tuple[str, Expr], ...]
+    remove: tuple[tuple[str, Expr], ...]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A validated, compiled policy. Build with ``Policy.load`` / ``Policy.from_text``."""
+
+    spec: PolicySpec
+    source: str
+    version: str
+    text: str
+    agents: dict[str, AgentSpec]
+    rank: dict[str, int]
+    rules: tuple[Rule, ...]
+    reducers: dict[str, tuple[Reducer, ...]]
+    horizon: float
+    warnings: tuple[str, ...] = ()
+    lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, repr=False)
+
+    @property
+    def caps(self) -> list[CapSpec]:
+        return self.spec.caps
+
+    @property
+    def spacing(self) -> list[SpacingSpec]:
+        return self.spec.spacing
+
+    @property
+    def conflicts(self) -> list[ConflictSpec]:
+        return self.spec.conflicts
+
+    @classmethod
+    def load(cls, path: str | Path) -> Policy:
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise PolicyError(
+                [f"{p}: no such file (create one with `accord init`, or pass --policy)"],
+                source=str(p),
+            ) from None
+        return cls.from_text(text, source=str(p))
+
+    @classmethod
+    def from_text(cls, text: str, *, source: str = "accord.yaml") -> Policy:
+        try:
+            data, lines = _source.load(text)
+        except Exception as exc:  # yaml's own errors carry line and column
+            raise PolicyError([f"{source}: not valid YAML: {exc}"], source=source) from None
+        if not isinstance(data, dict):
+            raise PolicyError([f"{source}:1: the policy must be a mapping"], source=source)
+        try:
+            spec = PolicySpec.model_validate(data)
+        except ValidationError as exc:
+            raise PolicyError(_schema_problems(exc, data, lines, source), source=source) from None
+        return _compile(spec, text, source, lines)
+
+    def agent(self, agent_id: str) -> AgentSpec | None:
+        return self.agents.get(agent_id)
+
+    def rank_of(self, agent_id: str) -> int:
+        """Lower wins; agents missing from ``precedence`` rank after every listed one."""
+        return self.rank.get(agent_id, len(self.rank))
+
+    def team_of(self, agent_id: str) -> str | None:
+        seat = self.agents.get(agent_id)
+        return seat.team if seat else None
+
+    def with_agents(self, agents: Iterable[AgentSpec]) -> Policy:
+        """The same policy with seats replaced (the registry overrides the file's seats)."""
+        spec = self.spec.model_copy(update={"agents": list(agents)})
+        return _compile(spec, self.text, self.source, self.lines)
+
+
+def _schema_problems(exc: ValidationError, data: dict[str, Any], lines: dict[Any, int],
+                     source: str) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        line = _source.line_of(lines, loc)
+        rule_id = _rule_id(data, loc)
+        where = f"{source}:{line}" if line else source
+        dotted = ".".join(str(x) for x in loc) or "(top)"
+        what = f" (rule {rule_id})" if rule_id else ""
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key; check the spelling (see docs/policy.md for the schema)"
+        problems.append(f"{where}: {dotted}{what}: {msg}")
+    return problems
+
+
+def _rule_id(data: Any, loc: tuple[Any, ...]) -> str | None:
+    if len(loc) >= 2 and isinstance(loc[1], int):
+        try:
+            item = data[loc[0]][loc[1]]
+        except (KeyError, IndexError, TypeError):
+            return None
+        if isinstance(item, dict):
+            return str(item.get("id") or item.get("event") or item.get("name") or "") or None
+    return None
+
+
+class _Problems:
+    def __init__(self, source: str, lines: dict[Any, int]) -> None:
+        self.source, self.lines, self.items = source, lines, []  # type: list[str]
+
+    def add(self, path: tuple[Any, ...], message: str, rule: str | None = None) -> None:
+        line = _source.line_of(self.lines, path)
+        where = f"{self.source}:{line}" if line else self.source
+        what = f" (rule {rule})" if rule else ""
+        self.items.append(f"{where}: {'.'.join(map(str, path))}{what}: {message}")
+
+
+def compile_expr(source: str, allowed: tuple[str, ...]) -> Expr:
+    """Compile one CEL expression; raise ValueError naming what is wrong."""
+    try:
+        program = cel.compile(source)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("\n", " ")) from None
+    variables = frozenset(program.variables())
+    unknown = [v for v in variables
+               if v not in allowed and not re.search(_MACRO_VAR.format(re.escape(v)), source)]
+    if unknown:
+        raise ValueError(
+            f"unknown variable {', '.join(sorted(unknown))}; a condition may use "
+            f"{', '.join(allowed)}")
+    fields: frozenset[str] | None = frozenset(_FIELD.findall(source))
+    if _WHOLE_CUSTOMER.search(source):
+        fields = None
+    return Expr(source, program, variables, fields)
+
+
+def _compile(spec: PolicySpec, text: str, source: str, lines: dict[Any, int]) -> Policy:
+    problems = _Problems(source, lines)
+    warnings: list[str] = []
+    channels = set(spec.channels)
+    agents: dict[str, AgentSpec] = {}
+    for i, seat in enumerate(spec.agents):
+        if seat.id in agents:
+            problems.add(("agents", i, "id"), f"agent {seat.id!r} is declared twice")
+        agents[seat.id] = seat
+        for j, ch in enumerate(seat.mandate.channels):
+            if ch not in channels:
+                problems.add(("agents", i, "mandate", "channels", j),
+                             f"channel {ch!r} is not in channels: {sorted(channels)}", seat.id)
+        if spec.intents is not None:
+            for j, intent in enumerate(seat.mandate.intents):
+                if intent not in spec.intents:
+                    problems.add(("agents", i, "mandate", "intents", j),
+                                 f"intent {intent!r} is not in intents: {spec.intents}", seat.id)
+    rank: dict[str, int] = {}
+    for i, agent_id in enumerate(spec.precedence):
+        if agent_id not in agents:
+            problems.add(("precedence", i), f"{agent_id!r} is not a declared agent")
+        if agent_id in rank:
+            problems.add(("precedence", i), f"{agent_id!r} is listed twice")
+        rank.setdefault(agent_id, i)
+
+    seen: dict[str, str] = {}
+    for kind in ("caps", "spacing", "conflicts", "rules"):
+        for i, item in enumerate(getattr(spec, kind)):
+            if item.id in seen:
+                problems.add((kind, i, "id"), f"id {item.id!r} is already used in {seen[item.id]}",
+                             item.id)
+            seen[item.id] = kind
+            for j, ch in enumerate(getattr(item, "channels", None) or []):
+                if ch not in channels:
+                    problems.add((kind, i, "channels", j), f"unknown channel {ch!r}", item.id)
+
+    rules: list[Rule] = []
+    for i, r in enumerate(spec.rules):
+        when = until = None
+        try:
+            when = compile_expr(r.when, VARIABLES)
+        except ValueError as exc:
+            problems.add(("rules", i, "when"), f"CEL: {exc}", r.id)
+        if r.effect == "defer" and not r.until:
+            warnings.append(f"{source}: rule {r.id}: a defer without `until` retries in 1h")
+        if r.until:
+            try:
+                until = compile_expr(r.until, VARIABLES)
+            except ValueError as exc:
+                problems.add(("rules", i, "until"), f"CEL: {exc}", r.id)
+        for j, a in enumerate(r.agents or []):
+            if a not in agents:
+                problems.add(("rules", i, "agents", j), f"{a!r} is not a declared agent", r.id)
+        if when is not None:
+            rules.append(Rule(r, when, until, _source.line_of(lines, ("rules", i))))
+
+    reducers: dict[str, list[Reducer]] = {}
+    for i, red in enumerate(spec.reducers):
+        compiled: dict[str, list[tuple[str, Expr]]] = {"set": [], "append": [], "remove": []}
+        cond = None
+        try:
+            cond = compile_expr(red.when, REDUCER_VARIABLES) if red.when else None
+            for op in compiled:
+                for fname, expr in getattr(red, op).items():
+                    compiled[op].append((fname, compile_expr(str(expr), REDUCER_VARIABLES)))
+        except ValueError as exc:
+            problems.add(("reducers", i), f"CEL: {exc}", red.event)
+            continue
+        reducers.setdefault(red.event, []).append(Reducer(
+            red, cond, tuple(compiled["set"]), tuple(compiled["append"]),
+            tuple(compiled["remove"])))
+
+    for i, case in enumerate(spec.tests):
+        for key in ("agent", "customer", "channel", "intent"):
+            if key not in case.proposal:
+                problems.add(("tests", i, "proposal"), f"the example proposal needs {key!r}",
+                             case.name)
+
+    if problems.items:
+        raise PolicyError(problems.items, source=source)
+
+    horizon = max([spec.settings.touch_horizon]
+                  + [c.per for c in spec.caps] + [s.min_gap for s in spec.spacing]
+                  + [c.within for c in spec.conflicts])
+    digest = hashlib.sha256(spec.model_dump_json().encode()).hexdigest()[:12]
+    return Policy(spec=spec, source=source, version=digest, text=text, agents=agents, rank=rank,
+                  rules=tuple(rules), reducers={k: tuple(v) for k, v in reducers.items()},
+                  horizon=horizon, warnings=tuple(warnings), lines=lines)

@@ -1,0 +1,639 @@
+"""The one service. Every interface (in-process, HTTP, MCP, A2A, CLI, web) is a shell over it.
+
+Each write is one transaction serialized on its customer: lock, read the snapshot, call the pure
+gate (or reducers), write rows and the ledger entry, commit, then publish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from accord import gate, reducers
+from accord._errors import (
+    AccordError,
+    Conflict,
+    Forbidden,
+    IdempotencyConflict,
+    InvalidInput,
+    NotFound,
+    StaleVersion,
+)
+from accord._time import Clock, iso, system_clock, to_epoch
+from accord.bus import Bus, Message, Subscription
+from accord.ledger import FLEET, canonical, entry_hash
+from accord.model import (
+    Claim,
+    Context,
+    Decision,
+    Event,
+    LedgerEntry,
+    LedgerReport,
+    Outcome,
+    Proposal,
+    Provenance,
+    Reason,
+    Touch,
+    TouchStatus,
+)
+from accord.policy import Policy
+from accord.store import Store, open_store
+from accord.store import _rows as sql
+from accord.store._base import CustomerRow, Tx
+
+EVENT_TYPES = ("purchase", "opt_out", "opt_in", "ticket_opened", "ticket_closed", "reply",
+               "meeting_booked", "stage_changed", "unsubscribe", "complaint", "login",
+               "conversion")
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:20]}"
+
+
+def invalid(exc: ValidationError) -> InvalidInput:
+    first = exc.errors()[0]
+    where = ".".join(str(x) for x in first["loc"]) or None
+    problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+    return InvalidInput(first["msg"] if len(problems) == 1 else "; ".join(problems), where=where,
+                        hint="see the field list in docs/api.md", extra={"problems": problems})
+
+
+def _day(at: float) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(at))
+
+
+class Accord:
+    """Accord embedded in your process. ``Accord.open("accord.db", policy="accord.yaml")``."""
+
+    def __init__(self, store: Store, policy: Policy, *, clock: Clock | None = None) -> None:
+        self.store = store
+        self.policy = policy
+        self.clock: Clock = clock or system_clock
+        self.bus = Bus()
+
+    @classmethod
+    def open(cls, db: str | Path = "accord.db", policy: str | Path | Policy = "accord.yaml", *,
+             clock: Clock | None = None, **store_options: Any) -> Accord:
+        pol = policy if isinstance(policy, Policy) else Policy.load(policy)
+        return cls(open_store(str(db), **store_options), pol, clock=clock)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Accord:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- proposals ---------------------------------------------------------------------------
+
+    def propose(self, agent: str, customer: str, *, channel: str, intent: str,
+                action: str = "message", offer: dict[str, Any] | None = None,
+                cost: dict[str, Any] | float | None = None, at: Any = None,
+                trace_id: str | None = None, parent_id: str | None = None,
+                idempotency_key: str | None = None, topic: str | None = None,
+                value: float | None = None, reversible: bool = True) -> Decision:
+        """Ask the gate. Returns the decision; a go already holds the customer's contact slot."""
+        if isinstance(cost, int | float) and not isinstance(cost, bool):
+            cost = {"usd": float(cost)}
+        try:
+            p = Proposal(agent=agent, customer=customer, action=action, channel=channel,
+                         intent=intent, offer=offer, cost=cost, at=at, trace_id=trace_id,
+                         parent_id=parent_id, idempotency_key=idempotency_key, topic=topic,
+                         value=value, reversible=reversible)
+        except ValidationError as exc:
+            raise invalid(exc) from None
+        return self.submit(p)
+
+    def submit(self, p: Proposal, *, decision_id: str | None = None) -> Decision:
+        """Decide a validated ``Proposal`` (what ``propose`` and the HTTP API call)."""
+        at = p.at.timestamp() if p.at else self.clock()
+        request_hash = hashlib.sha256(canonical(p.model_dump(mode="json"))).hexdigest()
+        published: list[Message] = []
+        with self.store.lock(p.customer) as tx:
+            row = tx.customer()
+            if p.idempotency_key:
+                seen = tx.one("SELECT body, request_hash FROM decisions WHERE customer = ? AND "
+                              "agent = ? AND idem_key = ?", (p.customer, p.agent,
+                                                            p.idempotency_key))
+                if seen is not None:
+                    if seen["request_hash"] != request_hash:
+                        raise IdempotencyConflict(
+                            f"idempotency key {p.idempotency_key!r} was used for a different "
+                            "proposal", where="idempotency_key",
+                            hint="use a new key for a new proposal; retry with the same body")
+                    return Decision.model_validate_json(seen["body"])
+            snap = self._snapshot(tx, row, p, at)
+            verdict = gate.evaluate(p, at, snap, self.policy)
+            decision = self._record(tx, row, p, at, verdict, request_hash, decision_id,
+                                    published)
+            tx.save_customer(row)
+        self.bus.publish(published)
+        return decision
+
+    def _snapshot(self, tx: Tx, row: CustomerRow, p: Proposal, at: float) -> gate.Snapshot:
+        pol = self.policy
+        horizon = pol.horizon + pol.spec.settings.touch_lease
+        touches = [gate.TouchView(r["id"], r["agent"], r["channel"], r["intent"], r["at"],
+                                  r["status"], r["seq"])
+                   for r in sql.touches_near(tx, p.customer, at - horizon, at + horizon)]
+        claims = [gate.ClaimView(r["id"], r["agent"], r["purpose"], r["until"]) for r in tx.rows(
+            "SELECT id, agent, purpose, until FROM claims WHERE customer = ? AND released = 0 "
+            "AND until > ?", (p.customer, at))]
+        commitments = []
+        if p.offer is not None and p.offer.product is not None:
+            commitments = [gate.CommitmentView(r["id"], r["agent"], r["product"],
+                                               json.loads(r["offer"]), r["valid_until"],
+                                               r["decision_id"]) for r in tx.rows(
+                "SELECT * FROM commitments WHERE customer = ? AND status = 'active' AND "
+                "product = ? AND valid_until > ?", (p.customer, p.offer.product, at))]
+        snap = gate.Snapshot(p.customer, gate.cel_fields(row.fields), row.version, touches,
+                             claims, commitments)
+        seat = pol.agents.get(p.agent)
+        if seat is not None and (seat.budget.daily_usd is not None
+                                 or seat.budget.daily_tokens is not None):
+            s = tx.one("SELECT COALESCE(SUM(usd), 0) AS usd, COALESCE(SUM(tokens), 0) AS tokens "
+                       "FROM spend WHERE agent = ? AND day = ?", (p.agent, _day(at)))
+            assert s is not None
+            snap.agent_spend_usd, snap.agent_spend_tokens = float(s["usd"]), int(s["tokens"])
+        if p.trace_id is not None:
+            t = tx.one("SELECT usd, tokens, count FROM traces WHERE trace_id = ?", (p.trace_id,))
+            if t is not None:
+                snap.trace_cost_usd, snap.trace_tokens, snap.trace_count = (
+                    float(t["usd"]), int(t["tokens"]), int(t["count"]))
+        return snap
+
+    def _record(self, tx: Tx, row: CustomerRow, p: Proposal, at: float, v: gate.Verdict,
+                request_hash: str, decision_id: str | None, published: list[Message],
+                *, parent_decision: str | None = None) -> Decision:
+        did = decision_id or new_id("d")
+        touch_id = "t_" + did[2:] if v.outcome is Outcome.GO else None
+        now = self.clock()
+        decision = Decision(
+            id=did, outcome=v.outcome, reasons=v.reasons,
+            retry_at=v.retry_at, touch_id=touch_id, context_version=row.version,
+            policy_version=self.policy.version, amend=v.amend, shadow=v.shadow,
+            preempted=v.preempt, approval="pending" if v.outcome is Outcome.FLAG else None,
+            parent_decision=parent_decision, decided_at=now, proposal=p)
+        body = decision.model_dump_json()
+        tx.execute("INSERT INTO decisions (customer, id, agent, outcome, approval, at, trace_id, "
+                   "idem_key, request_hash, body) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   (p.customer, did, p.agent, v.outcome.value, decision.approval, at, p.trace_id,
+                    p.idempotency_key if parent_decision is None else None, request_hash, body))
+        agents = {p.agent}
+        for tid in v.preempt:
+            agents |= self._revoke(tx, row, tid, f"pre-empted by {p.agent} (decision {did})",
+                                   at, published, trace_id=p.trace_id, parent_id=did)
+        usd = p.cost.usd if p.cost else 0.0
+        tokens = p.cost.tokens if p.cost else 0
+        if touch_id is not None:
+            seq = row.chain_seq + 1
+            tx.execute("INSERT INTO touches (customer, id, decision_id, agent, channel, intent, "
+                       "action, at, status, seq, proposal) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                       (p.customer, touch_id, did, p.agent, p.channel, p.intent, p.action, at,
+                        "pending", seq, p.model_dump_json()))
+            if p.offer is not None and p.offer.product is not None:
+                valid = self.policy.spec.commitments.default_valid_for
+                if p.offer.valid_for:
+                    from accord._time import parse_duration
+                    valid = parse_duration(p.offer.valid_for)
+                tx.execute("INSERT INTO commitments (customer, id, agent, product, offer, "
+                           "valid_until, decision_id, touch_id, status) VALUES "
+                           "(?,?,?,?,?,?,?,?,'active')",
+                           (p.customer, "c_" + did[2:], p.agent, p.offer.product,
+                            sql.dumps(p.offer.model_dump(exclude_none=True)), at + valid, did,
+                            touch_id))
+            if usd or tokens:
+                shard = zlib.crc32(p.customer.encode()) % sql.SPEND_SHARDS
+                tx.execute("INSERT INTO spend (agent, day, shard, usd, tokens) VALUES "
+                           "(?,?,?,?,?) ON CONFLICT (agent, day, shard) DO UPDATE SET "
+                           "usd = spend.usd + excluded.usd, tokens = spend.tokens + "
+                           "excluded.tokens", (p.agent, _day(at), shard, usd, tokens))
+        if p.trace_id is not None:
+            tx.execute("INSERT INTO traces (trace_id, usd, tokens, count) VALUES (?,?,?,1) "
+                       "ON CONFLICT (trace_id) DO UPDATE SET usd = traces.usd + excluded.usd, "
+                       "tokens = traces.tokens + excluded.tokens, count = traces.count + 1",
+                       (p.trace_id, usd if touch_id else 0.0, tokens if touch_id else 0))
+        sql.append_ledger(tx, row, "decision", now, agent=p.agent, trace_id=p.trace_id,
+                          parent_id=p.parent_id or parent_decision, ref=did,
+                          body={"at": at, "proposal": p.model_dump(mode="json"),
+                                "outcome": v.outcome.value,
+                                "reasons": [r.model_dump(mode="json") for r in v.reasons],
+                                "shadow": [r.model_dump(mode="json") for r in v.shadow],
+                                "retry_at": v.retry_at, "touch_id": touch_id,
+                                "preempted": v.preempt, "context_version": row.version,
+                                "policy_version": self.policy.version,
+                                "parent_decision": parent_decision})
+        for incident in sorted(set(v.incidents)):
+            sql.append_ledger(tx, row, "incident", now, agent=p.agent, trace_id=p.trace_id,
+                              parent_id=did, ref=did,
+                              body={"rule": incident, "messages": [
+                                  r.message for r in v.reasons if r.rule == incident]})
+        published.append({"kind": "decision", "customer": p.customer, "agents": sorted(agents),
+                          "decision": decision.model_dump(mode="json")})
+        return decision
+
+    def _revoke(self, tx: Tx, row: CustomerRow, touch_id: str, why: str, at: float,
+                published: list[Message], *, trace_id: str | None = None,
+                parent_id: str | None = None, reasons: list[Reason] | None = None) -> set[str]:
+        t = tx.one("SELECT agent, decision_id, status FROM touches WHERE customer = ? AND id = ?",
+                   (row.id, touch_id))
+        if t is None or t["status"] != "pending":
+            return set()
+        tx.execute("UPDATE touches SET status = 'revoked', status_reason = ? WHERE customer = ? "
+                   "AND id = ?", (why, row.id, touch_id))
+        tx.execute("UPDATE commitments SET status = 'revoked' WHERE customer = ? AND touch_id = ?",
+                   (row.id, touch_id))
+        body = {"touch_id": touch_id, "agent": t["agent"], "why": why,
+                "reasons": [r.model_dump(mode="json") for r in reasons or []]}
+        sql.append_ledger(tx, row, "revocation", self.clock(), agent=t["agent"],
+                          trace_id=trace_id, parent_id=parent_id, ref=touch_id, body=body)
+        published.append({"kind": "revocation", "customer": row.id, "agents": [t["agent"]],
+                          "touch_id": touch_id, "decision_id": t["decision_id"], "why": why,
+                          "reasons": body["reasons"], "at": iso(at)})
+        return {t["agent"]}
+
+    # -- touches -----------------------------------------------------------------------------
+
+    def report_outcome(self, touch_id: str, status: str, *, agent: str | None = None,
+                       detail: str | None = None) -> Touch:
+        """The agent says what became of a go: executed, failed or cancelled."""
+        if status not in ("executed", "failed", "cancelled"):
+            raise InvalidInput(f"status must be executed, failed or cancelled, not {status!r}",
+                               where="status")
+        customer = self._customer_of("touches", touch_id, "touch")
+        published: list[Message] = []
+        with self.store.lock(customer) as tx:
+            row = tx.customer()
+            t = tx.one("SELECT * FROM touches WHERE customer = ? AND id = ?", (customer, touch_id))
+            assert t is not None
+            if agent is not None and t["agent"] != agent:
+                raise Forbidden(f"touch {touch_id} belongs to {t['agent']}, not {agent}",
+                                where="touch_id")
+            if t["status"] == status:
+                return _touch(customer, t)
+            if t["status"] != "pending":
+                hint = ("do not act on it: " + (t["status_reason"] or "")
+                        if t["status"] == "revoked" else None)
+                raise Conflict(f"touch {touch_id} is already {t['status']}", where="touch_id",
+                               hint=hint, extra={"touch_status": t["status"]})
+            tx.execute("UPDATE touches SET status = ?, status_reason = ? WHERE customer = ? AND "
+                       "id = ?", (status, detail, customer, touch_id))
+            if status != "executed":
+                tx.execute("UPDATE commitments SET status = ? WHERE customer = ? AND touch_id = ?",
+                           (status, customer, touch_id))
+            sql.append_ledger(tx, row, "outcome", self.clock(), agent=t["agent"],
+                              parent_id=t["decision_id"], ref=touch_id,
+                              body={"touch_id": touch_id, "status": status, "detail": detail})
+            tx.save_customer(row)
+            t = {**t, "status": status, "status_reason": detail}
+        published.append({"kind": "outcome", "customer": customer, "agents": [t["agent"]],
+                          "touch_id": touch_id, "status": status})
+        self.bus.publish(published)
+        return _touch(customer, t)
+
+    def touch(self, touch_id: str) -> Touch:
+        with self.store.read() as tx:
+            t = tx.one("SELECT * FROM touches WHERE id = ?", (touch_id,))
+        if t is None:
+            raise NotFound(f"no touch {touch_id!r}", where="touch_id")
+        return _touch(t["customer"], t)
+
+    def _customer_of(self, table: str, item_id: str, what: str) -> str:
+        with self.store.read() as tx:
+            found = tx.one(f"SELECT customer FROM {table} WHERE id = ?", (item_id,))
+        if found is None:
+            raise NotFound(f"no {what} {item_id!r}", where=f"{what}_id")
+        return str(found["customer"])
+
+    # -- events and context ------------------------------------------------------------------
+
+    def record_event(self, customer: str, type: str, *, at: Any = None,
+                     data: dict[str, Any] | None = None, source: str | None = None,
+                     event_id: str | None = None) -> Event:
+        """A fact about a customer. Reducers update the context and, in the same transaction,
+        every pending touch the new state forbids is revoked."""
+        if not customer or not isinstance(customer, str):
+            raise InvalidInput("customer must be a non-empty string", where="customer")
+        if not type or not isinstance(type, str):
+            raise InvalidInput("type must be a non-empty string", where="type",
+                               hint=f"known types: {', '.join(EVENT_TYPES)}")
+        data = dict(data or {})
+        if not isinstance(data, dict):
+            raise InvalidInput("data must be an object", where="data")
+        try:
+            when = to_epoch(at) if at is not None else self.clock()
+        except ValueError as exc:
+            raise InvalidInput(str(exc), where="at") from None
+        eid = event_id or new_id("e")
+        published: list[Message] = []
+        with self.store.lock(customer) as tx:
+            row = tx.customer()
+            try:
+                fields, changed = reducers.apply(self.policy, type, when, data, row.fields)
+            except Exception as exc:
+                raise InvalidInput(f"a reducer for {type!r} failed on this event: {exc}",
+                                   where="data", hint="check the event's data fields against "
+                                   "the reducers in the policy") from None
+            if changed:
+                row.version += 1
+                row.fields = fields
+                for name in changed:
+                    row.provenance[name] = {"by": f"event:{type}:{eid}", "at": iso(when),
+                                            "version": row.version}
+            tx.execute("INSERT INTO events (customer, id, type, at, data, source, version) "
+                       "VALUES (?,?,?,?,?,?,?)",
+                       (customer, eid, type, when, sql.dumps(data), source, row.version))
+            sql.append_ledger(tx, row, "event", self.clock(), agent=source, ref=eid,
+                              body={"type": type, "at": when, "data": data,
+                                    "changed": changed, "version": row.version})
+            revoked = self._recheck_pending(tx, row, when, f"event {type} ({eid})", published,
+                                            eid) if changed else []
+            tx.save_customer(row)
+        if changed:
+            published.append({"kind": "context", "customer": customer, "agents": [],
+                              "version": row.version, "changed": changed, "by": f"event:{type}"})
+        self.bus.publish(published)
+        return Event(id=eid, customer=customer, type=type, at=when, data=data, source=source,
+                     context_version=row.version, revoked=revoked)
+
+    def _recheck_pending(self, tx: Tx, row: CustomerRow, since: float, cause: str,
+                         published: list[Message], parent: str) -> list[str]:
+        revoked = []
+        lease = self.policy.spec.settings.touch_lease
+        for t in sql.pending_touches(tx, row.id, since - lease):
+            p = Proposal.model_validate_json(t["proposal"])
+            snap = gate.Snapshot(row.id, gate.cel_fields(row.fields), row.version)
+            v = gate.evaluate(p, t["at"], snap, self.policy, context_only=True)
+            if v.outcome is Outcome.GO:
+                continue
+            rules = ", ".join(r.rule for r in v.reasons)
+            self._revoke(tx, row, t["id"], f"{cause} makes it {v.outcome.value} ({rules})",
+                         t["at"], published, parent_id=parent, reasons=v.reasons)
+            revoked.append(t["id"])
+        return revoked
+
+    def context(self, customer: str, *, agent: str | None = None) -> Context:
+        """The customer's context; with ``agent``, only the fields its grant may read."""
+        with self.store.read() as tx:
+            r = tx.one("SELECT * FROM customers WHERE id = ?", (customer,))
+        row = sql.customer_row(r) if r else CustomerRow(customer, 0, {}, {}, 0, "")
+        fields, prov = row.fields, row.provenance
+        if agent is not None:
+            readable = self._grant(agent).read
+            if "*" not in readable:
+                fields = {k: v for k, v in fields.items() if k in readable}
+                prov = {k: v for k, v in prov.items() if k in readable}
+        return Context(customer=customer, version=row.version, fields=fields,
+                       provenance={k: Provenance(**v) for k, v in prov.items()})
+
+    def _grant(self, agent: str) -> Any:
+        seat = self.policy.agents.get(agent)
+        if seat is None:
+            raise Forbidden(f"agent {agent!r} is not a registered seat", where="agent")
+        return seat.context
+
+    def update_context(self, customer: str, changes: dict[str, Any], *, expected_version: int,
+                       agent: str | None = None, actor: str | None = None) -> Context:
+        """Write fields, naming the version you read. A stale version is refused, never merged.
+        A ``None`` value removes the field."""
+        if not isinstance(changes, dict) or not changes:
+            raise InvalidInput("changes must be a non-empty object of field: value",
+                               where="changes")
+        if agent is not None:
+            writable = self._grant(agent).write
+            denied = sorted(k for k in changes if "*" not in writable and k not in writable)
+            if denied:
+                raise Forbidden(f"{agent} may not write {', '.join(denied)}", where="changes",
+                                hint=f"its grant allows: {', '.join(writable) or 'nothing'}")
+        by = f"agent:{agent}" if agent else (actor or "admin")
+        published: list[Message] = []
+        with self.store.lock(customer) as tx:
+            row = tx.customer()
+            if expected_version != row.version:
+                raise StaleVersion(customer, expected_version, row.version)
+            row.version += 1
+            now = self.clock()
+            for k, v in changes.items():
+                if v is None:
+                    row.fields.pop(k, None)
+                else:
+                    row.fields[k] = v
+                row.provenance[k] = {"by": by, "at": iso(now), "version": row.version}
+            sql.append_ledger(tx, row, "context", now, agent=agent,
+                              body={"changes": changes, "version": row.version, "by": by})
+            self._recheck_pending(tx, row, now, f"context change by {by}", published,
+                                  f"v{row.version}")
+            tx.save_customer(row)
+        published.append({"kind": "context", "customer": customer, "agents": [],
+                          "version": row.version, "changed": sorted(changes), "by": by})
+        self.bus.publish(published)
+        return self.context(customer)
+
+    # -- claims ------------------------------------------------------------------------------
+
+    def claim(self, agent: str, customer: str, purpose: str, until: Any) -> Claim:
+        """Declare interest in a customer; lower-precedence agents defer until it expires."""
+        if agent not in self.policy.agents:
+            raise Forbidden(f"agent {agent!r} is not a registered seat", where="agent")
+        try:
+            until_at = to_epoch(until)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), where="until") from None
+        now = self.clock()
+        cid = new_id("cl")
+        with self.store.lock(customer) as tx:
+            row = tx.customer()
+            tx.execute("INSERT INTO claims (customer, id, agent, purpose, until, created_at) "
+                       "VALUES (?,?,?,?,?,?)", (customer, cid, agent, purpose, until_at, now))
+            sql.append_ledger(tx, row, "claim", now, agent=agent, ref=cid,
+                              body={"purpose": purpose, "until": until_at})
+            tx.save_customer(row)
+        self.bus.publish([{"kind": "claim", "customer": customer, "agents": [agent],
+                           "claim_id": cid}])
+        return Claim(id=cid, agent=agent, customer=customer, purpose=purpose, until=until_at,
+                     created_at=now)
+
+    def release(self, agent: str, customer: str) -> int:
+        """Release the agent's open claims on the customer; returns how many were released."""
+        now = self.clock()
+        with self.store.lock(customer) as tx:
+            row = tx.customer()
+            open_ = tx.rows("SELECT id FROM claims WHERE customer = ? AND agent = ? AND "
+                            "released = 0 AND until > ?", (customer, agent, now))
+            tx.execute("UPDATE claims SET released = 1 WHERE customer = ? AND agent = ? AND "
+                       "released = 0", (customer, agent))
+            if open_:
+                sql.append_ledger(tx, row, "release", now, agent=agent,
+                                  body={"claims": [c["id"] for c in open_]})
+            tx.save_customer(row)
+        return len(open_)
+
+    # -- approvals ---------------------------------------------------------------------------
+
+    def approvals(self) -> list[Decision]:
+        """Flagged decisions waiting for a human, oldest first."""
+        with self.store.read() as tx:
+            rows = tx.rows("SELECT body FROM decisions WHERE approval = 'pending' ORDER BY at")
+        return [Decision.model_validate_json(r["body"]) for r in rows]
+
+    def decision(self, decision_id: str) -> Decision:
+        with self.store.read() as tx:
+            r = tx.one("SELECT body FROM decisions WHERE id = ?", (decision_id,))
+        if r is None:
+            raise NotFound(f"no decision {decision_id!r}", where="decision_id")
+        return Decision.model_validate_json(r["body"])
+
+    def approve(self, decision_id: str, *, reviewer: str, note: str | None = None) -> Decision:
+        """Approve a flagged proposal: the gate re-runs on the context as it is now, with the
+        human standing in for every flag; stops and defers still hold."""
+        return self._review(decision_id, reviewer, True, note)
+
+    def reject(self, decision_id: str, *, reviewer: str, note: str | None = None) -> Decision:
+        return self._review(decision_id, reviewer, False, note)
+
+    def _review(self, decision_id: str, reviewer: str, approve: bool,
+                note: str | None, *, new_id_: str | None = None) -> Decision:
+        if not reviewer:
+            raise InvalidInput("a reviewer must be named", where="reviewer")
+        flagged = self.decision(decision_id)
+        p = flagged.proposal
+        if reviewer in (p.agent, f"agent:{p.agent}"):
+            raise Forbidden(f"{p.agent} cannot approve its own proposal", where="reviewer")
+        published: list[Message] = []
+        with self.store.lock(p.customer) as tx:
+            row = tx.customer()
+            cur = tx.one("SELECT approval FROM decisions WHERE customer = ? AND id = ?",
+                         (p.customer, decision_id))
+            if cur is None or cur["approval"] != "pending":
+                state = cur["approval"] if cur else "missing"
+                raise Conflict(f"decision {decision_id} is not waiting for approval ({state})",
+                               where="decision_id")
+            verdict = "approved" if approve else "rejected"
+            tx.execute("UPDATE decisions SET approval = ?, body = ? WHERE customer = ? AND id = ?",
+                       (verdict, flagged.model_copy(update={"approval": verdict})
+                        .model_dump_json(), p.customer, decision_id))
+            now = self.clock()
+            at = max(p.at.timestamp() if p.at else now, now)
+            sql.append_ledger(tx, row, "approval", now, agent=p.agent, trace_id=p.trace_id,
+                              parent_id=decision_id, ref=decision_id,
+                              body={"reviewer": reviewer, "verdict": verdict, "note": note,
+                                    "at": at})
+            if approve:
+                v = gate.evaluate(p, at, self._snapshot(tx, row, p, at), self.policy)
+                v.reasons = [r for r in v.reasons if r.effect is not Outcome.FLAG] + [Reason(
+                    rule="approval", effect=Outcome.GO,
+                    message=f"approved by {reviewer}" + (f": {note}" if note else ""))]
+                v.outcome = max((r.effect for r in v.reasons), key=lambda o: o.severity)
+                if v.outcome is not Outcome.DEFER:
+                    v.retry_at = None
+                    v.amend.pop("at", None)
+            else:
+                v = gate.Verdict(Outcome.STOP, [Reason(
+                    rule="approval", effect=Outcome.STOP,
+                    message=f"rejected by {reviewer}" + (f": {note}" if note else ""))])
+            decision = self._record(tx, row, p.model_copy(update={"at": None}), at, v, "",
+                                    new_id_, published, parent_decision=decision_id)
+            tx.save_customer(row)
+        self.bus.publish(published)
+        return decision
+
+    # -- ledger ------------------------------------------------------------------------------
+
+    def trace(self, trace_id: str) -> list[LedgerEntry]:
+        """Every ledger entry of a trace, in order: proposals and decisions, the events and
+        revocations they caused, approvals and outcomes."""
+        with self.store.read() as tx:
+            rows = tx.rows("SELECT * FROM ledger WHERE trace_id = ? ORDER BY seq", (trace_id,))
+            refs = [r["ref"] for r in rows if r["kind"] == "decision"]
+            if refs:
+                marks = ",".join("?" * len(refs))
+                rows += tx.rows(f"SELECT * FROM ledger WHERE parent_id IN ({marks}) AND "
+                                "(trace_id IS NULL OR trace_id <> ?) ORDER BY seq",
+                                (*refs, trace_id))
+        rows.sort(key=lambda r: r["seq"])
+        return [_entry(r) for r in rows]
+
+    def ledger(self, *, after: int = 0, limit: int = 1000) -> list[LedgerEntry]:
+        with self.store.read() as tx:
+            rows = tx.rows("SELECT * FROM ledger WHERE seq > ? ORDER BY seq LIMIT ?",
+                           (after, limit))
+        return [_entry(r) for r in rows]
+
+    def iter_ledger(self, batch: int = 5000) -> Iterator[LedgerEntry]:
+        after = 0
+        while True:
+            page = self.ledger(after=after, limit=batch)
+            if not page:
+                return
+            yield from page
+            after = page[-1].seq
+
+    def verify_ledger(self) -> LedgerReport:
+        """Recompute every chain; name each entry whose hash or link does not hold."""
+        problems: list[str] = []
+        heads: dict[str, tuple[int, str]] = {}
+        entries = 0
+        for e in self.iter_ledger():
+            entries += 1
+            seq, head = heads.get(e.chain, (0, "0" * 64))
+            if e.chain_seq != seq + 1:
+                problems.append(f"chain {e.chain}: entry {e.seq} has position {e.chain_seq}, "
+                                f"expected {seq + 1} (an entry was removed or inserted)")
+            if e.prev_hash != head:
+                problems.append(f"chain {e.chain}: entry {e.seq} does not link to the entry "
+                                "before it")
+            digest = entry_hash(e.prev_hash, e.chain, e.chain_seq, e.kind, e.at.timestamp(),
+                                e.agent, e.trace_id, e.parent_id, e.ref, e.body)
+            if digest != e.hash:
+                problems.append(f"chain {e.chain}: entry {e.seq} ({e.kind} {e.ref or ''}) was "
+                                "altered: its content does not match its hash")
+            heads[e.chain] = (e.chain_seq, e.hash)
+        with self.store.read() as tx:
+            for r in tx.rows("SELECT id, chain_seq, chain_head FROM customers WHERE chain_seq > 0"):
+                seen = heads.get(r["id"])
+                if seen is None or seen != (r["chain_seq"], r["chain_head"]):
+                    problems.append(f"chain {r['id']}: its head says entry {r['chain_seq']} but "
+                                    f"the ledger ends at {seen[0] if seen else 0} (entries were "
+                                    "removed from the end)")
+        return LedgerReport(ok=not problems, entries=entries, chains=len(heads),
+                            problems=problems)
+
+    def fleet_entry(self, kind: str, body: dict[str, Any], *, agent: str | None = None) -> None:
+        """Record a fleet-level fact (seat change, policy apply, refusal) in the fleet chain."""
+        with self.store.lock(FLEET) as tx:
+            row = tx.customer()
+            sql.append_ledger(tx, row, kind, self.clock(), agent=agent, body=body)
+            tx.save_customer(row)
+
+    # -- live updates ------------------------------------------------------------------------
+
+    def subscribe(self, *, agent: str | None = None, customer: str | None = None,
+                  kinds: set[str] | None = None) -> Subscription:
+        """A live stream of decisions, revocations, outcomes, context changes and claims."""
+        return self.bus.subscribe(agent=agent, customer=customer, kinds=kinds)
+
+
+def _touch(customer: str, t: dict[str, Any]) -> Touch:
+    return Touch(id=t["id"], decision_id=t["decision_id"], customer=customer, agent=t["agent"],
+                 channel=t["channel"], intent=t["intent"], action=t["action"], at=t["at"],
+                 status=TouchStatus(t["status"]), status_reason=t.get("status_reason"))
+
+
+def _entry(r: dict[str, Any]) -> LedgerEntry:
+    return LedgerEntry(seq=r["seq"], chain=r["chain"], chain_seq=r["chain_seq"], kind=r["kind"],
+                       at=r["at"], customer=r["customer"], agent=r["agent"],
+                       trace_id=r["trace_id"], parent_id=r["parent_id"], ref=r["ref"],
+                       body=json.loads(r["body"]), prev_hash=r["prev_hash"], hash=r["hash"])
+
+
+__all__ = ["Accord", "AccordError"]

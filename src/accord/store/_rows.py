@@ -1,0 +1,146 @@
+"""Every SQL statement Accord runs, in the subset SQLite and PostgreSQL share.
+
+Backends differ only in connection handling, locking and the serial type; the rows and queries
+are written once, here. Every hot query names one customer, so a table distributed by customer
+(Citus) answers each decision inside one shard.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from accord.ledger import GENESIS, entry_hash
+from accord.store._base import CustomerRow, Tx
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS customers (
+  id TEXT PRIMARY KEY, version BIGINT NOT NULL, fields TEXT NOT NULL, provenance TEXT NOT NULL,
+  chain_seq BIGINT NOT NULL, chain_head TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL);
+CREATE TABLE IF NOT EXISTS decisions (
+  customer TEXT NOT NULL, id TEXT NOT NULL, agent TEXT NOT NULL, outcome TEXT NOT NULL,
+  approval TEXT, at DOUBLE PRECISION NOT NULL, trace_id TEXT, idem_key TEXT, request_hash TEXT,
+  body TEXT NOT NULL, PRIMARY KEY (customer, id));
+CREATE INDEX IF NOT EXISTS decisions_id ON decisions (id);
+CREATE INDEX IF NOT EXISTS decisions_approval ON decisions (approval);
+CREATE UNIQUE INDEX IF NOT EXISTS decisions_idem ON decisions (customer, agent, idem_key);
+CREATE TABLE IF NOT EXISTS touches (
+  customer TEXT NOT NULL, id TEXT NOT NULL, decision_id TEXT NOT NULL, agent TEXT NOT NULL,
+  channel TEXT NOT NULL, intent TEXT NOT NULL, action TEXT NOT NULL, at DOUBLE PRECISION NOT NULL,
+  status TEXT NOT NULL, status_reason TEXT, seq BIGINT NOT NULL, proposal TEXT NOT NULL,
+  PRIMARY KEY (customer, id));
+CREATE INDEX IF NOT EXISTS touches_customer_at ON touches (customer, at);
+CREATE INDEX IF NOT EXISTS touches_id ON touches (id);
+CREATE TABLE IF NOT EXISTS events (
+  customer TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, at DOUBLE PRECISION NOT NULL,
+  data TEXT NOT NULL, source TEXT, version BIGINT NOT NULL, PRIMARY KEY (customer, id));
+CREATE INDEX IF NOT EXISTS events_customer_at ON events (customer, at);
+CREATE TABLE IF NOT EXISTS claims (
+  customer TEXT NOT NULL, id TEXT NOT NULL, agent TEXT NOT NULL, purpose TEXT NOT NULL,
+  until DOUBLE PRECISION NOT NULL, created_at DOUBLE PRECISION NOT NULL,
+  released INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (customer, id));
+CREATE TABLE IF NOT EXISTS commitments (
+  customer TEXT NOT NULL, id TEXT NOT NULL, agent TEXT NOT NULL, product TEXT NOT NULL,
+  offer TEXT NOT NULL, valid_until DOUBLE PRECISION NOT NULL, decision_id TEXT NOT NULL,
+  touch_id TEXT, status TEXT NOT NULL, PRIMARY KEY (customer, id));
+CREATE TABLE IF NOT EXISTS spend (
+  agent TEXT NOT NULL, day TEXT NOT NULL, shard INTEGER NOT NULL,
+  usd DOUBLE PRECISION NOT NULL, tokens BIGINT NOT NULL, PRIMARY KEY (agent, day, shard));
+CREATE TABLE IF NOT EXISTS traces (
+  trace_id TEXT PRIMARY KEY, usd DOUBLE PRECISION NOT NULL, tokens BIGINT NOT NULL,
+  count BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS ledger (
+  seq {serial} PRIMARY KEY, chain TEXT NOT NULL, chain_seq BIGINT NOT NULL, kind TEXT NOT NULL,
+  at DOUBLE PRECISION NOT NULL, customer TEXT, agent TEXT, trace_id TEXT, parent_id TEXT,
+  ref TEXT, body TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,
+  UNIQUE (chain, chain_seq));
+CREATE INDEX IF NOT EXISTS ledger_trace ON ledger (trace_id);
+CREATE INDEX IF NOT EXISTS ledger_ref ON ledger (ref);
+CREATE TABLE IF NOT EXISTS seats (
+  id TEXT PRIMARY KEY, spec TEXT NOT NULL, status TEXT NOT NULL,
+  updated_at DOUBLE PRECISION NOT NULL, updated_by TEXT);
+CREATE TABLE IF NOT EXISTS policies (
+  version TEXT PRIMARY KEY, text TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL,
+  applied_by TEXT);
+CREATE TABLE IF NOT EXISTS tokens (
+  hash TEXT PRIMARY KEY, role TEXT NOT NULL, subject TEXT NOT NULL,
+  created_at DOUBLE PRECISION NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS requests (
+  principal TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL, status INTEGER NOT NULL,
+  response TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (principal, key));
+CREATE TABLE IF NOT EXISTS handoffs (
+  id TEXT PRIMARY KEY, sender TEXT NOT NULL, receiver TEXT NOT NULL, kind TEXT NOT NULL,
+  customer TEXT, trace_id TEXT, parent_id TEXT, payload TEXT NOT NULL, artifacts TEXT NOT NULL,
+  created_at DOUBLE PRECISION NOT NULL, due_at DOUBLE PRECISION, read_at DOUBLE PRECISION,
+  acked_at DOUBLE PRECISION, via TEXT);
+CREATE INDEX IF NOT EXISTS handoffs_receiver ON handoffs (receiver, acked_at);
+CREATE TABLE IF NOT EXISTS webhooks (
+  id TEXT PRIMARY KEY, owner TEXT NOT NULL, url TEXT NOT NULL, secret TEXT NOT NULL,
+  kinds TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL, active INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS deliveries (
+  id TEXT PRIMARY KEY, webhook_id TEXT NOT NULL, message TEXT NOT NULL, attempts INTEGER NOT NULL,
+  next_at DOUBLE PRECISION NOT NULL, status TEXT NOT NULL, last_error TEXT,
+  created_at DOUBLE PRECISION NOT NULL);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_at);
+CREATE TABLE IF NOT EXISTS interfaces (
+  agent TEXT NOT NULL, protocol TEXT NOT NULL, last_at DOUBLE PRECISION NOT NULL,
+  count BIGINT NOT NULL, PRIMARY KEY (agent, protocol));
+"""
+
+SPEND_SHARDS = 16
+"""Per-agent spend is spread over this many rows (by customer) so one busy agent's decisions do
+not all queue on one counter row; reading the day's spend sums them."""
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def new_customer(customer: str, now: float) -> tuple[str, tuple[Any, ...]]:
+    return ("INSERT INTO customers (id, version, fields, provenance, chain_seq, chain_head, "
+            "created_at) VALUES (?, 0, '{}', '{}', 0, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (customer, GENESIS, now))
+
+
+def customer_row(row: dict[str, Any]) -> CustomerRow:
+    return CustomerRow(row["id"], int(row["version"]), json.loads(row["fields"]),
+                       json.loads(row["provenance"]), int(row["chain_seq"]), row["chain_head"])
+
+
+def save_customer(tx: Tx, row: CustomerRow) -> None:
+    tx.execute("UPDATE customers SET version = ?, fields = ?, provenance = ?, chain_seq = ?, "
+               "chain_head = ? WHERE id = ?",
+               (row.version, dumps(row.fields), dumps(row.provenance), row.chain_seq,
+                row.chain_head, row.id))
+
+
+def append_ledger(tx: Tx, row: CustomerRow, kind: str, at: float, *, agent: str | None = None,
+                  trace_id: str | None = None, parent_id: str | None = None,
+                  ref: str | None = None, body: dict[str, Any]) -> str:
+    """Extend ``row``'s chain by one entry; the caller saves ``row`` before commit."""
+    seq = row.chain_seq + 1
+    digest = entry_hash(row.chain_head, row.id, seq, kind, at, agent, trace_id, parent_id, ref,
+                        body)
+    tx.execute("INSERT INTO ledger (chain, chain_seq, kind, at, customer, agent, trace_id, "
+               "parent_id, ref, body, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+               (row.id, seq, kind, round(at, 6), None if row.id.startswith("_") else row.id,
+                agent, trace_id, parent_id, ref, dumps(body), row.chain_head, digest))
+    row.chain_seq, row.chain_head = seq, digest
+    return digest
+
+
+TOUCH_COLUMNS = "id, agent, channel, intent, at, status, seq"
+
+
+def touches_near(tx: Tx, customer: str, lo: float, hi: float) -> list[dict[str, Any]]:
+    return tx.rows(f"SELECT {TOUCH_COLUMNS} FROM touches WHERE customer = ? AND at > ? AND at < ? "
+                   "AND status IN ('pending', 'executed') ORDER BY at", (customer, lo, hi))
+
+
+def pending_touches(tx: Tx, customer: str, since: float) -> list[dict[str, Any]]:
+    return tx.rows("SELECT id, decision_id, agent, at, seq, proposal FROM touches "
+                   "WHERE customer = ? AND at > ? AND status = 'pending' ORDER BY seq",
+                   (customer, since))

@@ -1,0 +1,113 @@
+"""The embedded store: one SQLite file in WAL mode, zero setup.
+
+One connection owns all writes (SQLite serializes writers anyway); ``BEGIN IMMEDIATE`` takes the
+write lock up front, so two processes sharing the file also serialize, first contact included.
+``synchronous=FULL`` by default: a go that was answered survives a power cut. ``durability=
+"normal"`` trades that for speed (a crash of the OS, not the process, may lose the last
+transactions).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from accord._errors import StoreUnavailable
+from accord.store import _rows
+from accord.store._base import CustomerRow
+
+
+class SQLiteTx:
+    def __init__(self, conn: sqlite3.Connection, customer: str | None) -> None:
+        self._conn = conn
+        self._customer = customer
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        self._conn.execute(sql, params)
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        cur = self._conn.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> dict[str, Any] | None:
+        cur = self._conn.execute(sql, params)
+        r = cur.fetchone()
+        return None if r is None else dict(zip([d[0] for d in cur.description], r, strict=True))
+
+    def customer(self) -> CustomerRow:
+        assert self._customer is not None, "customer() needs a transaction from lock()"
+        row = self.one("SELECT * FROM customers WHERE id = ?", (self._customer,))
+        assert row is not None
+        return _rows.customer_row(row)
+
+    def save_customer(self, row: CustomerRow) -> None:
+        _rows.save_customer(self, row)
+
+
+class SQLiteStore:
+    def __init__(self, path: str, *, durability: Literal["full", "normal"] = "full") -> None:
+        self.url = path
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                     timeout=30.0)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(f"PRAGMA synchronous={durability.upper()}")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for stmt in _rows.SCHEMA.format(serial="INTEGER").split(";"):
+                    if stmt.strip():
+                        self._conn.execute(stmt)
+                self._conn.execute("INSERT INTO meta (key, value) VALUES ('schema', ?) "
+                                   "ON CONFLICT (key) DO NOTHING", (str(_rows.SCHEMA_VERSION),))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def lock(self, customer: str) -> Iterator[SQLiteTx]:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                sql, params = _rows.new_customer(customer, time.time())
+                self._conn.execute(sql, params)
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise StoreUnavailable(f"the store could not begin a transaction: {exc}") from exc
+            tx = SQLiteTx(self._conn, customer)
+            try:
+                yield tx
+            except BaseException:
+                self._rollback()
+                raise
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise StoreUnavailable(f"the store could not commit: {exc}") from exc
+
+    @contextmanager
+    def read(self) -> Iterator[SQLiteTx]:
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                yield SQLiteTx(self._conn, None)
+            finally:
+                self._conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        try:
+            self._conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
