@@ -28,6 +28,7 @@ from accord._errors import (
     StaleVersion,
 )
 from accord._time import Clock, iso, system_clock, to_epoch
+from accord._fleet import FleetMixin
 from accord.bus import Bus, Message, Subscription
 from accord.ledger import FLEET, canonical, entry_hash
 from accord.model import (
@@ -70,7 +71,7 @@ def _day(at: float) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(at))
 
 
-class Accord:
+class Accord(FleetMixin):
     """Accord embedded in your process. ``Accord.open("accord.db", policy="accord.yaml")``."""
 
     def __init__(self, store: Store, policy: Policy, *, clock: Clock | None = None) -> None:

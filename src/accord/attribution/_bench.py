@@ -57,7 +57,9 @@ def synthetic_batch(seed: np.random.SeedSequence, n: int) -> JourneyBatch:
     )
 
 
-def synthetic_history(n_journeys: int, seed: int = 0, chunk_size: int = 100_000) -> Iterator[JourneyBatch]:
+def synthetic_history(
+    n_journeys: int, seed: int = 0, chunk_size: int = 100_000
+) -> Iterator[JourneyBatch]:
     """The synthetic history as a stream of batches (never all in memory)."""
     chunks = -(-n_journeys // chunk_size)
     for i, child in enumerate(np.random.SeedSequence(seed).spawn(chunks)):
@@ -138,5 +140,7 @@ def bench_attribution(
             "encode_and_linear": round(len(journeys) / encoded),
         }
     scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is KiB on Linux, bytes on macOS
-    out["max_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20, 1)
+    out["max_rss_mib"] = round(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20, 1
+    )
     return out

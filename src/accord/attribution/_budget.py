@@ -190,7 +190,11 @@ def recommend_allocation(report: BudgetReport, budget: float) -> Allocation:
     point = allocate(a, b, remaining)
     draws = allocate(boot_a, boot_b, remaining)
     base = np.asarray([baseline[k] for k in keys])
-    base = base * remaining / base.sum() if base.sum() > 0 else np.full(len(keys), remaining / len(keys))
+    base = (
+        base * remaining / base.sum()
+        if base.sum() > 0
+        else np.full(len(keys), remaining / len(keys))
+    )
     gains = predicted(boot_a, boot_b, point) - predicted(boot_a, boot_b, base)
     uplift = float(predicted(a, b, point) - predicted(a, b, base))
     u_lo, u_hi = (float(v) for v in np.percentile(gains, [2.5, 97.5]))

@@ -23,7 +23,9 @@ class Heuristic(Accumulator):
         super().__init__(by)
         self._credit_sum: FloatArray = np.zeros(0)
 
-    def _weights(self, pos: np.ndarray, n: np.ndarray, age: FloatArray, j: np.ndarray) -> FloatArray:
+    def _weights(
+        self, pos: np.ndarray, n: np.ndarray, age: FloatArray, j: np.ndarray
+    ) -> FloatArray:
         raise NotImplementedError
 
     def _update_keyed(self, k: Keyed) -> None:
@@ -47,7 +49,9 @@ class FirstTouch(Heuristic):
 
     model = "first_touch"
 
-    def _weights(self, pos: np.ndarray, n: np.ndarray, age: FloatArray, j: np.ndarray) -> FloatArray:
+    def _weights(
+        self, pos: np.ndarray, n: np.ndarray, age: FloatArray, j: np.ndarray
+    ) -> FloatArray:
         return (pos == 0).astype(np.float64)
 
 
@@ -56,7 +60,9 @@ class LastTouch(Heuristic):
 
     model = "last_touch"
 
-    def _weights(self, pos: np.ndarray, n: np.ndarray, age: FloatArray, j: np.ndarray) -> FloatArray:
+    def _weights(
+        self, pos: np.ndarray, n: np.ndarray, age: FloatArray, j: np.ndarray
+    ) -> FloatArray:
         return (pos == n - 1).astype(np.float64)
 
 
@@ -65,7 +71,9 @@ class Linear(Heuristic):
 
     model = "linear"
 
-    def _weights(self, pos: np.ndarray, n: np.ndarray, age: FloatArray, j: np.ndarray) -> FloatArray:
+    def _weights(
+        self, pos: np.ndarray, n: np.ndarray, age: FloatArray, j: np.ndarray
+    ) -> FloatArray:
         return 1.0 / n.astype(np.float64)
 
 
@@ -87,7 +95,9 @@ class TimeDecay(Heuristic):
     def params(self) -> Params:
         return {"half_life_s": self.half_life_s}
 
-    def _weights(self, pos: np.ndarray, n: np.ndarray, age: FloatArray, j: np.ndarray) -> FloatArray:
+    def _weights(
+        self, pos: np.ndarray, n: np.ndarray, age: FloatArray, j: np.ndarray
+    ) -> FloatArray:
         is_last = pos == n - 1
         newest = np.zeros(int(j.max()) + 1 if len(j) else 0)
         newest[j[is_last]] = age[is_last]
@@ -113,7 +123,9 @@ class PositionBased(Heuristic):
     def params(self) -> Params:
         return {"first": self.first, "last": self.last}
 
-    def _weights(self, pos: np.ndarray, n: np.ndarray, age: FloatArray, j: np.ndarray) -> FloatArray:
+    def _weights(
+        self, pos: np.ndarray, n: np.ndarray, age: FloatArray, j: np.ndarray
+    ) -> FloatArray:
         ends = self.first + self.last
         middle = (1.0 - ends) / np.maximum(n - 2, 1)
         w = np.where(pos == 0, self.first, np.where(pos == n - 1, self.last, middle))

@@ -158,7 +158,10 @@ def _chart(result: Report) -> str:
     if isinstance(result, QualityReport):
         return "".join(
             f"<h3>{escape(m)} rate</h3>"
-            + _bars([(r.group, r.rates[m].rate, r.rates[m].low, r.rates[m].high) for r in result.rows], True)
+            + _bars(
+                [(r.group, r.rates[m].rate, r.rates[m].low, r.rates[m].high) for r in result.rows],
+                True,
+            )
             for m in METRICS
         )
     if isinstance(result, BudgetReport):
@@ -185,7 +188,9 @@ def render_html(results: Sequence[Report], title: str = "Accord attribution repo
     """One self-contained HTML page (inline CSS and SVG, no scripts) for all ``results``."""
     sections = []
     for result in results:
-        warns = "".join(f'<p class="warn">⚠ {escape(w)}</p>' for w in getattr(result, "warnings", ()))
+        warns = "".join(
+            f'<p class="warn">⚠ {escape(w)}</p>' for w in getattr(result, "warnings", ())
+        )
         sections.append(
             f"<section><h2>{escape(_title(result))}</h2>{_chart(result)}"
             f"{_html_table(result)}{warns}</section>"
