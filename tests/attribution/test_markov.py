@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -37,7 +39,7 @@ def brute_force_removal(paths: list[tuple[tuple[str, ...], bool]]) -> dict[str, 
     counts = {(a, b): 0 for a in names for b in [*states, "conv", "null"]}
     for path, conv in paths:
         seq = ["start", *path, "conv" if conv else "null"]
-        for a, b in zip(seq, seq[1:], strict=False):
+        for a, b in itertools.pairwise(seq):
             counts[a, b] += 1
 
     def p_conv(removed: str | None) -> float:

@@ -58,7 +58,7 @@ def test_exact_shapley_matches_brute_force_over_permutations(game: tuple[int, li
 @given(games)
 @settings(max_examples=60, deadline=None)
 def test_shapley_values_are_efficient(game: tuple[int, list[float]]) -> None:
-    n, values = game
+    _, values = game
     table = np.asarray(values)
     assert exact_shapley(table).sum() == pytest.approx(table[-1] - table[0], abs=1e-9)
 

@@ -59,7 +59,8 @@ def attribute(
     acc = make_accumulator(model, by, **params)
     if by == "agent_set":
         acc.model = model
-    for batch in as_batches(journeys, chunk_size):
+    batches = [journeys] if isinstance(journeys, JourneyBatch) else as_batches(journeys, chunk_size)
+    for batch in batches:
         acc.update(batch)
         if progress is not None:
             progress(acc.journeys)

@@ -171,6 +171,9 @@ def recommend_allocation(report: BudgetReport, budget: float) -> Allocation:
     current = {r.key: r.mean_period_spend for r in report.rows}
     scale = budget / sum(current.values()) if sum(current.values()) > 0 else 0.0
     baseline = {k: v * scale for k, v in current.items()}
+    if not scale and current:
+        notes.append("no spend recorded; the baseline splits the budget evenly")
+        baseline = dict.fromkeys(current, budget / len(current))
     nan = float("nan")
     if not fitted or remaining <= 0:
         notes.append("no fitted response to allocate with; returning today's mix")

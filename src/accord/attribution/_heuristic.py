@@ -52,7 +52,7 @@ class FirstTouch(Heuristic):
     def _weights(
         self, pos: np.ndarray, n: np.ndarray, age: FloatArray, j: np.ndarray
     ) -> FloatArray:
-        return (pos == 0).astype(np.float64)
+        return np.asarray(pos == 0, dtype=np.float64)
 
 
 class LastTouch(Heuristic):
@@ -63,7 +63,7 @@ class LastTouch(Heuristic):
     def _weights(
         self, pos: np.ndarray, n: np.ndarray, age: FloatArray, j: np.ndarray
     ) -> FloatArray:
-        return (pos == n - 1).astype(np.float64)
+        return np.asarray(pos == n - 1, dtype=np.float64)
 
 
 class Linear(Heuristic):
@@ -74,7 +74,7 @@ class Linear(Heuristic):
     def _weights(
         self, pos: np.ndarray, n: np.ndarray, age: FloatArray, j: np.ndarray
     ) -> FloatArray:
-        return 1.0 / n.astype(np.float64)
+        return np.asarray(1.0 / n, dtype=np.float64)
 
 
 class TimeDecay(Heuristic):
@@ -102,7 +102,7 @@ class TimeDecay(Heuristic):
         newest = np.zeros(int(j.max()) + 1 if len(j) else 0)
         newest[j[is_last]] = age[is_last]
         raw = np.exp2(-(age - newest[j]) / self.half_life_s)
-        return raw / np.bincount(j, weights=raw)[j]
+        return np.asarray(raw / np.bincount(j, weights=raw)[j], dtype=np.float64)
 
 
 class PositionBased(Heuristic):
@@ -130,4 +130,4 @@ class PositionBased(Heuristic):
         middle = (1.0 - ends) / np.maximum(n - 2, 1)
         w = np.where(pos == 0, self.first, np.where(pos == n - 1, self.last, middle))
         w = np.where(n == 2, w / ends, w)
-        return np.where(n == 1, 1.0, w).astype(np.float64)
+        return np.asarray(np.where(n == 1, 1.0, w), dtype=np.float64)

@@ -110,4 +110,4 @@ def removal_effects(transitions: dict[tuple[int, int], int], n_keys: int) -> np.
     p = np.linalg.solve(eye[None, :, :] - qs, rs[:, :, None])[:, 0, 0]
     if p[0] <= 0:
         return np.zeros(n_keys)
-    return np.clip(1.0 - p[1:] / p[0], 0.0, None)
+    return np.asarray(np.clip(1.0 - p[1:] / p[0], 0.0, None), dtype=np.float64)

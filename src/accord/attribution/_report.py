@@ -16,7 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ._budget import Allocation, BudgetReport
+from ._budget import Allocation, BudgetReport, BudgetRow
 from ._quality import METRICS, QualityReport
 from ._result import AttributionResult
 
@@ -25,7 +25,8 @@ Report = AttributionResult | QualityReport | BudgetReport | Allocation
 
 def to_json_ready(result: Report) -> dict[str, Any]:
     """A dict of plain str/float/int/list values (NaN becomes None, which JSON can carry)."""
-    return _clean(result.to_dict())
+    data: dict[str, Any] = _clean(result.to_dict())
+    return data
 
 
 def _clean(value: Any) -> Any:
@@ -67,17 +68,20 @@ def _rows(result: Report) -> tuple[list[str], list[list[str]]]:
         head = [result.by, "spend", "revenue", "roi", "marginal_roi", "mroi_low", "mroi_high"]
         head += ["b", "b_low", "b_high", "confidence"]
         return head, [
-            [r.key, f"{r.spend:.2f}", f"{r.revenue:.2f}", f"{r.roi:.4f}", f"{r.marginal_roi:.4f}"]
-            + [f"{r.marginal_roi_low:.4f}", f"{r.marginal_roi_high:.4f}", f"{r.fit.b:.4f}"]
-            + [f"{r.fit.b_low:.4f}", f"{r.fit.b_high:.4f}", r.fit.confidence]
+            [r.key, *(f"{x:.4f}" for x in _budget_numbers(r)), r.fit.confidence]
             for r in result.rows
         ]
-    head = ["key", "spend", "low", "high", "baseline"]
+    head, nan = ["key", "spend", "low", "high", "baseline"], float("nan")
     return head, [
-        [k, f"{v:.2f}", f"{result.low[k]:.2f}", f"{result.high[k]:.2f}"]
-        + [f"{result.baseline.get(k, float('nan')):.2f}"]
+        [k, *(f"{x:.2f}" for x in (v, result.low[k], result.high[k], result.baseline.get(k, nan)))]
         for k, v in result.spend.items()
     ]
+
+
+def _budget_numbers(r: BudgetRow) -> tuple[float, ...]:
+    fit = r.fit
+    money = (r.spend, r.revenue, r.roi, r.marginal_roi, r.marginal_roi_low, r.marginal_roi_high)
+    return (*money, fit.b, fit.b_low, fit.b_high)
 
 
 def _title(result: Report) -> str:
@@ -104,7 +108,7 @@ def render_table(result: Report) -> Table:
     return table
 
 
-def render_text(result: Report, width: int = 120) -> str:
+def render_text(result: Report, width: int = 200) -> str:
     """The terminal table as plain text (for logs and tests)."""
     console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
     console.print(render_table(result))

@@ -73,14 +73,14 @@ class Combination(CoalitionCounts):
     def _credit(self) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
         rows = [("+".join(sorted(s)), r) for s, r in self.table.items() if s]
         labels = [label for label, _ in rows]
-        column = lambda i: np.asarray([r[i] for _, r in rows], dtype=np.float64)  # noqa: E731
-        rate = np.divide(column(1), column(0), out=np.zeros(len(rows)), where=column(0) > 0)
+        n, conv, value = np.asarray([r for _, r in rows], dtype=np.float64).reshape(-1, 3).T
+        rate = np.divide(conv, n, out=np.zeros(len(rows)), where=n > 0)
         details = {
-            "journeys": labelled(labels, column(0)),
-            "conversions": labelled(labels, column(1)),
+            "journeys": labelled(labels, n),
+            "conversions": labelled(labels, conv),
             "conversion_rate": labelled(labels, rate),
         }
-        return labelled(labels, column(2)), details
+        return labelled(labels, value), details
 
 
 class Shapley(CoalitionCounts):
@@ -152,11 +152,13 @@ def worth_table(worth: Worth, n: int) -> np.ndarray:
 
 def exact_shapley(table: np.ndarray) -> np.ndarray:
     """Exact Shapley values from the worth of every coalition (``table[mask]``)."""
-    n = int(len(table)).bit_length() - 1
+    n = len(table).bit_length() - 1
     if len(table) != 1 << n:
         raise ValueError("the worth table must have 2**n entries")
     masks = np.arange(1 << n, dtype=np.int64)
-    size = sum((masks >> i) & 1 for i in range(n)) if n else np.zeros(1, dtype=np.int64)
+    size = np.zeros(1 << n, dtype=np.int64)
+    for i in range(n):
+        size += (masks >> i) & 1
     weight = np.asarray([factorial(s) * factorial(n - s - 1) / factorial(n) for s in range(n)])
     phi = np.zeros(n)
     for i in range(n):
