@@ -1,0 +1,351 @@
+"""Accord as an MCP server: tools an LLM agent calls before it touches a customer.
+
+One server per process over stdio (``accord mcp --agent churn-guard``: the agent is fixed by the
+command line), or one streamable-HTTP endpoint for the whole fleet (``build_asgi``: each request's
+bearer token names the agent). The acting agent never comes from tool arguments, so a model
+cannot act as another seat by asking to.
+"""
+
+# No ``from __future__ import annotations``: the SDK reads the tools' annotations at runtime
+# and the input schemas below are built from the policy when the server is built.
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, Literal
+
+import anyio
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import ToolAnnotations
+from pydantic import Field
+from starlette.types import Receive, Scope, Send
+
+from accord._errors import AccordError
+from accord.model import Offer
+from accord.protocols import _actions as act
+from accord.protocols._usage import Usage
+from accord.service import EVENT_TYPES, Accord
+
+AGENT_SCOPE_KEY = "accord.agent"
+"""Where ``build_asgi`` puts the authenticated agent id in the ASGI scope for the tools."""
+
+ResolveAgent = Callable[[str], str | None]
+
+INSTRUCTIONS = """\
+Accord coordinates a fleet of agents that act on the same customers. You are the seat {seat}.
+Before ANY customer-facing action (email, sms, call, ad, offer), call `propose` and obey the
+outcome: go = act now, then call `report_outcome` with the touch_id; flag = a human must approve
+first, do not act; defer = do not act before retry_at; stop = do not act. Read `get_context`
+for the customer's shared state, `record_event` for facts you learn (purchase, opt_out, reply),
+and `explain_decision` when you need to know why the gate answered as it did."""
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
+WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
+                         open_world_hint=False)
+
+Customer = Annotated[str, Field(min_length=1, max_length=200,
+                                description="the customer's id, as your systems know it")]
+
+
+def build_server(service: Accord, agent: str | None = None, *,
+                 usage: Usage | None = None) -> MCPServer:
+    """The MCP server for ``agent`` (stdio), or for whichever agent each HTTP request names
+    (``agent=None``; see ``build_asgi``)."""
+    pol = service.policy
+    channels, intents = list(pol.spec.channels), list(pol.spec.intents or [])
+    event_types = sorted({*EVENT_TYPES, *pol.reducers})
+    server = MCPServer("accord", title="Accord — the gate for customer-facing agents",
+                       instructions=INSTRUCTIONS.format(seat=agent or "named by your token"),
+                       log_level="WARNING")
+
+    def acting(ctx: Context) -> str:
+        if agent is not None:
+            return agent
+        scope = getattr(ctx.request_context.request, "scope", None) or {}
+        found = scope.get(AGENT_SCOPE_KEY)
+        if not found:
+            raise ToolError("no agent is bound to this session: connect with an agent's bearer "
+                            "token (Authorization: Bearer <token>)")
+        return str(found)
+
+    async def run(ctx: Context, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        who = acting(ctx)
+
+        def call() -> Any:
+            if usage is not None:
+                usage.note(who)
+            return fn(service, who, *args, **kwargs)
+
+        try:
+            return await anyio.to_thread.run_sync(call)
+        except AccordError as exc:
+            raise ToolError(f"{exc.title}: {exc}") from None
+
+    @server.tool(annotations=READ_ONLY)
+    async def get_context(customer: Customer, ctx: Context) -> dict[str, Any]:
+        """Read one customer's shared context: the fields your seat may read, the context
+        version, and who set each field. Read it before deciding what to say to the customer."""
+        result: dict[str, Any] = await run(ctx, act.get_context, customer)
+        return result
+
+    @server.tool(annotations=WRITES)
+    async def propose(
+        customer: Customer,
+        channel: Annotated[str, Field(description="how the action reaches the customer",
+                                      json_schema_extra={"enum": channels})],
+        intent: Annotated[str, Field(description="why you act",
+                                     json_schema_extra={"enum": intents} if intents else None)],
+        ctx: Context,
+        action: Annotated[str, Field(description="the kind of action: message, call, ad, "
+                                                 "invite, offer …")] = "message",
+        topic: Annotated[str | None, Field(description="what the message is about")] = None,
+        offer: Annotated[Offer | None, Field(description="what you would promise: product "
+                                             "with discount_pct or price, valid_for e.g. 14d")
+                         ] = None,
+        cost_usd: Annotated[float | None, Field(ge=0, description="what acting costs")] = None,
+        value: Annotated[float | None, Field(description="your own value estimate")] = None,
+        reversible: Annotated[bool, Field(description="false if it cannot be undone")] = True,
+        at: Annotated[str | None, Field(description="when it would reach the customer, "
+                                                    "RFC 3339; default now")] = None,
+        trace_id: Annotated[str | None, Field(description="the chain of work this belongs "
+                                                          "to (e.g. a handoff's trace)")] = None,
+        idempotency_key: Annotated[str | None, Field(description="repeat a proposal safely: "
+                                                     "the same key returns the same "
+                                                     "decision")] = None,
+    ) -> dict[str, Any]:
+        """Ask the gate before ANY customer-facing action, and obey the answer.
+        outcome go: act now, then call report_outcome with touch_id. flag: a human must
+        approve first, do not act. defer: do not act before retry_at. stop: do not act.
+        reasons name the rules that decided; amend is a variant that would pass."""
+        result: dict[str, Any] = await run(
+            ctx, act.propose, customer, channel=channel, intent=intent, action=action,
+            topic=topic, offer=offer.model_dump(exclude_none=True) if offer else None,
+            cost_usd=cost_usd, value=value, reversible=reversible, at=at, trace_id=trace_id,
+            idempotency_key=idempotency_key)
+        return result
+
+    @server.tool(annotations=WRITES)
+    async def report_outcome(
+        touch_id: Annotated[str, Field(description="the touch_id of a go decision")],
+        status: Annotated[Literal["executed", "failed", "cancelled"],
+                          Field(description="what became of the action")],
+        ctx: Context,
+        detail: Annotated[str | None, Field(description="e.g. the error text")] = None,
+    ) -> dict[str, Any]:
+        """Say what became of a go: executed (it reached the customer), failed, or cancelled.
+        An unreported go holds the customer's contact slot until its lease expires."""
+        result: dict[str, Any] = await run(ctx, act.report_outcome, touch_id, status, detail)
+        return result
+
+    @server.tool(annotations=WRITES)
+    async def record_event(
+        customer: Customer,
+        type: Annotated[str, Field(description="what happened, e.g. "
+                                   + ", ".join(event_types))],
+        ctx: Context,
+        data: Annotated[dict[str, Any] | None, Field(description="the event's details, "
+                                                     "e.g. {\"channel\": \"sms\"}")] = None,
+        at: Annotated[str | None, Field(description="when it happened, RFC 3339")] = None,
+    ) -> dict[str, Any]:
+        """Record a fact about a customer you learned (a purchase, an opt-out, a reply, a
+        ticket). The shared context updates at once and any pending action it forbids is
+        revoked, for every agent."""
+        result: dict[str, Any] = await run(ctx, act.record_event, customer, type, data, at)
+        return result
+
+    @server.tool(annotations=WRITES)
+    async def claim(
+        customer: Customer,
+        purpose: Annotated[str, Field(min_length=1, description="why you hold the customer")],
+        until: Annotated[str, Field(description="a duration from now (48h, 7d) or an RFC "
+                                                "3339 time")],
+        ctx: Context,
+    ) -> dict[str, Any]:
+        """Declare that you are working on a customer until a time; agents below you in
+        precedence are held off until then. Release it when you are done."""
+        result: dict[str, Any] = await run(ctx, act.claim, customer, purpose, until)
+        return result
+
+    @server.tool(annotations=WRITES)
+    async def release(customer: Customer, ctx: Context) -> dict[str, Any]:
+        """Release your claims on a customer so other agents may act."""
+        result: dict[str, Any] = await run(ctx, act.release, customer)
+        return result
+
+    @server.tool(annotations=WRITES)
+    async def send_handoff(
+        to: Annotated[str, Field(description="the receiving agent's seat id")],
+        kind: Annotated[str, Field(description="what is handed over, e.g. scored-lead, "
+                                               "meeting-request")],
+        payload: Annotated[dict[str, Any], Field(description="the structured content")],
+        ctx: Context,
+        customer: Annotated[str | None, Field(description="the customer it concerns")] = None,
+        trace_id: Annotated[str | None, Field(description="the chain of work")] = None,
+    ) -> dict[str, Any]:
+        """Hand work to another agent: it lands in that agent's inbox and in the ledger."""
+        return {"handoff": await run(ctx, act.send_handoff, to, kind, payload,
+                                     customer=customer, trace_id=trace_id, via="mcp")}
+
+    @server.tool(annotations=READ_ONLY)
+    async def read_inbox(
+        ctx: Context,
+        include_acked: Annotated[bool, Field(description="also list handoffs you already "
+                                                         "acknowledged")] = False,
+    ) -> dict[str, Any]:
+        """The handoffs other agents sent you. Acknowledge each one you take on."""
+        return {"handoffs": await run(ctx, act.read_inbox, include_acked)}
+
+    @server.tool(annotations=WRITES)
+    async def ack_handoff(handoff_id: Annotated[str, Field(description="from read_inbox")],
+                          ctx: Context) -> dict[str, Any]:
+        """Acknowledge a handoff: you have taken the work on."""
+        return {"handoff": await run(ctx, act.ack_handoff, handoff_id)}
+
+    @server.tool(annotations=READ_ONLY)
+    async def explain_decision(
+        decision_id: Annotated[str, Field(description="the decision_id propose returned")],
+        ctx: Context,
+    ) -> dict[str, Any]:
+        """Why the gate decided as it did: each rule with its condition, and the context
+        fields those rules read (their values, who set them, and whether the gate saw that
+        version)."""
+        result: dict[str, Any] = await run(ctx, act.explain_decision, decision_id)
+        return result
+
+    @server.resource("accord://policy", name="policy", mime_type="application/yaml",
+                     description="The policy in force: channels, seats, precedence, caps, rules.")
+    def policy() -> str:
+        return act.policy_text(service)
+
+    @server.resource("accord://fleet", name="fleet", mime_type="application/json",
+                     description="The org chart: seats with owners, mandates, authority, "
+                                 "grants, and the precedence that settles conflicts.")
+    def fleet() -> str:
+        return json.dumps(act.fleet(service), indent=1)
+
+    @server.resource("accord://customers/{customer}/timeline", name="timeline",
+                     mime_type="application/json",
+                     description="One customer's ledger: decisions, touches, events, claims, "
+                                 "outcomes, oldest first.")
+    async def timeline(customer: str, ctx: Context) -> str:
+        entries = await run(ctx, act.timeline, customer)
+        return json.dumps(entries, indent=1, default=str)
+
+    return server
+
+
+def run_stdio(service: Accord, agent: str) -> None:
+    """Serve ``agent`` over stdin/stdout until the client disconnects."""
+    usage = Usage(service, "mcp")
+    server = build_server(service, agent, usage=usage)
+    try:
+        anyio.run(server.run_stdio_async)
+    finally:
+        usage.flush()
+
+
+class MCPHttpApp:
+    """The streamable-HTTP MCP endpoint as one ASGI app, authenticated per agent.
+
+    Mounting does not run a sub-app's lifespan, so the session manager starts itself on the
+    first request; a host that wants an orderly shutdown enters ``lifespan()`` in its own.
+    """
+
+    def __init__(self, service: Accord, resolve_agent: ResolveAgent) -> None:
+        self.usage = Usage(service, "mcp")
+        self.server = build_server(service, usage=self.usage)
+        # Bearer tokens already bind every request to an agent; DNS-rebinding checks on Host
+        # would break behind any proxy name, so they are left to the host app.
+        self.server.streamable_http_app(transport_security=TransportSecuritySettings(
+            enable_dns_rebinding_protection=False))
+        self.resolve_agent = resolve_agent
+        self._ready: asyncio.Event | None = None
+        self._stop: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._serve_lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        agent = await self._authenticate(scope)
+        if agent is None:
+            await _unauthorized(send)
+            return
+        scope[AGENT_SCOPE_KEY] = agent
+        # The SDK binds each MCP session to the credential that opened it.
+        scope["user"] = AuthenticatedUser(AccessToken(token=agent, client_id=agent,
+                                                      scopes=["agent"]))
+        await self._ensure_running()
+        await self.server.session_manager.handle_request(scope, receive, send)
+
+    async def _authenticate(self, scope: Scope) -> str | None:
+        header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return await anyio.to_thread.run_sync(self.resolve_agent, token.strip())
+
+    async def _ensure_running(self) -> None:
+        if self._ready is None:
+            self._ready, self._stop = asyncio.Event(), asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        await self._ready.wait()
+
+    async def _run(self) -> None:
+        assert self._ready is not None and self._stop is not None
+        try:
+            async with self.server.session_manager.run():
+                self._ready.set()
+                await self._stop.wait()
+        finally:
+            await anyio.to_thread.run_sync(self.usage.flush)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        """Start the session manager now and stop it (closing every session) on exit."""
+        await self._ensure_running()
+        try:
+            yield
+        finally:
+            assert self._stop is not None and self._task is not None
+            self._stop.set()
+            await self._task
+
+    async def _serve_lifespan(self, receive: Receive, send: Send) -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await stack.enter_async_context(self.lifespan())
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await stack.aclose()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+
+
+async def _unauthorized(send: Send) -> None:
+    body = json.dumps({"type": "https://accord.dev/problems/Unauthorized", "title":
+                       "Unauthorized", "status": 401, "detail": "MCP over HTTP needs an agent's "
+                       "token: Authorization: Bearer <token>", "hint": "use the API token issued "
+                       "for the agent's seat (see `accord token --help`)"}).encode()
+    await send({"type": "http.response.start", "status": 401, "headers": [
+        (b"content-type", b"application/problem+json"), (b"www-authenticate", b"Bearer"),
+        (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def build_asgi(service: Accord, resolve_agent: ResolveAgent) -> MCPHttpApp:
+    """The ASGI app ``accord serve`` mounts at ``/mcp``. ``resolve_agent(token)`` returns the
+    agent id a bearer token stands for, or ``None`` (the request is answered 401)."""
+    return MCPHttpApp(service, resolve_agent)
+
+
+__all__ = ["AGENT_SCOPE_KEY", "MCPHttpApp", "build_asgi", "build_server", "run_stdio"]
