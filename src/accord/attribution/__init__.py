@@ -8,6 +8,10 @@ Pure and I/O-free: records in, result objects out. The flow is
     budget = budget_report(touches, journeys); plan = recommend_allocation(budget, 10_000)
     html = render_html([result, quality, budget, plan])
 
+Against a running fleet, ``from_accord(service)`` streams the journeys out of an ``Accord``
+store, and ``attribution_report(service, ...)`` is the whole report as JSON (what the CLI and
+``GET /v1/attribution`` serve).
+
 See docs/attribution.md for the models, their formulas and the tolerances the tests hold
 them to.
 """
@@ -28,6 +32,7 @@ from ._quality import QualityReport, QualityRow, Rate, coordination_quality, wil
 from ._report import render_html, render_table, render_text, to_csv, to_json_ready
 from ._response import ResponseFit
 from ._result import AttributionResult
+from ._store import ReadStats, StoreReport, attribution_report, build_report, from_accord
 
 __all__ = [
     "MODELS",
@@ -42,13 +47,18 @@ __all__ = [
     "QualityReport",
     "QualityRow",
     "Rate",
+    "ReadStats",
     "ResponseFit",
+    "StoreReport",
     "TouchRecord",
     "attribute",
+    "attribution_report",
     "bench_attribution",
     "budget_report",
     "build_journeys",
+    "build_report",
     "coordination_quality",
+    "from_accord",
     "recommend_allocation",
     "render_html",
     "render_table",
