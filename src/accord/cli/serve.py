@@ -1,0 +1,107 @@
+"""``accord serve`` (the HTTP API, with MCP and A2A when installed) and ``accord token``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from accord.cli._common import db_option, friendly, store_options
+
+
+def open_service(db: str, policy: str) -> object:
+    """The service for a server: on a store with a cross-replica bus, live updates use it."""
+    from accord.bus import Bus
+    from accord.service import Accord
+
+    service = Accord.open(db, policy=policy)
+    make_bus = getattr(service.store, "make_bus", None)
+    if make_bus is not None and type(service.bus) is Bus:
+        service.bus = make_bus()
+    return service
+
+
+@click.command()
+@store_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
+@click.option("--max-in-flight", default=64, show_default=True, type=int,
+              help="Concurrent requests before answering 429 with Retry-After.")
+@click.option("--base-url", default=None, help="Public URL (for the A2A agent card).")
+@click.option("--log-level", default="warning", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@friendly
+def serve(db: str, policy: str, host: str, port: int, max_in_flight: int, base_url: str | None,
+          log_level: str) -> None:
+    """Run the HTTP API (/v1, /openapi.json), MCP at /mcp and the A2A agent card.
+
+    Any number of replicas may serve one PostgreSQL database; they decide as one."""
+    import uvicorn
+
+    from accord.http import create_app
+
+    service = open_service(db, policy)
+    app = create_app(service, max_in_flight=max_in_flight,  # type: ignore[arg-type]
+                     base_url=base_url or f"http://{host}:{port}")
+    click.echo(f"accord serving {db} on http://{host}:{port} (docs: /docs)", err=True)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    finally:
+        service.close()  # type: ignore[attr-defined]
+
+
+@click.group()
+def token() -> None:
+    """Create or revoke API tokens (stored hashed; shown once)."""
+
+
+@token.command("create")
+@db_option
+@click.option("--agent", "agent", default=None, help="A token that acts as this agent only.")
+@click.option("--reviewer", default=None, help="A token for this reviewer (approves, rejects).")
+@click.option("--admin", "admin", is_flag=False, flag_value="admin", default=None,
+              help="An admin token (seats, policy, webhooks); optionally name the admin.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"token": ...}.')
+@friendly
+def create(db: str, agent: str | None, reviewer: str | None, admin: str | None,
+           as_json: bool) -> None:
+    """Mint a token. The token is printed on the last line; only its hash is stored."""
+    from accord.http import create_token
+    from accord.store import open_store
+
+    chosen = [(r, s) for r, s in (("agent", agent), ("reviewer", reviewer), ("admin", admin))
+              if s]
+    if len(chosen) != 1:
+        raise click.UsageError("give exactly one of --agent ID, --reviewer NAME or --admin")
+    role, subject = chosen[0]
+    store = open_store(db)
+    try:
+        secret = create_token(store, role, subject)  # type: ignore[arg-type]
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps({"token": secret, "role": role, "subject": subject}))
+    else:
+        click.echo(f"{role} token for {subject} (shown once; store it as a secret):", err=True)
+        click.echo(secret)
+
+
+@token.command("revoke")
+@db_option
+@click.argument("secret")
+@friendly
+def revoke(db: str, secret: str) -> None:
+    """Revoke a token (takes effect on every replica within a few seconds)."""
+    from accord.http import revoke_token
+    from accord.store import open_store
+
+    store = open_store(db)
+    try:
+        found = revoke_token(store, secret)
+    finally:
+        store.close()
+    if not found:
+        click.echo("error: no such active token", err=True)
+        sys.exit(2)
+    click.echo("revoked")

@@ -1,0 +1,11 @@
+"""Accord over HTTP: ``create_app(service)`` builds the FastAPI app that ``accord serve`` runs.
+
+See docs/api.md for every endpoint, the roles, idempotency, errors, SSE and webhooks.
+"""
+
+from accord.http._app import create_app
+from accord.http._auth import Principal, create_token, hash_token, revoke_token
+from accord.http.webhooks import verify_signature
+
+__all__ = ["Principal", "create_app", "create_token", "hash_token", "revoke_token",
+           "verify_signature"]

@@ -1,0 +1,164 @@
+"""The app factory: one FastAPI app over one ``Accord`` service, versioned under /v1.
+
+Handlers are thin: authorize, call the service, shape the answer. Background work (batched
+interface counts, following the newest policy, webhook deliveries) runs in threads started by
+the app's lifespan, so ``create_app`` itself does no I/O beyond reading the policies table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import FastAPI
+
+from accord.http import _context_routes, _fleet_routes, _gate_routes, _problems, webhooks
+from accord.http._auth import Principal, Tokens, Usage
+from accord.http._idem import Requests
+from accord.http._overload import InFlight, OverloadLimiter
+from accord.policy import Policy
+from accord.service import Accord
+
+DESCRIPTION = """The gate every customer-facing action of every agent passes, over HTTP.
+
+Send `Authorization: Bearer <token>` (create one with `accord token create`) and an
+`Idempotency-Key` on every write. Errors are RFC 9457 problem details. See docs/api.md."""
+
+
+class PolicyWatch:
+    """Follows the newest row of ``policies`` so a policy applied on any replica reaches all."""
+
+    def __init__(self, service: Accord) -> None:
+        self.service = service
+        self.applied_at = self._newest()[1]
+
+    def _newest(self) -> tuple[dict[str, Any] | None, float]:
+        with self.service.store.read() as tx:
+            r = tx.one("SELECT version, applied_at FROM policies ORDER BY applied_at DESC "
+                       "LIMIT 1")
+        return r, float(r["applied_at"]) if r else 0.0
+
+    def seen(self, applied_at: float) -> None:
+        self.applied_at = max(self.applied_at, applied_at)
+
+    def poll(self) -> bool:
+        r, at = self._newest()
+        if r is None or at <= self.applied_at:
+            return False
+        self.applied_at = at
+        if r["version"] == self.service.policy.version:
+            return False
+        with self.service.store.read() as tx:
+            row = tx.one("SELECT text FROM policies WHERE version = ?", (r["version"],))
+        if row is None:
+            return False
+        self.service.policy = Policy.from_text(row["text"], source=f"policy {r['version']}")
+        return True
+
+
+class Housekeeper:
+    """One thread for the cheap periodic chores."""
+
+    def __init__(self, chores: list[tuple[float, Callable[[], object]]]) -> None:
+        self.chores = [[every, 0.0, fn] for every, fn in chores]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="accord-housekeeping",
+                                        daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self._tick(force=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            self._tick()
+
+    def _tick(self, force: bool = False) -> None:
+        now = time.monotonic()
+        for chore in self.chores:
+            every, last, fn = chore
+            if force or now - float(last) >= float(every):  # type: ignore[arg-type]
+                chore[1] = now
+                with contextlib.suppress(Exception):  # the next tick retries
+                    fn()  # type: ignore[operator]
+
+
+def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1,
+               webhook_attempts: int = 8, webhook_backoff: float = 1.0,
+               policy_poll: float = 1.0, background: bool = True,
+               base_url: str | None = None) -> FastAPI:
+    """Build the HTTP API over ``service``.
+
+    ``max_in_flight`` bounds concurrent requests (beyond it: 429 + Retry-After);
+    ``webhook_attempts``/``webhook_backoff`` shape delivery retries (backoff doubles each time);
+    ``policy_poll`` is how often a replica checks for a newer applied policy;
+    ``background=False`` starts no threads (for schema-only use)."""
+    dispatcher = webhooks.Dispatcher(service, attempts=webhook_attempts, backoff=webhook_backoff)
+    usage = Usage(service.store)
+    watch = PolicyWatch(service)
+    house = Housekeeper([(2.0, usage.flush), (policy_poll, watch.poll)])
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if background:
+            dispatcher.start()
+            house.start()
+        try:
+            yield
+        finally:
+            if background:
+                dispatcher.stop()
+                house.stop()
+
+    app = FastAPI(title="Accord", version="1", description=DESCRIPTION, lifespan=lifespan)
+    state: Any = app.state
+    state.service = service
+    state.tokens = Tokens(service.store)
+    state.usage = usage
+    state.requests = Requests()
+    state.webhooks = dispatcher
+    state.policy_watch = watch
+    state.in_flight = InFlight(max_in_flight, retry_after)
+    _problems.install(app)
+    for module in (_gate_routes, _context_routes, _fleet_routes, webhooks):
+        app.include_router(module.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, Any]:
+        g = state.in_flight
+        return {"ok": True, "policy_version": service.policy.version, "in_flight": g.current,
+                "limit": g.limit}
+
+    _mount_protocols(app, service, base_url)
+    app.add_middleware(OverloadLimiter, gauge=state.in_flight)
+    return app
+
+
+def _mount_protocols(app: FastAPI, service: Accord, base_url: str | None) -> None:
+    """MCP at /mcp and A2A (agent card and JSON-RPC), when those modules are installed."""
+    tokens: Tokens = app.state.tokens
+
+    def resolve_agent(token: str) -> str | None:
+        p: Principal | None = tokens.resolve(token)
+        return p.subject if p is not None and p.is_agent else None
+
+    try:
+        from accord.protocols import mcp
+    except ImportError:
+        pass
+    else:
+        app.mount("/mcp", mcp.build_asgi(service, resolve_agent))
+    try:
+        from accord.protocols import a2a
+    except ImportError:
+        pass
+    else:
+        for route in a2a.routes(service, base_url or "http://127.0.0.1:8000"):
+            app.router.routes.append(route)

@@ -1,0 +1,95 @@
+"""Proposals, outcomes, decisions, approvals and the ledger: the gate over HTTP."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from accord._errors import Forbidden, InvalidInput
+from accord.http._common import COMMON, Caller, Service, once
+from accord.http._idem import key_of
+from accord.http._shapes import OutcomeIn, ReviewIn
+from accord.model import Decision, LedgerEntry, LedgerReport, Proposal, Touch
+
+router = APIRouter(prefix="/v1", responses=COMMON)
+
+
+@router.post("/proposals", response_model=Decision, tags=["gate"])
+def propose(proposal: Proposal, request: Request, caller: Caller, svc: Service) -> Decision:
+    """Ask the gate. The answer is final and already recorded; a go holds the contact slot.
+
+    An ``Idempotency-Key`` header becomes the proposal's ``idempotency_key``: a retry returns
+    the same decision, on any replica."""
+    caller.acting_agent(proposal.agent, doing="propose", where="agent")
+    key = key_of(request)
+    if key is not None:
+        if proposal.idempotency_key not in (None, key):
+            raise InvalidInput("the Idempotency-Key header and the body's idempotency_key differ",
+                               where="idempotency_key", hint="send one of them, or the same "
+                                                           "value in both")
+        proposal = proposal.model_copy(update={"idempotency_key": key})
+    return svc.submit(proposal)
+
+
+@router.post("/touches/{touch_id}/outcome", response_model=Touch, tags=["gate"])
+def report_outcome(touch_id: str, body: OutcomeIn, request: Request, caller: Caller,
+                   svc: Service) -> JSONResponse:
+    """Say what became of a go: executed, failed or cancelled (an agent only for its own)."""
+    caller.require("agent", "admin", doing="report outcomes")
+    agent = caller.subject if caller.is_agent else None
+    return once(
+        request, caller, body, lambda: svc.report_outcome(touch_id, body.status, agent=agent,
+                                                          detail=body.detail))
+
+
+@router.get("/decisions/{decision_id}", response_model=Decision, tags=["gate"])
+def decision(decision_id: str, caller: Caller, svc: Service) -> Decision:
+    d = svc.decision(decision_id)
+    if caller.is_agent and d.proposal.agent != caller.subject:
+        raise Forbidden(f"decision {decision_id} belongs to {d.proposal.agent}, not "
+                        f"{caller.subject}", where="decision_id",
+                        hint="an agent reads only its own decisions")
+    return d
+
+
+@router.get("/approvals", response_model=list[Decision], tags=["approvals"])
+def approvals(caller: Caller, svc: Service) -> list[Decision]:
+    """Flagged proposals waiting for a human, oldest first."""
+    caller.require("reviewer", "admin", doing="list approvals")
+    return svc.approvals()
+
+
+def _review(approve: bool, decision_id: str, body: ReviewIn | None, request: Request,
+            caller: Caller, svc: Service) -> JSONResponse:
+    caller.require("reviewer", doing="approve or reject" if approve else "reject")
+    note = body.note if body else None
+    act = svc.approve if approve else svc.reject
+    return once(
+        request, caller, body, lambda: act(decision_id, reviewer=caller.subject, note=note))
+
+
+@router.post("/approvals/{decision_id}/approve", response_model=Decision, tags=["approvals"])
+def approve(decision_id: str, request: Request, caller: Caller, svc: Service,
+            body: ReviewIn | None = None) -> JSONResponse:
+    """A reviewer approves: the gate re-runs on the context as it is now (flags lifted)."""
+    return _review(True, decision_id, body, request, caller, svc)
+
+
+@router.post("/approvals/{decision_id}/reject", response_model=Decision, tags=["approvals"])
+def reject(decision_id: str, request: Request, caller: Caller, svc: Service,
+           body: ReviewIn | None = None) -> JSONResponse:
+    return _review(False, decision_id, body, request, caller, svc)
+
+
+@router.get("/traces/{trace_id}", response_model=list[LedgerEntry], tags=["ledger"])
+def trace(trace_id: str, caller: Caller, svc: Service) -> list[LedgerEntry]:
+    """Every ledger entry of a multi-agent decision chain, in order."""
+    caller.require("reviewer", "admin", doing="read traces")
+    return svc.trace(trace_id)
+
+
+@router.get("/ledger/verify", response_model=LedgerReport, tags=["ledger"])
+def verify_ledger(caller: Caller, svc: Service) -> LedgerReport:
+    """Recompute every hash chain; ``problems`` names each entry that does not hold."""
+    caller.require("reviewer", "admin", doing="verify the ledger")
+    return svc.verify_ledger()

@@ -1,0 +1,107 @@
+"""Errors as RFC 9457 problem details: every refusal says what was wrong, where and how to fix it.
+
+Bad input is always a 4xx; a 5xx means a defect or an unavailable store, never the caller's
+mistake.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
+
+from accord._errors import AccordError
+
+PROBLEM = "application/problem+json"
+TYPE_BASE = "https://accord.dev/problems/"
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
+class PreconditionRequired(AccordError):
+    title = "Precondition required"
+    status = 428
+
+
+def problem(status: int, title: str, detail: str, *, kind: str | None = None,
+            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    body = {"type": TYPE_BASE + (kind or title.replace(" ", "")), "title": title,
+            "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(x) for x in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        where = parts[0]
+        rest = parts[1:]
+        return f"{where}.{'.'.join(rest)}" if rest else where
+    return ".".join(parts)
+
+
+def _validation_problem(exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    problems = []
+    for e in errors:
+        where = _field(e.get("loc", ()))
+        problems.append({"field": where, "message": e.get("msg", "invalid"),
+                         "type": e.get("type", "invalid")})
+    first = problems[0] if problems else {"field": "body", "message": "invalid request"}
+    detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems) or "invalid request"
+    return problem(422, "Invalid input", detail, kind="InvalidInput", where=first["field"],
+                   hint="fix the named fields; the request shapes are in /openapi.json and "
+                        "docs/api.md", problems=problems)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem+json."""
+
+    @app.exception_handler(AccordError)
+    async def accord_error(request: Request, exc: AccordError) -> JSONResponse:
+        if exc.status in (401, 403):
+            await run_in_threadpool(_record_refusal, request, exc)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(exc.to_problem(), status_code=exc.status, media_type=PROBLEM,
+                            headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _validation_problem(exc)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+        detail = str(exc.detail)
+        if exc.status_code == 404:
+            detail = (f"no endpoint at {request.url.path} (the API lives under /v1; "
+                      "see /openapi.json)")
+        elif exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}"
+        return problem(exc.status_code, title, detail,
+                       headers=dict(exc.headers) if exc.headers else None)
+
+    @app.exception_handler(NotImplementedError)
+    async def not_implemented(request: Request, exc: NotImplementedError) -> JSONResponse:
+        return problem(501, "Not implemented",
+                       f"{request.url.path} is not available in this version of the service",
+                       hint="upgrade the server; the endpoint is part of the documented API")
+
+
+def _record_refusal(request: Request, exc: AccordError) -> None:
+    """Every 401/403 lands in the fleet chain of the ledger: who tried what, and why not."""
+    principal = getattr(request.state, "principal", None)
+    service = request.app.state.service
+    body = {"status": exc.status, "method": request.method, "path": request.url.path,
+            "reason": exc.message, "principal": principal.label if principal else None,
+            "protocol": "http"}
+    # the refusal itself stands even if the store cannot record it right now
+    with contextlib.suppress(AccordError):
+        service.fleet_entry("refusal", body,
+                            agent=principal.subject if principal and principal.is_agent else None)

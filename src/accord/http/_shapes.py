@@ -1,0 +1,134 @@
+"""Request and response bodies the HTTP API adds around the domain model (``accord.model``).
+
+Domain shapes (Proposal, Decision, Context, …) cross the wire unchanged; these are only the
+envelopes that the in-process API expresses as keyword arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from accord.model import Event
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; ``where`` names the field or header, ``hint`` the fix."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    detail: str
+    where: str | None = None
+    hint: str | None = None
+
+
+class OutcomeIn(_In):
+    status: Literal["executed", "failed", "cancelled"]
+    detail: str | None = Field(default=None, max_length=2000)
+
+
+class EventIn(_In):
+    customer: str = Field(min_length=1, max_length=200)
+    type: str = Field(min_length=1, max_length=100,
+                      description="purchase, opt_out, ticket_opened, reply, … (see the reducers)")
+    at: float | str | None = Field(default=None, description="RFC 3339 or epoch seconds")
+    data: dict[str, Any] = Field(default_factory=dict)
+    source: str | None = Field(default=None, max_length=200,
+                               description="who reported it; an agent token always reports as "
+                                           "itself")
+    event_id: str | None = Field(default=None, max_length=200)
+
+
+class EventsIn(_In):
+    events: list[EventIn] = Field(min_length=1, max_length=1000)
+
+
+class EventResult(BaseModel):
+    ok: bool
+    event: Event | None = None
+    problem: Problem | None = None
+
+
+class EventsOut(BaseModel):
+    """One result per event, in order; each event commits on its own."""
+
+    results: list[EventResult]
+
+
+class ClaimIn(_In):
+    customer: str = Field(min_length=1, max_length=200)
+    purpose: str = Field(min_length=1, max_length=500)
+    until: float | str = Field(description="RFC 3339 or epoch seconds")
+    agent: str | None = Field(default=None, max_length=200,
+                              description="an agent token claims as itself; an admin names one")
+
+
+class Released(BaseModel):
+    released: int
+
+
+class ReviewIn(_In):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class HandoffIn(_In):
+    receiver: str = Field(min_length=1, max_length=200)
+    kind: str = Field(min_length=1, max_length=200)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    customer: str | None = Field(default=None, max_length=200)
+    artifacts: list[dict[str, Any]] | None = None
+    trace_id: str | None = Field(default=None, max_length=200)
+    parent_id: str | None = Field(default=None, max_length=200)
+    sender: str | None = Field(default=None, max_length=200,
+                               description="an agent token sends as itself; an admin names one")
+
+
+class AckIn(_In):
+    agent: str | None = Field(default=None, max_length=200)
+
+
+class PolicyIn(_In):
+    text: str = Field(min_length=1, max_length=1_000_000, description="the whole accord.yaml")
+
+
+class PolicyOut(BaseModel):
+    version: str
+    applied_at: float | None = None
+    applied_by: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+    text: str | None = None
+
+
+class WebhookIn(_In):
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s/]+",
+                     description="where deliveries are POSTed")
+    kinds: list[str] = Field(default_factory=lambda: ["*"],
+                             description="message kinds to deliver (decision, revocation, "
+                                         "outcome, context, claim, handoff) or *")
+
+
+class Webhook(BaseModel):
+    id: str
+    owner: str
+    url: str
+    kinds: list[str]
+    created_at: float
+    active: bool
+    secret: str | None = Field(default=None, description="shown once, on creation")
+
+
+class Delivery(BaseModel):
+    id: str
+    webhook_id: str
+    message: dict[str, Any]
+    attempts: int
+    status: str
+    last_error: str | None
+    created_at: float
