@@ -1,0 +1,176 @@
+"""The audit for people: a terminal report (rich) and one self-contained HTML page whose charts
+are inline SVG — no JavaScript, no stylesheet or font fetched from anywhere, so it can be mailed to
+an auditor as it is."""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+TITLES = {
+    "agents": "1. Every agent: owner, scope, status, last action",
+    "state": "2. Where shared state lives, who keeps it consistent, who writes which field",
+    "protocols": "3. Which protocol each agent speaks",
+    "chains": "4. Decision chains that can be reconstructed end to end",
+    "approvals": "5. Where and why a human approves",
+    "overlaps": "Overlapping seats",
+    "handoffs": "Handoffs: unread, stuck, orphan outputs, human bridges",
+    "prevented": "Coordination failures prevented",
+    "cost": "Cost per agent and per trace",
+    "collusion": "Agents that move together (collusion signal, for review)",
+}
+
+
+def _table(title: str, head: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+    t = Table(title=title, title_justify="left", show_lines=False)
+    for h in head:
+        t.add_column(h, overflow="fold")
+    for r in rows:
+        t.add_row(*["" if v is None else str(v) for v in r])
+    return t
+
+
+def _tables(name: str, s: Any) -> list[Table]:
+    t = TITLES[name]
+    if name == "agents":
+        return [_table(t, ["agent", "owner", "status", "intents", "channels", "last acted"],
+                       [[a["id"], a["owner"], a["status"], ",".join(a["mandate"]["intents"]),
+                         ",".join(a["mandate"]["channels"]), a["last_acted"] or "never"]
+                        for a in s])]
+    if name == "state":
+        head = _table(t, ["store", "consistency"], [[f"{s['store']['backend']}: "
+                                                     f"{s['store']['url']}", s["consistency"]]])
+        return [head, _table("context fields", ["field", "writers", "granted to", "flag"],
+                             [[f["field"], ", ".join(f["writers"]), ", ".join(f["granted_to"]),
+                               "SEVERAL WRITERS" if f["several_writers"] else ""]
+                              for f in s["fields"]])]
+    if name == "protocols":
+        return [_table(t, ["agent", "protocols"],
+                       [[r["agent"], ", ".join(r["protocols"]) or "(not seen)"] for r in s])]
+    if name == "chains":
+        return [_table(t, ["decisions", "reconstructable", "share", "ledger verifies"],
+                       [[s["decisions"], s["reconstructable"], f"{s['share']:.1%}",
+                         "yes" if s["ledger_ok"] else "NO: " + "; ".join(s["ledger_problems"])]])]
+    if name == "approvals":
+        w = s["wait_seconds"]
+        return [_table(t, ["flagged", "reviewed", "pending", "median wait s", "p90 wait s",
+                           "irreversible without approval"],
+                       [[s["flagged"], s["reviewed"], s["pending"], w["median"], w["p90"],
+                         s["irreversible_without_approval"]]]),
+                _table("rules that put a human there", ["rule", "count"],
+                       list(s["by_rule"].items())),
+                _table("where (agent · intent · channel)", ["where", "count"],
+                       list(s["where"].items()))]
+    if name == "overlaps":
+        rows = [[" & ".join(o["seats"]), ", ".join(o["shared"]), "NO"] for o in s["unsettled"]]
+        rows += [[" & ".join(o["seats"]), ", ".join(o["shared"]), f"yes ({o['winner']})"]
+                 for o in s["settled"]]
+        rows += [[r, "removed from the policy file, still in the registry", ""]
+                 for r in s["removed_from_file"]]
+        return [_table(t, ["seats", "shared", "settled by precedence"], rows)]
+    if name == "handoffs":
+        rows = [["unread", h["id"], f"{h['sender']} → {h['receiver']}", h["kind"]]
+                for h in s["unread"]]
+        rows += [["STUCK", h["id"], f"{h['sender']} → {h['receiver']}",
+                  f"{h['kind']} (+{h['overdue_seconds']}s)"] for h in s["stuck"]]
+        rows += [["orphan output", k, ", ".join(v), "no seat consumes it"]
+                 for k, v in s["orphan_outputs"].items()]
+        rows += [["human bridge", b["person"], f"{b['from']} → {b['to']}",
+                  f"{b['relays']} relays"] for b in s["human_bridges"]]
+        return [_table(f"{t} ({s['sent']} sent, {s['acked']} acked)",
+                       ["finding", "what", "who", "detail"], rows)]
+    if name == "prevented":
+        return [_table(t, ["kind", "count"], list(s["by_kind"].items())),
+                _table("by agent pair", ["pair", "count"], list(s["by_pair"].items()))]
+    if name == "cost":
+        return [_table(t, ["agent", "usd", "tokens"],
+                       [[a, v["usd"], v["tokens"]] for a, v in s["per_agent"].items()]),
+                _table("top traces", ["trace", "usd", "tokens", "proposals"],
+                       [[r["trace_id"], r["usd"], r["tokens"], r["proposals"]]
+                        for r in s["per_trace"][:10]])]
+    if name == "collusion":
+        return [_table(t, ["agents", "what", "r", "p", "shared customers", "flag"],
+                       [[" & ".join(p["agents"]), p["what"], p["r"], p["p"], p["support"],
+                         "REVIEW" if p["flagged"] else ""] for p in s["pairs"][:15]])]
+    return []
+
+
+def render_audit_text(audit: dict[str, Any], width: int = 140) -> str:
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, no_color=True, highlight=False)
+    console.print(f"Accord fleet audit — {audit['generated_at']} — policy "
+                  f"{audit['policy_version']} — store {audit['store']}")
+    for name in TITLES:
+        if name in audit:
+            for t in _tables(name, audit[name]):
+                console.print(t)
+    return buf.getvalue()
+
+
+def _bars(title: str, items: Sequence[tuple[str, float]], unit: str = "") -> str:
+    """A horizontal bar chart as inline SVG."""
+    if not items:
+        return f"<p class=muted>{html.escape(title)}: nothing recorded.</p>"
+    top = max(v for _, v in items) or 1.0
+    h = 22 * len(items) + 30
+    parts = [f'<svg role="img" aria-label="{html.escape(title)}" width="640" height="{h}" '
+             f'xmlns="http://www.w3.org/2000/svg"><title>{html.escape(title)}</title>',
+             f'<text x="0" y="16" font-size="13" font-weight="bold">{html.escape(title)}</text>']
+    for i, (label, v) in enumerate(items):
+        y = 28 + 22 * i
+        w = 380 * v / top
+        parts.append(f'<text x="0" y="{y + 14}" font-size="12">{html.escape(label[:34])}</text>'
+                     f'<rect x="230" y="{y}" width="{w:.1f}" height="16" fill="#4a6fa5"/>'
+                     f'<text x="{236 + w:.1f}" y="{y + 13}" font-size="11">{v:g}{unit}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _html_table(t: Table) -> str:
+    head = "".join(f"<th>{html.escape(str(c.header))}</th>" for c in t.columns)
+    n = len(t.rows)
+    cells = [list(c.cells) for c in t.columns]
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(cells[j][i]))}</td>"
+                                    for j in range(len(cells))) + "</tr>" for i in range(n))
+    return (f"<h3>{html.escape(str(t.title or ''))}</h3><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table>")
+
+
+def render_audit_html(audit: dict[str, Any]) -> str:
+    """One page, no external resources; the audit's JSON is embedded for machines."""
+    charts = []
+    if "prevented" in audit:
+        charts.append(_bars("Coordination failures prevented, by kind",
+                            list(audit["prevented"]["by_kind"].items())))
+    if "approvals" in audit:
+        charts.append(_bars("Human approvals, by rule",
+                            list(audit["approvals"]["by_rule"].items())))
+    if "cost" in audit:
+        charts.append(_bars("Spend per agent (USD)", [(a, v["usd"]) for a, v in
+                                                      audit["cost"]["per_agent"].items()]))
+    if "chains" in audit:
+        c = audit["chains"]
+        charts.append(_bars("Decision chains", [("reconstructable", c["reconstructable"]),
+                                               ("not", c["decisions"] - c["reconstructable"])]))
+    sections = []
+    for name in TITLES:
+        if name in audit:
+            tables = "".join(_html_table(t) for t in _tables(name, audit[name]))
+            sections.append(f"<section>{tables}</section>")
+    data = json.dumps(audit, default=str).replace("<", "\\u003c")
+    return ("<!doctype html><html lang=en><head><meta charset=utf-8>"
+            "<title>Accord fleet audit</title><style>body{font:14px system-ui,sans-serif;"
+            "margin:2em;max-width:1100px}table{border-collapse:collapse;margin:.5em 0 1.5em}"
+            "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}"
+            "th{background:#eef}.muted{color:#777}svg{display:block;margin:1em 0}</style>"
+            f"</head><body><h1>Accord fleet audit</h1><p class=muted>generated "
+            f"{html.escape(str(audit['generated_at']))} · policy "
+            f"{html.escape(str(audit['policy_version']))} · store "
+            f"{html.escape(str(audit['store']))}</p>{''.join(charts)}{''.join(sections)}"
+            f'<script type="application/json" id="audit-data">{data}</script></body></html>')
