@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from typing import Any
 
 from accord._errors import AccordError, Forbidden, InvalidInput
 from accord._time import parse_duration
 from accord.model import Decision
 from accord.service import Accord
+
+ResolveAgent = Callable[[str], str | None]
+"""A bearer token → the agent id it stands for, or None (the caller is refused)."""
 
 TIMELINE_LIMIT = 500
 """A timeline shows the customer's most recent entries; an auditor reads the full chain with
@@ -110,9 +114,11 @@ def release(svc: Accord, agent: str, customer: str) -> dict[str, Any]:
 
 def send_handoff(svc: Accord, agent: str, to: str, kind: str, payload: dict[str, Any], *,
                  customer: str | None = None, trace_id: str | None = None,
-                 parent_id: str | None = None, via: str = "mcp") -> Any:
+                 parent_id: str | None = None, via: str = "mcp",
+                 artifacts: list[dict[str, Any]] | None = None) -> Any:
     return jsonable(_fleet_call(svc.handoff, agent, to, kind, payload, customer=customer,
-                                trace_id=trace_id, parent_id=parent_id, via=via))
+                                artifacts=artifacts, trace_id=trace_id, parent_id=parent_id,
+                                via=via))
 
 
 def read_inbox(svc: Accord, agent: str, include_acked: bool = False) -> list[Any]:

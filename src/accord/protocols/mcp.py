@@ -28,13 +28,12 @@ from starlette.types import Receive, Scope, Send
 from accord._errors import AccordError
 from accord.model import Offer
 from accord.protocols import _actions as act
+from accord.protocols._actions import ResolveAgent
 from accord.protocols._usage import Usage
 from accord.service import EVENT_TYPES, Accord
 
 AGENT_SCOPE_KEY = "accord.agent"
 """Where ``build_asgi`` puts the authenticated agent id in the ASGI scope for the tools."""
-
-ResolveAgent = Callable[[str], str | None]
 
 INSTRUCTIONS = """\
 Accord coordinates a fleet of agents that act on the same customers. You are the seat {seat}.

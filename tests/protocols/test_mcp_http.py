@@ -1,0 +1,125 @@
+"""MCP over streamable HTTP, driven by the SDK's own client against a real loopback server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import httpx
+import httpx2
+from loopback_server import Loopback
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+
+@asynccontextmanager
+async def session(url: str, token: str) -> AsyncIterator[ClientSession]:
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"},
+                           timeout=httpx2.Timeout(30.0)) as http,
+        streamable_http_client(f"{url}/mcp/", http_client=http) as (read, write),
+        ClientSession(read, write) as s,
+    ):
+        await s.initialize()
+        yield s
+
+
+async def call(s: ClientSession, tool: str, **args: Any) -> Any:
+    result = await s.call_tool(tool, args)
+    assert not result.is_error, result.content
+    return result.structured_content
+
+
+def test_a_request_without_an_agent_token_is_refused(loopback: Loopback) -> None:
+    r = httpx.post(f"{loopback.url}/mcp/", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"] == "Bearer"
+    assert "Bearer" in r.json()["detail"]
+    r = httpx.post(f"{loopback.url}/mcp/", json={}, headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401
+
+
+def test_every_tool_answers_over_http_as_the_tokens_agent(loopback: Loopback) -> None:
+    async def main() -> None:
+        async with session(loopback.url, loopback.token("churn-guard")) as s:
+            names = {t.name for t in (await s.list_tools()).tools}
+            assert names == {"get_context", "propose", "report_outcome", "record_event", "claim",
+                             "release", "send_handoff", "read_inbox", "ack_handoff",
+                             "explain_decision"}
+            ev = await call(s, "record_event", customer="c7", type="reply")
+            assert ev["source"] == "churn-guard"
+            ctx = await call(s, "get_context", customer="c7")
+            assert "last_reply_at" in ctx["fields"]
+            d = await call(s, "propose", customer="c7", channel="email", intent="retain")
+            assert d["outcome"] == "go" and d["touch_id"]
+            t = await call(s, "report_outcome", touch_id=d["touch_id"], status="executed")
+            assert t["status"] == "executed"
+            why = await call(s, "explain_decision", decision_id=d["decision_id"])
+            assert why["proposal"]["agent"] == "churn-guard"
+            c = await call(s, "claim", customer="c7", purpose="retention watch", until="48h")
+            assert c["agent"] == "churn-guard"
+            assert (await call(s, "release", customer="c7"))["released"] == 1
+        async with session(loopback.url, loopback.token("upsell")) as s:
+            h = await call(s, "send_handoff", to="scheduler", kind="meeting-request",
+                           payload={"slot": "tuesday"}, customer="c7")
+            assert h["handoff"]["sender"] == "upsell"
+            # upsell may not report churn-guard's touch: the agent is the token's, not an arg's
+            refused = await s.call_tool("report_outcome", {"touch_id": d["touch_id"],
+                                                           "status": "failed"})
+            assert refused.is_error
+            assert "belongs to churn-guard" in refused.content[0].text  # type: ignore[union-attr]
+            timeline = await s.read_resource("accord://customers/c7/timeline")
+            entries = json.loads(timeline.contents[0].text)  # type: ignore[union-attr]
+            assert [e["kind"] for e in entries][:3] == ["event", "decision", "outcome"]
+        async with session(loopback.url, loopback.token("scheduler")) as s:
+            inbox = (await call(s, "read_inbox"))["handoffs"]
+            assert [i["id"] for i in inbox] == [h["handoff"]["id"]]
+            acked = await call(s, "ack_handoff", handoff_id=inbox[0]["id"])
+            assert acked["handoff"]["acked_at"] is not None
+
+    anyio.run(main)
+
+
+def test_two_agents_over_mcp_proposing_to_one_customer_get_exactly_one_go(
+        loopback: Loopback) -> None:
+    outcomes: dict[str, Any] = {}
+
+    async def agent(name: str, intent: str) -> None:
+        async with session(loopback.url, loopback.token(name)) as s:
+            outcomes[name] = await call(s, "propose", customer="c-collide", channel="email",
+                                        intent=intent)
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(agent, "churn-guard", "retain")
+            tg.start_soon(agent, "upsell", "upsell")
+
+    anyio.run(main)
+    gos = [n for n, d in outcomes.items() if d["outcome"] == "go"]
+    assert len(gos) == 1, outcomes
+    loser = next(d for n, d in outcomes.items() if n not in gos)
+    assert loser["outcome"] in ("stop", "defer") and loser["reasons"]
+    with loopback.service.store.read() as tx:
+        rows = tx.rows("SELECT agent, protocol, count FROM interfaces ORDER BY agent")
+    assert [(r["agent"], r["protocol"]) for r in rows] == [("churn-guard", "mcp"),
+                                                           ("upsell", "mcp")]
+
+
+def test_a_session_cannot_be_reused_with_another_agents_token(loopback: Loopback) -> None:
+    # Open a session with churn-guard's token, then replay its id with upsell's token.
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "t", "version": "0"}}}
+    headers = {"Accept": "application/json, text/event-stream"}
+    r = httpx.post(f"{loopback.url}/mcp/", json=init,
+                   headers={**headers, "Authorization": "Bearer tok-churn"})
+    assert r.status_code == 200
+    sid = r.headers["mcp-session-id"]
+    call_ = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+    r = httpx.post(f"{loopback.url}/mcp/", json=call_, headers={
+        **headers, "Authorization": "Bearer tok-upsell", "Mcp-Session-Id": sid,
+        "MCP-Protocol-Version": "2025-06-18"})
+    assert r.status_code == 404
