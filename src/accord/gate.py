@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
-
-import cel
 
 from accord._time import format_duration, iso, to_datetime, to_epoch
 from accord.model import Outcome, Proposal, Reason
-from accord.policy import Policy
+from accord.policy import Policy, _cel
 from accord.policy._schema import AgentSpec
 
 _LIVE = ("pending", "executed")
@@ -85,9 +82,9 @@ def cel_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """Context fields as CEL sees them: fields named ``*_at`` are timestamps."""
     out = {}
     for key, value in fields.items():
-        if key.endswith("_at") and isinstance(value, str | int | float) and value is not None:
+        if key.endswith("_at") and isinstance(value, str | int | float):
             try:
-                value = to_datetime(to_epoch(value))
+                value = _cel.timestamp(to_epoch(value))
             except ValueError:
                 pass
         out[key] = value
@@ -110,7 +107,7 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
 
     if seat is None or seat.status != "active":
         what = "is not a registered seat" if seat is None else f"is {seat.status}"
-        reasons.append(Reason(rule="seat", effect=Outcome.STOP, message=f"agent {p.agent!r} {what}",
+        reasons.append(Reason.model_construct(rule="seat", effect=Outcome.STOP, message=f"agent {p.agent!r} {what}",
                               refs={"agent": p.agent}))
         return Verdict(Outcome.STOP, reasons)
 
@@ -125,24 +122,27 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
         _claims(p, at, snap, policy, reasons, defer_until)
         live = [t for t in snap.touches if t.status in _LIVE
                 and not (t.status == "pending" and t.at + policy.spec.settings.touch_lease < at)]
-        window, blocking = _windows(p, at, live, policy, shadow)
-        if window:
+        hits = _window_hits(p, at, live, policy)
+        blocking = _blocking(hits)
+        if blocking:
             pre = {t.id for t in live if t.status == "pending"
                    and policy.rank_of(t.agent) > policy.rank_of(p.agent)}
-            if pre and blocking <= pre and not _windows(p, at, [t for t in live if t.id not in pre],
-                                                       policy, [])[0]:
+            if pre and blocking <= pre and not _blocking(
+                    _window_hits(p, at, [t for t in live if t.id not in pre], policy)):
                 preempt = sorted(blocking)
-                window = []
-            reasons.extend(window)
+                hits = [h for h in hits if h.spec.mode == "shadow"]
+        for h in hits:
+            r = _window_reason(h, p, policy)
+            (shadow if r.shadow else reasons).append(r)
 
     outcome = max((r.effect for r in reasons), key=lambda o: o.severity, default=Outcome.GO)
     retry_at = None
     if outcome is Outcome.DEFER:
-        retry_at = _retry(p, at, snap, policy, reasons, defer_until)
+        retry_at = _retry(p, at, snap, policy, defer_until)
         amend["at"] = iso(retry_at)
     if preempt and outcome is Outcome.GO:
         names = sorted({t.agent for t in snap.touches if t.id in preempt})
-        reasons.append(Reason(
+        reasons.append(Reason.model_construct(
             rule="precedence", effect=Outcome.GO,
             message=f"pre-empts the pending touch of {', '.join(names)}: "
                     f"{p.agent} comes first in precedence",
@@ -164,55 +164,34 @@ def _mandate(p: Proposal, seat: AgentSpec, reasons: list[Reason]) -> None:
     if m.actions is not None and p.action not in m.actions:
         problems.append(f"action {p.action!r} (allowed: {', '.join(m.actions)})")
     if problems:
-        reasons.append(Reason(rule="mandate", effect=Outcome.STOP,
+        reasons.append(Reason.model_construct(rule="mandate", effect=Outcome.STOP,
                               message=f"{p.agent} is not mandated for {'; '.join(problems)}",
                               refs={"agent": p.agent}))
 
 
-def _action_value(p: Proposal) -> dict[str, Any]:
-    action: dict[str, Any] = {"kind": p.action, "channel": p.channel, "intent": p.intent,
-                              "agent": p.agent, "reversible": p.reversible}
-    if p.topic is not None:
-        action["topic"] = p.topic
-    if p.offer is not None:
+def _action_value(p: Proposal, fields: set[str] | None) -> dict[str, Any]:
+    """The proposal as CEL sees it, with only the fields the conditions read: converting each
+    value into CEL costs about a microsecond, so unread fields are not converted."""
+    full = {"kind": p.action, "channel": p.channel, "intent": p.intent, "agent": p.agent,
+            "reversible": p.reversible, "topic": p.topic, "value": p.value}
+    action = {k: v for k, v in full.items() if v is not None and (fields is None or k in fields)}
+    if p.offer is not None and (fields is None or "offer" in fields):
         action["offer"] = p.offer.model_dump(exclude_none=True)
-    if p.cost is not None:
+    if p.cost is not None and (fields is None or "cost" in fields):
         action["cost"] = {"usd": p.cost.usd, "tokens": p.cost.tokens}
-    if p.value is not None:
-        action["value"] = p.value
     return action
 
 
 def _conditions(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: AgentSpec,
                 outbound: bool, reasons: list[Reason], shadow: list[Reason],
                 defer_until: list[float]) -> None:
-    applicable = []
-    needs: set[str] = set()
-    fields: set[str] | None = set()
-    for rule in policy.rules:
-        s = rule.spec
-        if ((s.intents is not None and p.intent not in s.intents)
-                or (s.channels is not None and p.channel not in s.channels)
-                or (s.agents is not None and p.agent not in s.agents)
-                or (s.outbound_only and not outbound)):
-            continue
-        applicable.append(rule)
-        needs |= rule.when.variables
-        if rule.until is not None:
-            needs |= rule.until.variables
-        for expr in (rule.when, rule.until):
-            if expr is None or "customer" not in expr.variables:
-                continue
-            if expr.customer_fields is None or fields is None:
-                fields = None
-            else:
-                fields |= expr.customer_fields
-    if not applicable:
+    scope = policy.scope(p.intent, p.channel, p.agent, outbound)
+    if not scope.rules:
         return
-    now = to_datetime(at)
-    variables: dict[str, Any] = {"now": now}
+    needs, fields, action_fields = scope.variables, scope.customer_fields, scope.action_fields
+    variables: dict[str, Any] = {"now": to_datetime(at)}
     if "action" in needs:
-        variables["action"] = _action_value(p)
+        variables["action"] = _action_value(p, action_fields)
     if "customer" in needs:
         ctx = snap.context
         variables["customer"] = ctx if fields is None else {k: ctx[k] for k in fields if k in ctx}
@@ -222,24 +201,37 @@ def _conditions(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: Ag
     if "touches" in needs:
         variables["touches"] = [
             {"id": t.id, "agent": t.agent, "team": policy.team_of(t.agent) or "",
-             "channel": t.channel, "intent": t.intent, "at": to_datetime(t.at), "status": t.status}
+             "channel": t.channel, "intent": t.intent, "at": _cel.timestamp(t.at),
+             "status": t.status}
             for t in snap.touches if t.status in _LIVE]
-    context = cel.Context(variables)
-    for rule in applicable:
+    context = _cel.bind(_cel.RULES, variables)
+    try:
+        results: list[Any] = _cel.run(scope.program, context)
+        errors: list[str | None] = [None] * len(results)
+    except _cel.CelError:  # some condition failed: find which, one by one
+        results, errors = [], []
+        for i in scope.rules:
+            try:
+                results.append(_cel.run(policy.rules[i].when.program, context))
+                errors.append(None)
+            except _cel.CelError as exc:
+                results.append(None)
+                errors.append(str(exc))
+    for i, matched, error in zip(scope.rules, results, errors, strict=True):
+        rule = policy.rules[i]
         s = rule.spec
-        try:
-            matched = rule.when.program.execute(context) is True
-            error = None
-        except Exception as exc:  # CEL reports missing keys and type errors by raising
-            matched, error = s.on_error == "match", f"{type(exc).__name__}: {exc}"
-        if not matched:
+        if error is not None:
+            if s.on_error == "ignore":
+                continue
+        elif matched is not True:
             continue
         effect = Outcome(s.effect)
         message = s.message or f"condition holds: {s.when}"
         if error:
             message = (f"could not be evaluated ({error}); failing closed. Guard optional "
                        f"fields with has(), or set on_error: ignore")
-        reason = Reason(rule=s.id, effect=effect, message=message, shadow=s.mode == "shadow")
+        reason = Reason.model_construct(rule=s.id, effect=effect, message=message,
+                                        shadow=s.mode == "shadow", refs={})
         if s.mode == "shadow":
             shadow.append(reason)
             continue
@@ -252,17 +244,17 @@ def _until(expr: Any, context: Any, at: float) -> float:
     if expr is None:
         return at + 3600.0
     try:
-        value = expr.program.execute(context)
-    except Exception:
+        when = _cel.as_epoch(_cel.run(expr.program, context))
+    except _cel.CelError:
         return at + 3600.0
-    return value.timestamp() if isinstance(value, datetime) else at + 3600.0
+    return when if when is not None else at + 3600.0
 
 
 def _authority(p: Proposal, seat: AgentSpec, reasons: list[Reason], amend: dict[str, Any]) -> None:
     auth = seat.authority
     if (p.offer is not None and p.offer.discount_pct is not None
             and auth.max_discount_pct is not None and p.offer.discount_pct > auth.max_discount_pct):
-        reasons.append(Reason(
+        reasons.append(Reason.model_construct(
             rule="authority", effect=Outcome.FLAG,
             message=f"{p.agent} may offer up to {auth.max_discount_pct:g}% on its own; "
                     f"{p.offer.discount_pct:g}% needs a reviewer",
@@ -270,11 +262,11 @@ def _authority(p: Proposal, seat: AgentSpec, reasons: list[Reason], amend: dict[
         amend["offer"] = {**p.offer.model_dump(exclude_none=True),
                           "discount_pct": auth.max_discount_pct}
     if p.cost is not None and auth.max_cost_usd is not None and p.cost.usd > auth.max_cost_usd:
-        reasons.append(Reason(rule="authority", effect=Outcome.FLAG,
+        reasons.append(Reason.model_construct(rule="authority", effect=Outcome.FLAG,
                               message=f"cost ${p.cost.usd:g} is over {p.agent}'s per-action "
                                       f"authority of ${auth.max_cost_usd:g}"))
     if not p.reversible and auth.irreversible != "go":
-        reasons.append(Reason(rule="authority", effect=Outcome(auth.irreversible),
+        reasons.append(Reason.model_construct(rule="authority", effect=Outcome(auth.irreversible),
                               message=f"{p.agent} may not take irreversible actions on its own"))
 
 
@@ -291,7 +283,7 @@ def _commitments(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons
         if not differs:
             continue
         said = ", ".join(f"{k}={c.offer.get(k)}" for k in differs)
-        reasons.append(Reason(
+        reasons.append(Reason.model_construct(
             rule="commitment", effect=Outcome(policy.spec.commitments.on_contradiction),
             message=f"contradicts {c.agent}'s earlier offer on {c.product} ({said}, valid until "
                     f"{iso(c.valid_until)}; decision {c.decision_id})",
@@ -306,7 +298,7 @@ def _budgets(p: Proposal, snap: Snapshot, policy: Policy, seat: AgentSpec,
     b, tr = seat.budget, policy.spec.traces
 
     def over(rule: str, message: str) -> None:
-        reasons.append(Reason(rule=rule, effect=Outcome.STOP, message=message))
+        reasons.append(Reason.model_construct(rule=rule, effect=Outcome.STOP, message=message))
         incidents.append(rule)
 
     if b.daily_usd is not None and snap.agent_spend_usd + usd > b.daily_usd:
@@ -333,7 +325,7 @@ def _claims(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: lis
     mine = policy.rank_of(p.agent)
     for c in snap.claims:
         if c.agent != p.agent and c.until > at and policy.rank_of(c.agent) < mine:
-            reasons.append(Reason(
+            reasons.append(Reason.model_construct(
                 rule="claim", effect=Outcome.DEFER,
                 message=f"{c.agent} holds a claim on this customer ({c.purpose}) until "
                         f"{iso(c.until)} and comes before {p.agent} in precedence",
@@ -349,6 +341,10 @@ def _cap_blocking(times: Sequence[tuple[float, str]], at: float, limit: int,
                   per: float) -> list[str] | None:
     """Touch ids in the fullest window of length ``per`` containing ``at``, if it is full."""
     near = sorted((t, i) for t, i in times if at - per < t < at + per)
+    if len(near) + 1 <= limit:
+        return None
+    if limit <= 1:
+        return [i for _, i in near] if limit == 0 or near else None
     starts = [at - per + 1e-6] + [t for t, _ in near if t <= at]
     worst: list[str] = []
     for s in starts:
@@ -358,106 +354,98 @@ def _cap_blocking(times: Sequence[tuple[float, str]], at: float, limit: int,
     return worst if len(worst) + 1 > limit else None
 
 
-def _windows(p: Proposal, at: float, live: list[TouchView], policy: Policy,
-             shadow: list[Reason]) -> tuple[list[Reason], set[str]]:
-    """Caps, spacing and conflicts at time ``at``: the reasons, and the touches behind them."""
-    reasons: list[Reason] = []
-    blocking: set[str] = set()
-    others = [t for t in live if t.agent != p.agent]
+@dataclass(slots=True)
+class _Hit:
+    """A window rule that blocks: which rule, how, and the touches behind it."""
+
+    spec: Any
+    kind: str
+    touches: list[TouchView]
+    span: float
+
+
+def _window_hits(p: Proposal, at: float, live: list[TouchView], policy: Policy) -> list[_Hit]:
+    """Caps, spacing and conflicts that block ``p`` at time ``at`` (shadow ones included)."""
+    hits: list[_Hit] = []
     for cap in policy.caps:
         if ((cap.channels is not None and p.channel not in cap.channels)
                 or (cap.intents is not None and p.intent not in cap.intents)
                 or p.intent in cap.exempt_intents):
             continue
-        counted = [(t.at, t.id) for t in live
+        counted = [t for t in live
                    if (cap.channels is None or t.channel in cap.channels)
                    and (cap.intents is None or t.intent in cap.intents)
                    and t.intent not in cap.exempt_intents]
-        ids = _cap_blocking(counted, at, cap.limit, cap.per)
-        if ids is None:
-            continue
-        who = sorted({t.agent for t in live if t.id in ids})
-        scope = "/".join(cap.channels) if cap.channels else "all channels"
-        r = Reason(rule=cap.id, effect=Outcome(cap.effect), shadow=cap.mode == "shadow",
-                   message=f"cap of {cap.limit} per {format_duration(cap.per)} ({scope}) is "
-                           f"reached by {', '.join(who) or 'earlier touches'}",
-                   refs={"touches": ids, "agents": who})
-        (shadow if cap.mode == "shadow" else reasons).append(r)
-        if cap.mode != "shadow":
-            blocking.update(ids)
+        ids = _cap_blocking([(t.at, t.id) for t in counted], at, cap.limit, cap.per)
+        if ids is not None:
+            hits.append(_Hit(cap, "cap", [t for t in counted if t.id in ids], cap.per))
     for sp in policy.spacing:
         if p.intent in sp.exempt_intents or (sp.channels and p.channel not in sp.channels):
             continue
-        pool = {"different_agents": others, "any": live,
-                "same_agent": [t for t in live if t.agent == p.agent]}[sp.between]
-        near = [t for t in _near(pool, at, sp.min_gap) if t.intent not in sp.exempt_intents
-                and (not sp.channels or t.channel in sp.channels)]
-        if not near:
-            continue
-        who = sorted({t.agent for t in near})
-        r = Reason(rule=sp.id, effect=Outcome(sp.effect), shadow=sp.mode == "shadow",
-                   message=f"{format_duration(sp.min_gap)} spacing: {', '.join(who)} touched or "
-                           f"will touch this customer within it",
-                   refs={"touches": [t.id for t in near], "agents": who})
-        (shadow if sp.mode == "shadow" else reasons).append(r)
-        if sp.mode != "shadow":
-            blocking.update(t.id for t in near)
+        near = [t for t in _near(live, at, sp.min_gap) if t.intent not in sp.exempt_intents
+                and (not sp.channels or t.channel in sp.channels)
+                and (sp.between == "any" or (t.agent == p.agent) == (sp.between == "same_agent"))]
+        if near:
+            hits.append(_Hit(sp, "spacing", near, sp.min_gap))
     mine = policy.rank_of(p.agent)
     for cf in policy.conflicts:
         if p.intent not in cf.intents:
             continue
-        clash = [t for t in _near(others, at, cf.within)
-                 if t.intent in cf.intents and t.intent != p.intent
+        clash = [t for t in _near(live, at, cf.within)
+                 if t.agent != p.agent and t.intent in cf.intents and t.intent != p.intent
                  and (policy.rank_of(t.agent) <= mine or t.status == "pending")]
-        if not clash:
-            continue
-        first = min(clash, key=lambda t: (policy.rank_of(t.agent), t.at))
+        if clash:
+            hits.append(_Hit(cf, "conflict", clash, cf.within))
+    return hits
+
+
+def _blocking(hits: list[_Hit]) -> set[str]:
+    return {t.id for h in hits if h.spec.mode != "shadow" for t in h.touches}
+
+
+def _window_reason(h: _Hit, p: Proposal, policy: Policy) -> Reason:
+    who = sorted({t.agent for t in h.touches})
+    ids = [t.id for t in h.touches]
+    spec = h.spec
+    if h.kind == "cap":
+        scope = "/".join(spec.channels) if spec.channels else "all channels"
+        message = (f"cap of {spec.limit} per {format_duration(spec.per)} ({scope}) is reached "
+                   f"by {', '.join(who) or 'earlier touches'}")
+    elif h.kind == "spacing":
+        message = (f"{format_duration(spec.min_gap)} spacing: {', '.join(who)} touched or will "
+                   "touch this customer within it")
+    else:
+        mine = policy.rank_of(p.agent)
+        first = min(h.touches, key=lambda t: (policy.rank_of(t.agent), t.at))
         order = ("comes first in precedence" if policy.rank_of(first.agent) < mine
                  else "holds the customer")
-        r = Reason(rule=cf.id, effect=Outcome(cf.effect), shadow=cf.mode == "shadow",
-                   message=f"mixed signals: {first.agent} ({first.intent}) {order}; {p.agent} "
-                           f"({p.intent}) would contradict it within {format_duration(cf.within)}",
-                   refs={"touches": [t.id for t in clash], "agents": sorted({t.agent for t in clash})})
-        (shadow if cf.mode == "shadow" else reasons).append(r)
-        if cf.mode != "shadow":
-            blocking.update(t.id for t in clash)
-    return reasons, blocking
+        message = (f"mixed signals: {first.agent} ({first.intent}) {order}; {p.agent} "
+                   f"({p.intent}) would contradict it within {format_duration(spec.within)}")
+    return Reason.model_construct(rule=spec.id, effect=Outcome(spec.effect), message=message,
+                                  shadow=spec.mode == "shadow",
+                                  refs={"touches": ids, "agents": who})
 
 
-def _window_retry(rule_id: str, p: Proposal, at: float, live: list[TouchView],
-                  policy: Policy) -> float | None:
-    for cap in policy.caps:
-        if cap.id == rule_id:
-            return min((t.at + cap.per for t in live if t.at + cap.per > at), default=None)
-    for sp in policy.spacing:
-        if sp.id == rule_id:
-            return min((t.at + sp.min_gap for t in live if t.at + sp.min_gap > at), default=None)
-    for cf in policy.conflicts:
-        if cf.id == rule_id:
-            return min((t.at + cf.within for t in live if t.at + cf.within > at), default=None)
-    return None
-
-
-def _retry(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: list[Reason],
+def _retry(p: Proposal, at: float, snap: Snapshot, policy: Policy,
            defer_until: list[float]) -> float:
     """The earliest time at which every blocking window and condition clears."""
     live = [t for t in snap.touches if t.status in _LIVE]
-    fixed = max(defer_until, default=at)
     t = at
     for _ in range(_MAX_RETRY_ROUNDS):
-        window, _ = _windows(p, t, live, policy, [])
-        blocked = [r for r in window if r.effect is Outcome.DEFER]
+        blocked = [h for h in _window_hits(p, t, live, policy)
+                   if h.spec.mode != "shadow" and h.spec.effect == "defer"]
         if not blocked:
             break
-        t = max(_window_retry(r.rule, p, t, live, policy) or t + 3600.0 for r in blocked)
-    return max(t, fixed)
+        # each window frees when the latest touch holding it leaves it
+        t = max(max(x.at for x in h.touches) + h.span for h in blocked)
+    return max(t, max(defer_until, default=at))
 
 
 def _suggest_channel(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: AgentSpec,
                      reasons: list[Reason], amend: dict[str, Any]) -> None:
     stops = [r for r in reasons if r.effect is Outcome.STOP]
-    if any(r.rule in ("mandate", "seat", "budget", "trace-ceiling") for r in stops):
-        return
+    if not all(r.rule in policy.channel_rules for r in stops):
+        return  # another channel would be stopped all the same
     for channel in seat.mandate.channels:
         if channel == p.channel:
             continue

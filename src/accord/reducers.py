@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-
-import cel
 
 from accord._time import iso, to_datetime
 from accord.gate import cel_fields
-from accord.policy import Policy
+from accord.policy import Policy, _cel
 
 
 def _plain(value: Any) -> Any:
     """CEL results as JSON-ready values (timestamps as RFC 3339 text)."""
-    if isinstance(value, datetime):
-        return iso(value.timestamp())
+    epoch = _cel.as_epoch(value)
+    if epoch is not None:
+        return iso(epoch)
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
@@ -31,23 +29,24 @@ def apply(policy: Policy, event_type: str, at: float, data: dict[str, Any],
         return fields, []
     new = dict(fields)
     changed: list[str] = []
-    event = {**data, "type": event_type, "at": to_datetime(at)}
+    event = {**data, "type": event_type, "at": _cel.timestamp(at)}
     for red in reducers:
-        context = cel.Context({"event": event, "customer": cel_fields(new), "now": to_datetime(at)})
-        if red.when is not None and red.when.program.execute(context) is not True:
+        context = _cel.bind(_cel.REDUCERS, {"event": event, "customer": cel_fields(new),
+                                             "now": to_datetime(at)})
+        if red.when is not None and _cel.run(red.when.program, context) is not True:
             continue
         for name, expr in red.set:
-            new[name] = _plain(expr.program.execute(context))
+            new[name] = _plain(_cel.run(expr.program, context))
             changed.append(name)
         for name, expr in red.append:
-            value = _plain(expr.program.execute(context))
+            value = _plain(_cel.run(expr.program, context))
             current = list(new.get(name) or [])
             if value not in current:
                 current.append(value)
             new[name] = current
             changed.append(name)
         for name, expr in red.remove:
-            value = _plain(expr.program.execute(context))
+            value = _plain(_cel.run(expr.program, context))
             new[name] = [v for v in (new.get(name) or []) if v != value]
             changed.append(name)
         for name in red.spec.unset:

@@ -55,6 +55,10 @@ EVENT_TYPES = ("purchase", "opt_out", "opt_in", "ticket_opened", "ticket_closed"
                "conversion")
 
 
+_REFRESH_EVERY = 1.0
+"""Seconds between checks for a policy applied by another replica."""
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:20]}"
 
@@ -78,7 +82,10 @@ class Accord(FleetMixin):
         self.store = store
         self.policy = policy
         self.clock: Clock = clock or system_clock
-        self.bus = Bus()
+        make_bus = getattr(store, "make_bus", None)
+        self.bus: Bus = make_bus() if make_bus else Bus()
+        self._policy_seen = self._newest_policy_at()
+        self._next_refresh = time.monotonic() + _REFRESH_EVERY
 
     @classmethod
     def open(cls, db: str | Path = "accord.db", policy: str | Path | Policy = "accord.yaml", *,
@@ -117,6 +124,8 @@ class Accord(FleetMixin):
 
     def submit(self, p: Proposal, *, decision_id: str | None = None) -> Decision:
         """Decide a validated ``Proposal`` (what ``propose`` and the HTTP API call)."""
+        if time.monotonic() >= self._next_refresh:
+            self.refresh_policy()
         at = p.at.timestamp() if p.at else self.clock()
         request_hash = hashlib.sha256(canonical(p.model_dump(mode="json"))).hexdigest()
         published: list[Message] = []
@@ -520,6 +529,7 @@ class Accord(FleetMixin):
                 raise Conflict(f"decision {decision_id} is not waiting for approval ({state})",
                                where="decision_id")
             verdict = "approved" if approve else "rejected"
+            follow_up = new_id_ or new_id("d")
             tx.execute("UPDATE decisions SET approval = ?, body = ? WHERE customer = ? AND id = ?",
                        (verdict, flagged.model_copy(update={"approval": verdict})
                         .model_dump_json(), p.customer, decision_id))
@@ -528,7 +538,7 @@ class Accord(FleetMixin):
             sql.append_ledger(tx, row, "approval", now, agent=p.agent, trace_id=p.trace_id,
                               parent_id=decision_id, ref=decision_id,
                               body={"reviewer": reviewer, "verdict": verdict, "note": note,
-                                    "at": at})
+                                    "at": at, "decision_id": follow_up})
             if approve:
                 v = gate.evaluate(p, at, self._snapshot(tx, row, p, at), self.policy)
                 v.reasons = [r for r in v.reasons if r.effect is not Outcome.FLAG] + [Reason(
@@ -543,10 +553,50 @@ class Accord(FleetMixin):
                     rule="approval", effect=Outcome.STOP,
                     message=f"rejected by {reviewer}" + (f": {note}" if note else ""))])
             decision = self._record(tx, row, p.model_copy(update={"at": None}), at, v, "",
-                                    new_id_, published, parent_decision=decision_id)
+                                    follow_up, published, parent_decision=decision_id)
             tx.save_customer(row)
         self.bus.publish(published)
         return decision
+
+    # -- policy ------------------------------------------------------------------------------
+
+    def apply_policy(self, text: str, *, by: str, source: str = "accord.yaml") -> Policy:
+        """Validate and put a new policy in force without a restart. It is stored, so every
+        replica picks it up (``refresh_policy``), and recorded in the fleet chain."""
+        new = Policy.from_text(text, source=source)
+        with self.store.lock(FLEET) as tx:
+            row = tx.customer()
+            tx.execute("INSERT INTO policies (version, text, applied_at, applied_by) VALUES "
+                       "(?,?,?,?) ON CONFLICT (version) DO UPDATE SET applied_at = "
+                       "excluded.applied_at, applied_by = excluded.applied_by",
+                       (new.version, text, self.clock(), by))
+            sql.append_ledger(tx, row, "policy", self.clock(), body={
+                "version": new.version, "previous": self.policy.version, "by": by})
+            tx.save_customer(row)
+        self.policy = new
+        self._policy_seen = self._newest_policy_at()
+        return new
+
+    def _newest_policy_at(self) -> float:
+        with self.store.read() as tx:
+            r = tx.one("SELECT MAX(applied_at) AS at FROM policies")
+        return float(r["at"]) if r and r["at"] is not None else 0.0
+
+    def refresh_policy(self) -> bool:
+        """Adopt a policy another replica applied since this one started or last looked
+        (checked at most once a second by ``submit``); True if it changed."""
+        self._next_refresh = time.monotonic() + _REFRESH_EVERY
+        if self._newest_policy_at() <= self._policy_seen:
+            return False
+        with self.store.read() as tx:
+            r = tx.one("SELECT version, text, applied_at FROM policies ORDER BY applied_at DESC "
+                       "LIMIT 1")
+        assert r is not None
+        self._policy_seen = float(r["applied_at"])
+        if r["version"] == self.policy.version:
+            return False
+        self.policy = Policy.from_text(r["text"], source=f"policy {r['version']}")
+        return True
 
     # -- ledger ------------------------------------------------------------------------------
 

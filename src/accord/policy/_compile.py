@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import cached_property
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cel
 from pydantic import ValidationError
 
 from accord._errors import PolicyError
-from accord.policy import _source
+from accord.policy import _cel, _source
 from accord.policy._schema import (
     AgentSpec,
     CapSpec,
@@ -26,9 +26,10 @@ from accord.policy._schema import (
 
 VARIABLES = ("action", "customer", "touches", "agent", "now")
 REDUCER_VARIABLES = ("event", "customer", "now")
-_MACRO_VAR = r"\.\s*(?:exists|all|exists_one|map|filter)\s*\(\s*{}\s*,"
 _FIELD = re.compile(r"\bcustomer\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
 _WHOLE_CUSTOMER = re.compile(r"\bcustomer\b(?!\s*\.\s*[A-Za-z_])")
+_ACTION_FIELD = re.compile(r"\baction\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
+_WHOLE_ACTION = re.compile(r"\baction\b(?!\s*\.\s*[A-Za-z_])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class Expr:
     program: Any
     variables: frozenset[str]
     customer_fields: frozenset[str] | None  # None: reads the whole customer
+    action_fields: frozenset[str] | None  # None: reads the whole action
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,47 @@ class Reducer:
     remove: tuple[tuple[str, Expr], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    rules: tuple[int, ...]
+    program: Any
+    variables: frozenset[str]
+    customer_fields: frozenset[str] | None
+    action_fields: frozenset[str] | None
+
+
+def _make_scope(policy: Policy, intent: str, channel: str, agent: str, outbound: bool) -> Scope:
+    rules: list[int] = []
+    variables: set[str] = set()
+    customer: set[str] | None = set()
+    action: set[str] | None = set()
+    for i, rule in enumerate(policy.rules):
+        s = rule.spec
+        if ((s.intents is not None and intent not in s.intents)
+                or (s.channels is not None and channel not in s.channels)
+                or (s.agents is not None and agent not in s.agents)
+                or (s.outbound_only and not outbound)):
+            continue
+        rules.append(i)
+        for expr in (rule.when, rule.until):
+            if expr is None:
+                continue
+            variables |= expr.variables
+            if "customer" in expr.variables:
+                customer = (None if customer is None or expr.customer_fields is None
+                            else customer | expr.customer_fields)
+            if "action" in expr.variables:
+                action = (None if action is None or expr.action_fields is None
+                          else action | expr.action_fields)
+    program = None
+    if rules:
+        source = "[" + ", ".join(f"({policy.rules[i].spec.when})" for i in rules) + "]"
+        program = _cel.compile_source(source, _cel.RULES)
+    return Scope(tuple(rules), program, frozenset(variables),
+                 None if customer is None else frozenset(customer),
+                 None if action is None else frozenset(action))
+
+
 @dataclass(frozen=True)
 class Policy:
     """A validated, compiled policy. Build with ``Policy.load`` / ``Policy.from_text``."""
@@ -77,6 +120,20 @@ class Policy:
     horizon: float
     warnings: tuple[str, ...] = ()
     lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, repr=False)
+    _scopes: dict[tuple[str, str, str, bool], Scope] = field(default_factory=dict, repr=False)
+
+    def scope(self, intent: str, channel: str, agent: str, outbound: bool) -> Scope:
+        """The conditions that apply to proposals of this shape, and what they read.
+
+        A call into the CEL runtime costs more than a condition does, so the applicable
+        conditions run as one program returning a list of bools — compiled on first use for
+        each (intent, channel, agent) shape, then cached.
+        """
+        key = (intent, channel, agent, outbound)
+        found = self._scopes.get(key)
+        if found is None:
+            found = self._scopes[key] = _make_scope(self, intent, channel, agent, outbound)
+        return found
 
     @property
     def caps(self) -> list[CapSpec]:
@@ -115,6 +172,15 @@ class Policy:
         except ValidationError as exc:
             raise PolicyError(_schema_problems(exc, data, lines, source), source=source) from None
         return _compile(spec, text, source, lines)
+
+    @cached_property
+    def channel_rules(self) -> frozenset[str]:
+        """Ids of the rules whose verdict can change with the channel alone."""
+        ids = {r.id for r in self.rules
+               if r.spec.channels is not None or r.when.action_fields is None
+               or "channel" in r.when.action_fields}
+        ids |= {c.id for c in self.caps if c.channels} | {s.id for s in self.spacing if s.channels}
+        return frozenset(ids)
 
     def agent(self, agent_id: str) -> AgentSpec | None:
         return self.agents.get(agent_id)
@@ -173,22 +239,17 @@ class _Problems:
 
 
 def compile_expr(source: str, allowed: tuple[str, ...]) -> Expr:
-    """Compile one CEL expression; raise ValueError naming what is wrong."""
-    try:
-        program = cel.compile(source)
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("\n", " ")) from None
-    variables = frozenset(program.variables())
-    unknown = [v for v in variables
-               if v not in allowed and not re.search(_MACRO_VAR.format(re.escape(v)), source)]
-    if unknown:
-        raise ValueError(
-            f"unknown variable {', '.join(sorted(unknown))}; a condition may use "
-            f"{', '.join(allowed)}")
+    """Compile and type-check one CEL expression; raise ValueError naming what is wrong."""
+    env = _cel.RULES if "action" in allowed else _cel.REDUCERS
+    program = _cel.compile_source(source, env)
+    variables = frozenset(v for v in allowed if re.search(rf"\b{v}\b", source))
     fields: frozenset[str] | None = frozenset(_FIELD.findall(source))
     if _WHOLE_CUSTOMER.search(source):
         fields = None
-    return Expr(source, program, variables, fields)
+    action: frozenset[str] | None = frozenset(_ACTION_FIELD.findall(source))
+    if _WHOLE_ACTION.search(source):
+        action = None
+    return Expr(source, program, variables, fields, action)
 
 
 def _compile(spec: PolicySpec, text: str, source: str, lines: dict[Any, int]) -> Policy:

@@ -1,0 +1,221 @@
+"""``accord bench``: speed, measured as ratios against baselines run in the same process.
+
+Absolute times drift on shared machines; a ratio against a baseline measured seconds apart on
+the same machine does not. Nothing here is a test: tests never assert on time.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from accord import gate
+from accord._time import to_epoch
+from accord.model import Proposal
+from accord.policy import Policy
+from accord.store import _rows
+
+T0 = to_epoch("2026-11-23T09:00:00Z")
+
+EXTRA_RULES = """
+  - {id: vip-needs-human, effect: flag, outbound_only: true,
+     when: "has(customer.tier) && customer.tier == 'vip' && action.intent == 'upsell'"}
+  - {id: low-score-no-upsell, effect: stop, intents: [upsell],
+     when: "has(customer.lead_score) && customer.lead_score < 20"}
+  - {id: churned-no-nurture, effect: stop, intents: [nurture],
+     when: "has(customer.stage) && customer.stage == 'churned'"}
+  - {id: quiet-hours-sms, effect: defer, channels: [sms],
+     when: "now.getHours() < 8 || now.getHours() >= 21", until: "now + duration('10h')"}
+  - {id: region-eu-voice, effect: flag, channels: [voice],
+     when: "has(customer.region) && customer.region == 'eu'"}
+  - {id: big-discount-eu, effect: flag,
+     when: "has(action.offer) && has(action.offer.discount_pct) && action.offer.discount_pct > 12 && has(customer.region) && customer.region == 'eu'"}
+  - {id: recent-reply-pause, effect: defer, outbound_only: true,
+     when: "has(customer.last_reply_at) && now - customer.last_reply_at < duration('4h')",
+     until: "customer.last_reply_at + duration('4h')"}
+  - {id: minors, effect: stop, when: "has(customer.age) && customer.age < 18"}
+  - {id: high-risk-only-retain, effect: stop, intents: [upsell, nurture, reactivate],
+     when: "has(customer.churn_risk) && customer.churn_risk > 0.8"}
+"""
+
+
+def bench_policy() -> Policy:
+    """The example policy plus nine conditions: about twenty rules with caps and conflicts."""
+    from importlib import resources
+
+    text = resources.files("accord.templates").joinpath("accord.yaml").read_text("utf-8")
+    text = text.replace("\nreducers:", EXTRA_RULES + "\nreducers:", 1)
+    return Policy.from_text(text, source="bench-policy.yaml")
+
+
+def _rate(fn: Callable[[int], None], n: int) -> float:
+    start = time.perf_counter()
+    for i in range(n):
+        fn(i)
+    return n / (time.perf_counter() - start)
+
+
+def bench_eval(n: int = 20_000) -> dict[str, Any]:
+    pol = bench_policy()
+    ctx = gate.cel_fields({
+        "opt_outs": ["sms"], "stage": "active", "tier": "gold", "lead_score": 64,
+        "region": "us", "churn_risk": 0.31, "age": 41, "segment": "smb",
+        "last_purchase_at": "2026-09-01T10:00:00Z", "last_login_at": "2026-11-20T08:00:00Z",
+        "plan": "pro", "seats": 12, "mrr": 840.0, "owner": "acct-7", "locale": "en-US"})
+    touches = [gate.TouchView(f"t{i}", a, "email", intent, T0 - h * 3600, "executed", i)
+               for i, (a, intent, h) in enumerate([
+                   ("email-cadence", "nurture", 30), ("upsell", "upsell", 80),
+                   ("support", "support", 20), ("churn-guard", "retain", 200),
+                   ("email-cadence", "nurture", 150), ("scheduler", "schedule", 10)])]
+    snap = gate.Snapshot("c1", ctx, 7, touches, [gate.ClaimView("cl1", "churn-guard", "watch",
+                                                                 T0 - 1)])
+    proposals = [
+        Proposal(agent="upsell", customer="c1", channel="email", intent="upsell",
+                 offer={"product": "pro", "discount_pct": 10}, cost={"usd": 0.02}),
+        Proposal(agent="reengage", customer="c1", channel="sms", intent="reactivate"),
+        Proposal(agent="email-cadence", customer="c1", channel="email", intent="nurture"),
+        Proposal(agent="churn-guard", customer="c1", channel="voice", intent="retain"),
+    ]
+    for p in proposals:  # warm up
+        gate.evaluate(p, T0, snap, pol)
+    rate = _rate(lambda i: gate.evaluate(proposals[i % 4], T0, snap, pol), n)
+    rules = (len(pol.rules) + len(pol.caps) + len(pol.spacing) + len(pol.conflicts) + 5)
+    return {"eval_us": round(1e6 / rate, 2), "eval_rules": rules}
+
+
+def _decisions(path: str, n: int, customers: int, durability: str) -> float:
+    from accord.service import Accord
+
+    clock = _Clock(T0)
+    acc = Accord.open(path, policy=bench_policy(), clock=clock, durability=durability)
+    agents = [("email-cadence", "nurture"), ("upsell", "upsell"), ("churn-guard", "retain"),
+              ("reengage", "reactivate")]
+    rnd = random.Random(7)
+
+    def one(i: int) -> None:
+        clock.now += 37.0
+        agent, intent = agents[i % 4]
+        acc.propose(agent, f"c{rnd.randrange(customers)}", channel="email", intent=intent)
+
+    try:
+        return _rate(one, n)
+    finally:
+        acc.close()
+
+
+def _bare(path: str, n: int, customers: int, durability: str) -> float:
+    """The same reads and writes as one decision, as hand-written SQL with no logic between."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={durability.upper()}")
+    for stmt in _rows.SCHEMA.format(serial="INTEGER").split(";"):
+        if stmt.strip():
+            conn.execute(stmt)
+    rnd = random.Random(7)
+    now = [T0]
+
+    def one(i: int) -> None:
+        now[0] += 37.0
+        c, at = f"c{rnd.randrange(customers)}", now[0]
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO customers VALUES (?, 0, '{}', '{}', 0, '', ?) "
+                     "ON CONFLICT (id) DO NOTHING", (c, at))
+        conn.execute("SELECT * FROM customers WHERE id = ?", (c,)).fetchone()
+        conn.execute("SELECT id, agent, channel, intent, at, status, seq FROM touches WHERE "
+                     "customer = ? AND at > ? AND at < ? AND status IN ('pending', 'executed')",
+                     (c, at - 9e5, at + 9e5)).fetchall()
+        conn.execute("SELECT * FROM claims WHERE customer = ? AND released = 0 AND until > ?",
+                     (c, at)).fetchall()
+        conn.execute("INSERT INTO decisions (customer, id, agent, outcome, at, body) VALUES "
+                     "(?,?,?,?,?,?)", (c, f"d{i}", "a", "go", at, "{" + "x" * 600 + "}"))
+        conn.execute("INSERT INTO touches VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                     (c, f"t{i}", f"d{i}", "a", "email", "nurture", "message", at, "pending",
+                      None, i, "{" + "x" * 300 + "}"))
+        conn.execute("INSERT INTO ledger (chain, chain_seq, kind, at, body, prev_hash, hash) "
+                     "VALUES (?,?,?,?,?,?,?)", (c, i, "decision", at, "{" + "x" * 900 + "}",
+                                               "0" * 64, "1" * 64))
+        conn.execute("UPDATE customers SET version = version, chain_seq = ?, chain_head = ? "
+                     "WHERE id = ?", (i, "1" * 64, c))
+        conn.execute("COMMIT")
+
+    try:
+        return _rate(one, n)
+    finally:
+        conn.close()
+
+
+def bench_store(n: int = 2000, customers: int = 500, durability: str = "full") -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        bare = _bare(str(Path(tmp) / "bare.db"), n, customers, durability)
+        full = _decisions(str(Path(tmp) / "accord.db"), n, customers, durability)
+    return {"decisions_per_s": round(full, 1), "bare_tx_per_s": round(bare, 1),
+            "ratio": round(full / bare, 3), "durability": durability}
+
+
+def _populate(path: str, customers: int, touches_per: int) -> None:
+    from accord.service import Accord
+
+    Accord.open(path, policy=bench_policy(), durability="normal").close()  # schema
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("BEGIN")
+    batch = 50_000
+    for lo in range(0, customers, batch):
+        ids = range(lo, min(lo + batch, customers))
+        conn.executemany("INSERT INTO customers VALUES (?, 0, '{}', '{}', 0, ?, ?)",
+                         ((f"c{i}", "0" * 64, T0 - 86400 * 30) for i in ids))
+        conn.executemany(
+            "INSERT INTO touches VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            ((f"c{i}", f"t{i}_{k}", f"d{i}_{k}", "email-cadence", "email", "nurture", "message",
+              T0 - 86400 * (k * 11 + 2) - (i % 997), "executed", None, k, "{}")
+             for i in ids for k in range(touches_per)))
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def bench_scale(small: int = 10_000, large: int = 1_000_000, touches_per: int = 3,
+                n: int = 2000, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Decision cost on existing customers in a small and a large store (same code, same
+    durability=normal so that index costs, not fsync, dominate)."""
+    from accord.service import Accord
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, size in (("small", small), ("large", large)):
+            path = str(Path(tmp) / f"{label}.db")
+            if progress:
+                progress(f"populating {size:,} customers × {touches_per} touches")
+            _populate(path, size, touches_per)
+            clock = _Clock(T0)
+            acc = Accord.open(path, policy=bench_policy(), clock=clock, durability="normal")
+            rnd = random.Random(11)
+
+            def one(i: int, acc: Accord = acc, clock: _Clock = clock, size: int = size,
+                    rnd: random.Random = rnd) -> None:
+                clock.now += 5.0
+                acc.propose("email-cadence", f"c{rnd.randrange(size)}", channel="email",
+                            intent="nurture")
+
+            for i in range(200):
+                one(i)
+            rate = _rate(one, n)
+            acc.close()
+            out[f"{label}_customers"] = size
+            out[f"{label}_us_per_decision"] = round(1e6 / rate, 1)
+            if progress:
+                progress(f"{size:,} customers: {1e6 / rate:.0f} µs per decision")
+    out["scale_ratio"] = round(out["large_us_per_decision"] / out["small_us_per_decision"], 3)
+    return out
+
+
+class _Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
