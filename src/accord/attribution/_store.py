@@ -267,7 +267,7 @@ def attribution_report(service: Any, *, models: Sequence[str] | None = None, by:
                        progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """The report as a JSON-ready dict (NaN as null) — what ``GET /v1/attribution`` returns.
 
-    Raises :class:`~accord._errors.InvalidInput` (HTTP 400) for an unknown model or ``by``, a
+    Raises :class:`~accord._errors.InvalidInput` (HTTP 422) for an unknown model or ``by``, a
     non-positive lookback or budget.
     """
     return build_report(service, models=models, by=by, lookback_s=lookback_s, budget=budget,
