@@ -285,9 +285,10 @@ def _prevented(acc: Accord, d: dict[str, Any]) -> dict[str, Any]:
         if dd["outcome"] == "go" and not b.get("preempted"):
             continue
         seen: set[str] = set()
+        pairs: set[str] = set()
         for r in b.get("reasons", []):
-            if r["effect"] == "go" and r["rule"] != "precedence":
-                continue
+            if r["effect"] not in ("stop", "defer") and r["rule"] != "precedence":
+                continue  # a flag hands the call to a person; it prevents nothing by itself
             kind = classify(r["rule"], acc)
             if kind == "authority" or kind in seen:
                 continue
@@ -295,9 +296,10 @@ def _prevented(acc: Accord, d: dict[str, Any]) -> dict[str, Any]:
             by_kind[kind] += 1
             refs = r.get("refs", {})
             others = refs.get("agents") or ([refs["agent"]] if "agent" in refs else [])
-            for other in others or ["(customer state)"]:
-                if other != dd["agent"]:
-                    by_pair[f"{dd['agent']} ↔ {other}"] += 1
+            pairs |= {f"{dd['agent']} ↔ {o}" for o in others or ["(customer state)"]
+                      if o != dd["agent"]}
+        for pair in pairs:
+            by_pair[pair] += 1
     for e in d["ledger"]:
         if e["kind"] == "revocation" and str(e["body"].get("why", "")).startswith(
                 ("event", "context change")):

@@ -33,6 +33,8 @@ def _table(title: str, head: Sequence[str], rows: Sequence[Sequence[Any]]) -> Ta
         t.add_column(h, overflow="fold")
     for r in rows:
         t.add_row(*["" if v is None else str(v) for v in r])
+    if not rows:
+        t.add_row("(none)", *[""] * (len(head) - 1))
     return t
 
 
