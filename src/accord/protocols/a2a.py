@@ -144,7 +144,7 @@ class AccordExecutor(AgentExecutor):
             results = await anyio.to_thread.run_sync(self.handle, message, task.context_id,
                                                      caller)
         except AccordError as exc:
-            await updater.add_artifact([new_data_part({"error": exc.to_problem()})],
+            await updater.add_artifact([new_data_part(exc.to_problem())],
                                        name="error")
             await updater.failed(new_text_message(f"{exc.title}: {exc}", task_id=task.id,
                                                   context_id=task.context_id))
