@@ -1,0 +1,247 @@
+"""One arm, day by day: a time-ordered queue of agent runs, touches and customer events.
+
+Memory stays bounded: the queue holds one day's work plus reactions not yet due, and the
+metrics aggregate as they go. Both arms run the same code; only the ``arm`` differs.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+
+from accord.simulate._agents import NIGHTLY, Agent, Pick, fleet, paid_search, scheduler, social_ads
+from accord.simulate._arms import Verdict
+from accord.simulate._company import (
+    ACTIVE,
+    AT_RISK,
+    CH,
+    CHURNED,
+    DAY,
+    HOUR,
+    LEAD,
+    START,
+    STAGES,
+    Company,
+    uniform,
+)
+from accord.simulate._metrics import ArmMetrics
+from accord.simulate._params import SimConfig
+from accord.simulate._response import Exposure, respond
+
+
+class Arm(Protocol):
+    name: str
+    label: str
+
+    def decide(self, agent: Agent, pick: Pick, at: float, now: float) -> Verdict: ...
+    def execute(self, token: str | None, at: float) -> bool: ...
+    def event(self, i: int, type_: str, at: float, data: dict[str, Any],
+              source: str | None) -> None: ...
+    def context_write(self, i: int, changes: dict[str, Any], at: float) -> None: ...
+    def review(self, token: str, approve: bool, at: float) -> Verdict: ...
+    def close(self) -> None: ...
+
+
+class Engine:
+    def __init__(self, cfg: SimConfig, arm: Arm) -> None:
+        self.cfg, self.arm = cfg, arm
+        self.company = Company(cfg.customers, cfg.seed)
+        self.agents = fleet()
+        for a in self.agents:
+            a.reset(cfg.customers)
+        self.by_id = {a.id: a for a in self.agents}
+        self.metrics = ArmMetrics(cfg, self.agents)
+        self.exposure = Exposure(cfg.customers)
+        self.queue: list[tuple[float, int, str, tuple[Any, ...]]] = []
+        self.seq = itertools.count()
+        self.reviews: list[tuple[str, Agent, Pick]] = []
+        self.day = 0
+
+    def push(self, at: float, kind: str, *payload: Any) -> None:
+        heapq.heappush(self.queue, (at, next(self.seq), kind, payload))
+
+    def seed_history(self) -> None:
+        """Tell the arm what was true before day 0: recent purchases and non-default stages."""
+        c, at = self.company, START - 1.0
+        for i in np.flatnonzero(c.last_purchase > START - 30 * DAY).tolist():
+            self.arm.event(i, "purchase", float(c.last_purchase[i]), {"via": "history"}, "crm")
+        for i in np.flatnonzero(c.stage >= AT_RISK).tolist():
+            self.arm.event(i, "stage_changed", at, {"stage": STAGES[int(c.stage[i])]}, "crm")
+
+    def run(self, on_day: Callable[[int], None] | None = None) -> ArmMetrics:
+        self.seed_history()
+        for day in range(self.cfg.days):
+            self.day = day
+            self._plan_day(day)
+            end = START + (day + 1) * DAY
+            while self.queue and self.queue[0][0] < end:
+                at, _, kind, payload = heapq.heappop(self.queue)
+                getattr(self, f"_on_{kind}")(at, *payload)
+            self.exposure.roll(day + 1)
+            if on_day is not None:
+                on_day(day)
+        m = self.metrics
+        m.c["churned_at_end"] = int((self.company.stage == CHURNED).sum())
+        return m
+
+    # -- the day's plan ----------------------------------------------------------------------
+
+    def _plan_day(self, day: int) -> None:
+        c, t0, seed = self.company, START + day * DAY, self.cfg.seed
+        exo = c.exogenous(day)
+        idx, when = exo.logins
+        np.maximum.at(c.last_login, idx, when)
+        recs = self.by_id["content-recs"]
+        for i, t in zip(idx.tolist(), when.tolist(), strict=True):
+            if uniform(seed, i, day, 901) < 0.3:
+                self.push(t + 60.0, "realtime", recs, Pick(i, "in_app", "nurture"))
+        for i, t in zip(*(a.tolist() for a in exo.tickets), strict=True):
+            self.push(t, "event", i, "ticket_opened", {}, 0.0, None)
+        for i, t in zip(*(a.tolist() for a in exo.purchases), strict=True):
+            self.push(t, "event", i, "purchase", {"via": "organic"}, float(c.arpu[i]) * 2, None)
+        for i, t, dst in exo.stage_moves:
+            self.push(t, "stage", i, dst)
+        for i, t in zip(*(a.tolist() for a in exo.searches), strict=True):
+            self.push(t - t % HOUR + HOUR, "search", i)
+        for a in self.agents:
+            if a.id in NIGHTLY or a.id == "lead-scoring":
+                self.push(t0 + a.run_hour * HOUR, "run", a)
+        for h in range(24):
+            self.push(t0 + h * HOUR + 1, "hourly", day)
+        self.push(t0 + 17 * HOUR, "review", day)
+        self._online = exo.ad_online
+
+    # -- handlers ----------------------------------------------------------------------------
+
+    def _on_run(self, at: float, agent: Agent) -> None:
+        if agent.id == "lead-scoring":
+            return self._score(at)
+        picks = NIGHTLY[agent.id](agent, self.company, at, self.day)
+        send = None if agent.send_hour is None else at - at % DAY + agent.send_hour * HOUR
+        for pick in picks:
+            self.attempt(agent, pick, at, send_at=send)
+
+    def _on_hourly(self, at: float, day: int) -> None:
+        sch, ads = self.by_id["scheduler"], self.by_id["social-ads"]
+        for pick in scheduler(sch, self.company, at, day):
+            self.attempt(sch, pick, at)
+        for pick in social_ads(ads, self.company, at, day, self._online):
+            self.attempt(ads, pick, at)
+
+    def _on_search(self, at: float, i: int) -> None:
+        ps = self.by_id["paid-search"]
+        for pick in paid_search(ps, self.company, at, np.array([i])):
+            self.attempt(ps, pick, at)
+
+    def _on_realtime(self, at: float, agent: Agent, pick: Pick) -> None:
+        c = self.company
+        if agent.id == "content-recs":
+            if agent.last[pick.customer] >= at - 2 * DAY or c.stage[pick.customer] == CHURNED:
+                return
+            if c.pref[pick.customer, 5] > c.pref[pick.customer, 6]:
+                pick = Pick(pick.customer, "push", "nurture")
+        self.attempt(agent, pick, at)
+
+    def _on_task(self, at: float, agent: Agent, pick: Pick, tries: int) -> None:
+        self.attempt(agent, pick, at, tries=tries)
+
+    def _on_exec(self, at: float, agent: Agent, pick: Pick, token: str | None) -> None:
+        self.deliver(agent, pick, at, token)
+
+    def _on_stage(self, at: float, i: int, dst: int) -> None:
+        if self.company.set_stage(i, dst, at):
+            self.arm.event(i, "stage_changed", at, {"stage": STAGES[dst]}, "crm")
+
+    def _on_review(self, at: float, day: int) -> None:
+        """The daily approvals queue: a human approves a share; approval re-runs the gate."""
+        pending, self.reviews = self.reviews, []
+        for token, agent, pick in pending:
+            ok = uniform(self.cfg.seed, pick.customer, agent.idx, day, 777) < self.cfg.approve_rate
+            v = self.arm.review(token, ok, at)
+            self.metrics.c["approved" if ok else "rejected"] += 1
+            if v.outcome == "go":
+                self.metrics.c["approved_sent"] += 1
+                self.deliver(agent, pick, at, v.token)
+
+    def _on_event(self, at: float, i: int, type_: str, data: dict[str, Any], value: float,
+                  agent: Agent | None) -> None:
+        c = self.company
+        if type_ == "purchase":
+            c.purchase(i, at)
+            if c.stage[i] in (LEAD, CHURNED, AT_RISK):
+                c.set_stage(i, ACTIVE, at)
+        elif type_ == "conversion":
+            c.set_stage(i, ACTIVE, at)
+        elif type_ == "unsubscribe":
+            c.opt_out(i, "email", at)
+        elif type_ == "opt_out":
+            c.opt_out(i, str(data.get("channel", "all")), at)
+        elif type_ == "ticket_opened":
+            c.last_ticket[i] = at
+            self.push(at + 900, "realtime", self.by_id["support"], Pick(i, "email", "support"))
+        elif type_ == "reply" and data.get("intent") == "upsell":
+            c.last_reply_upsell[i] = at
+        elif type_ == "meeting_booked":
+            c.meeting_at[i] = at
+        payload = dict(data)
+        if value:
+            payload["value"] = round(value, 2)
+        self.arm.event(i, type_, at, payload, agent.id if agent else None)
+        if type_ == "conversion":
+            self.arm.event(i, "stage_changed", at, {"stage": "active"}, "crm")
+        self.metrics.event(i, type_, at, value, agent, str(data.get("channel") or "") or None)
+        if type_ == "complaint":  # a complaint is also "stop contacting me"
+            self._on_event(at, i, "opt_out", {"channel": "all"}, 0.0, None)
+
+    # -- one touch ---------------------------------------------------------------------------
+
+    def attempt(self, agent: Agent, pick: Pick, now: float, *, tries: int = 0,
+                send_at: float | None = None) -> None:
+        c, m, i = self.company, self.metrics, pick.customer
+        if c.opt_at[i, CH[pick.channel]] + agent.suppression_lag <= now:
+            m.c["self_suppressed"] += 1  # the agent's own list already had the opt-out
+            return
+        at = send_at if send_at is not None else now
+        v = self.arm.decide(agent, pick, at, now)
+        m.decision(agent, pick, v.outcome, v.rules, at)
+        if v.outcome == "go":
+            agent.last[i] = at  # the agent knows at once what it queued
+            if send_at is not None and send_at > now:
+                self.push(send_at, "exec", agent, pick, v.token)
+            else:
+                self.deliver(agent, pick, at, v.token)
+        elif v.outcome == "defer" and tries == 0 and v.retry_at and v.retry_at - at <= 2 * DAY:
+            self.push(max(v.retry_at, now + 1), "task", agent, pick, 1)
+        elif v.outcome == "flag" and v.token:
+            m.c["approvals_requested"] += 1
+            self.reviews.append((v.token, agent, pick))
+
+    def deliver(self, agent: Agent, pick: Pick, at: float, token: str | None) -> None:
+        if not self.arm.execute(token, at):
+            self.metrics.c["revoked_before_send"] += 1
+            self.metrics.per_agent[agent.id]["revoked"] += 1
+            return
+        i, c, ex = pick.customer, self.company, self.exposure
+        agent.last[i] = at
+        contradictory = ex.contradicts(i, pick.intent, at)
+        self.metrics.delivered(agent, pick, at, c, contradictory)
+        ex.add(i, pick.intent, at, self.day)
+        discount = float((pick.offer or {}).get("discount_pct") or 0.0)
+        for r in respond(self.cfg.response, c, i, agent.idx, pick.channel, pick.intent,
+                         discount, at, ex.touches_7d(i), contradictory):
+            self.push(at + r.delay, "event", i, r.type, r.data, r.value, agent)
+
+    def _score(self, at: float) -> None:
+        """lead-scoring: nudges the score of leads who logged in yesterday; writes context."""
+        c = self.company
+        idx = np.flatnonzero((c.stage == LEAD) & (c.last_login >= at - at % DAY - DAY)
+                             & (c.last_login < at - at % DAY))
+        before = c.lead_score[idx].copy()
+        c.lead_score[idx] = np.minimum(1.0, before + 0.15)
+        for i in idx[(before <= 0.6) & (c.lead_score[idx] > 0.6)].tolist():
+            self.arm.context_write(i, {"lead_score": round(float(c.lead_score[i]), 2)}, at)
+            self.metrics.c["context_writes"] += 1

@@ -1,0 +1,206 @@
+"""Run the arms, the sensitivity table and attribution; return every number as one dict.
+
+``results.json`` is this dict; the HTML and terminal reports only format it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from accord.policy import Policy
+from accord.simulate._agents import fleet
+from accord.simulate._arms import (
+    Coordinated,
+    Uncoordinated,
+    example_policy_text,
+    with_fleet_seats,
+)
+from accord.simulate._company import DAY, START, customer_id
+from accord.simulate._engine import Arm, Engine
+from accord.simulate._metrics import ArmMetrics
+from accord.simulate._params import SENSITIVITY_KEYS, SimConfig, scaled
+
+Progress = Callable[[str, int, int], None]
+"""Called with (task, done, total) as a run advances."""
+
+HEADLINE = ("touches_per_customer_week_mean", "touches_per_customer_week_p95",
+            "touches_per_customer_week_max", "customers_hit_by_2_agents_72h", "contradictory",
+            "sends_after_purchase", "sends_after_opt_out", "approvals_requested",
+            "unsubscribes", "complaints", "conversions", "revenue", "spend")
+
+
+def build_arms(policy_file: str | Path | None) -> list[tuple[str, str, Callable[[], Arm]]]:
+    """(name, label, factory) per arm. A user policy gets the same missing seats added."""
+    ids = [a.id for a in fleet()]
+    text, _ = with_fleet_seats(example_policy_text(), ids)
+    example = Policy.from_text(text, source="accord.yaml (example + ad seats)")
+    arms: list[tuple[str, str, Callable[[], Arm]]] = [
+        ("uncoordinated", "Without Accord", Uncoordinated),
+        ("accord", "With Accord", lambda: Coordinated(example)),
+    ]
+    if policy_file is not None:
+        path = Path(policy_file)
+        user_text, _ = with_fleet_seats(path.read_text(), ids)
+        user = Policy.from_text(user_text, source=str(path))
+        arms.append(("policy", f"With Accord ({path.name})",
+                     lambda: Coordinated(user, name="policy", label=path.name)))
+    return arms
+
+
+def run_arm(cfg: SimConfig, factory: Callable[[], Arm],
+            on_day: Callable[[int], None] | None = None) -> ArmMetrics:
+    arm = factory()
+    try:
+        return Engine(cfg, arm).run(on_day)
+    finally:
+        arm.close()
+
+
+def summarize(m: ArmMetrics, cfg: SimConfig) -> dict[str, Any]:
+    c = m.c
+    per_week = m.touches.astype(np.float64) * 7.0 / cfg.days
+    n = cfg.customers
+    heavy = per_week >= 4
+    out: dict[str, Any] = {
+        "touches_per_customer_week_mean": round(float(per_week.mean()), 3),
+        "touches_per_customer_week_p95": round(float(np.percentile(per_week, 95)), 3),
+        "touches_per_customer_week_max": round(float(per_week.max()), 3),
+        "customers_hit_by_2_agents_72h": int(m.collided.sum()),
+        "collision_touches": int(c["collision_touches"]),
+        "contradictory": int(c["contradictory"]),
+        "sends_after_purchase": int(c["after_purchase"]),
+        "sends_after_opt_out": int(c["after_opt_out"]),
+        "approvals_requested": int(c["approvals_requested"]),
+        "approved": int(c["approved"]), "rejected": int(c["rejected"]),
+        "approved_sent": int(c["approved_sent"]),
+        "unsubscribes": int(c["unsubscribes"]), "complaints": int(c["complaints"]),
+        "conversions": int(c["conversions"]), "touch_conversions": int(c["touch_conversions"]),
+        "revenue": round(float(c["revenue"]), 2),
+        "touch_revenue": round(float(c["touch_revenue"]), 2),
+        "spend": round(float(c["spend"]), 2),
+        "proposals": int(c["proposals"]), "delivered": int(c["delivered"]),
+        "go": int(c["go"]), "stop": int(c["stop"]), "defer": int(c["defer"]),
+        "flag": int(c["flag"]), "revoked_before_send": int(c["revoked_before_send"]),
+        "self_suppressed": int(c["self_suppressed"]), "context_writes": int(c["context_writes"]),
+        "churned_at_end": int(c["churned_at_end"]),
+        "events": {k[6:]: int(v) for k, v in sorted(c.items()) if k.startswith("event:")},
+        "rules": dict(m.rules.most_common()),
+        "journeys": {
+            "customers": n,
+            "share_unsubscribed": round(float(m.unsubscribed.mean()), 4),
+            "share_complained": round(float(m.complained.mean()), 4),
+            "share_converted": round(float(m.converted.mean()), 4),
+            "share_collided": round(float(m.collided.mean()), 4),
+            "heavy_customers": int(heavy.sum()),
+            "unsub_rate_heavy": _rate(m.unsubscribed, heavy),
+            "unsub_rate_light": _rate(m.unsubscribed, ~heavy),
+        },
+        "daily": {k: [round(x, 2) for x in v] for k, v in sorted(m.daily.items())},
+    }
+    agents = []
+    for a in m.agents:
+        pa = m.per_agent[a.id]
+        sent = pa["delivered"]
+        agents.append({
+            "agent": a.id, "cadence": a.cadence, "proposals": pa["proposals"], "sent": sent,
+            "stopped": pa["stop"], "deferred": pa["defer"], "flagged": pa["flag"],
+            "revoked": pa["revoked"], "conversions": pa["conversions"],
+            "revenue": round(float(pa["revenue"]), 2),
+            "conversion_rate": round(pa["conversions"] / sent, 4) if sent else 0.0,
+            "unsubscribes": pa["unsubscribes"], "complaints": pa["complaints"],
+            "unsub_per_1000": round(1000 * pa["unsubscribes"] / sent, 2) if sent else 0.0,
+            "claimed_conversions": pa["claimed_conversions"],
+            "claimed_revenue": round(float(pa["claimed_revenue"]), 2),
+            "spend": round(float(pa["spend"]), 2)})
+    out["per_agent"] = agents
+    out["claimed_conversions_total"] = sum(a["claimed_conversions"] for a in agents)
+    return out
+
+
+def _rate(flag: np.ndarray, mask: np.ndarray) -> float:
+    return round(float(flag[mask].mean()), 4) if mask.any() else 0.0
+
+
+def pick_timeline(metrics: dict[str, ArmMetrics], cfg: SimConfig) -> dict[str, Any]:
+    """The sampled customer whose busiest week without Accord was busiest; that week, per arm."""
+    base = metrics["uncoordinated"].timeline
+    best: tuple[int, int, float] = (-1, 0, START)
+    by_customer: dict[int, list[tuple[float, str]]] = {}
+    for r in base:
+        if r["kind"] == "touch":
+            by_customer.setdefault(r["customer"], []).append((r["at"], r["agent"]))
+    for i, touches in sorted(by_customer.items()):
+        touches.sort()
+        for k, (t, _) in enumerate(touches):
+            week = [a for u, a in touches[k:] if u < t + 7 * DAY]
+            if len(week) > best[0] and len(set(week)) >= 2:
+                best = (len(week), i, t - t % DAY)
+    _, who, start = best
+    window = (start, min(start + 7 * DAY, START + cfg.days * DAY))
+    arms = {}
+    for name, m in metrics.items():
+        rows = [dict(r, at=round(r["at"], 1)) for r in m.timeline
+                if r["customer"] == who and window[0] <= r["at"] < window[1]]
+        arms[name] = sorted(rows, key=lambda r: r["at"])
+    return {"customer": customer_id(who), "start": window[0], "end": window[1], "arms": arms}
+
+
+def sensitivity(cfg: SimConfig, arms: list[tuple[str, str, Callable[[], Arm]]],
+                progress: Progress | None = None) -> dict[str, Any]:
+    """One at a time: halve and double each key parameter; the accord-minus-uncoordinated
+    deltas of revenue and unsubscribes, on a small company."""
+    if cfg.sensitivity_customers <= 0:
+        return {"rows": [], "customers": 0}
+    small = replace(cfg, customers=min(cfg.sensitivity_customers, cfg.customers),
+                    attribution_sample=0, timeline_sample=0)
+    cases: list[tuple[str, float]] = [("baseline", 1.0)]
+    cases += [(k, f) for k in SENSITIVITY_KEYS for f in (0.5, 2.0)]
+    rows = []
+    for done, (key, factor) in enumerate(cases):
+        params = cfg.response if key == "baseline" else scaled(cfg.response, key, factor)
+        run = replace(small, response=params)
+        res = {name: run_arm(run, fac).c for name, _, fac in arms[:2]}
+        u, a = res["uncoordinated"], res["accord"]
+        rows.append({"parameter": key, "factor": factor,
+                     "value": None if key == "baseline" else getattr(params, key),
+                     "revenue_delta": round(float(a["revenue"] - u["revenue"]), 2),
+                     "unsubscribe_delta": int(a["unsubscribes"] - u["unsubscribes"]),
+                     "complaint_delta": int(a["complaints"] - u["complaints"]),
+                     "conversion_delta": int(a["conversions"] - u["conversions"])})
+        if progress is not None:
+            progress("sensitivity", done + 1, len(cases))
+    return {"customers": small.customers, "days": small.days, "rows": rows}
+
+
+def simulate(cfg: SimConfig, *, policy_file: str | Path | None = None,
+             progress: Progress | None = None) -> dict[str, Any]:
+    """The whole job: every arm on the same company and seed, then the extras."""
+    from accord.simulate._attribution import attribution_report
+
+    started = time.perf_counter()
+    arms = build_arms(policy_file)
+    metrics: dict[str, ArmMetrics] = {}
+    timings = {}
+    for name, _label, factory in arms:
+        t = time.perf_counter()
+        metrics[name] = run_arm(cfg, factory, None if progress is None else
+                                (lambda d, n=name: progress(n, d + 1, cfg.days)))
+        timings[name] = round(time.perf_counter() - t, 2)
+    results: dict[str, Any] = {
+        "config": cfg.summary(),
+        "arms": {name: {"label": label, **summarize(metrics[name], cfg)}
+                 for name, label, _ in arms},
+        "headline": list(HEADLINE),
+        "timeline": pick_timeline(metrics, cfg),
+        "attribution": attribution_report(metrics, cfg),
+    }
+    results["sensitivity"] = sensitivity(cfg, arms, progress)
+    timings["total"] = round(time.perf_counter() - started, 2)
+    results["timings_s"] = timings
+    return results
