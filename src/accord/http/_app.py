@@ -15,7 +15,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from accord.http import _context_routes, _fleet_routes, _gate_routes, _problems, webhooks
+from accord.http import (
+    _context_routes,
+    _fleet_routes,
+    _gate_routes,
+    _problems,
+    _seat_routes,
+    webhooks,
+)
 from accord.http._auth import Principal, Tokens, Usage
 from accord.http._idem import Requests
 from accord.http._overload import InFlight, OverloadLimiter
@@ -127,7 +134,7 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     state.policy_watch = watch
     state.in_flight = InFlight(max_in_flight, retry_after)
     _problems.install(app)
-    for module in (_gate_routes, _context_routes, _fleet_routes, webhooks):
+    for module in (_gate_routes, _context_routes, _seat_routes, _fleet_routes, webhooks):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -16,16 +16,10 @@ from accord.bus import Message, Subscription
 from accord.http._common import COMMON, Caller, Service, errors, once
 from accord.http._shapes import AckIn, HandoffIn, PolicyIn, PolicyOut
 from accord.ledger import FLEET
-from accord.policy import AgentSpec, Policy
+from accord.policy import Policy
 
 router = APIRouter(prefix="/v1", responses=COMMON)
 KEEPALIVE = 15.0
-
-
-@router.get("/agents", response_model=list[AgentSpec], tags=["fleet"])
-def agents(caller: Caller, svc: Service) -> list[AgentSpec]:
-    """The seats: owner, mandate, authority, budget, context grant, status."""
-    return list(svc.policy.agents.values())
 
 
 @router.post("/handoffs", tags=["handoffs"], responses=errors(501))
