@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from accord import Accord
 
 TRACE = "tr-lead-c1"
@@ -88,11 +86,10 @@ def background(acc: Accord, clock: Any) -> None:
     clock.advance(60)
 
 
-EXAMPLE_POLICY = Path(__file__).resolve().parents[2] / "src" / "accord" / "templates" / "accord.yaml"
+EXAMPLE_POLICY = Path(__file__).resolve().parents[2] / "src/accord/templates/accord.yaml"
 
 
-@pytest.fixture
-def fleet(acc: Accord, clock: Any) -> Script:
+def scripted(acc: Accord, clock: Any) -> Script:
     """The scripted fleet on the shared ``acc`` fixture (SQLite file, hand clock)."""
     script = five_agent_chain(acc, clock)
     background(acc, clock)
