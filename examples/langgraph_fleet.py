@@ -10,7 +10,7 @@ Deterministic: no LLM, no network; a fresh SQLite file and a fixed clock.
     python examples/langgraph_fleet.py
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: LangGraph reads the state type at runtime.
 
 import operator
 import tempfile

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ def test_the_langgraph_fleet_sends_one_email_and_blocks_the_other_two(
     spec = importlib.util.spec_from_file_location("langgraph_fleet", EXAMPLE)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     result = module.main()
     assert [s["agent"] for s in result["sent"]] == ["churn-guard"]
