@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import queue
 import threading
 import uuid
 from typing import Any
@@ -29,7 +30,9 @@ log = logging.getLogger("accord.bus")
 
 PAYLOAD_LIMIT = 7900
 """PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; stay under it with room to spare."""
-_NOTIFY = "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) WITH ORDINALITY AS u(p, i) ORDER BY i"
+_NOTIFY_ONE = "SELECT pg_notify(%s, %s)"
+_NOTIFY_MANY = ("SELECT pg_notify(%s, p) FROM json_array_elements_text(%s::json) "
+                "WITH ORDINALITY AS u(p, i) ORDER BY i")
 _KEEP = ("kind", "customer", "agents", "touch_id", "decision_id", "status", "version", "claim_id",
          "at", "by")
 _DECISION_KEEP = ("id", "outcome", "touch_id", "retry_at", "approval", "context_version",
@@ -58,8 +61,8 @@ class PgBus(Bus):
         self._timeout = max(2, int(connect_timeout))
         self._poll = poll
         self._seq = itertools.count()
-        self._send_lock = threading.Lock()
         self._send: psycopg.Connection[Any] | None = None
+        self._outbox: queue.Queue[str | None] = queue.Queue()
         self._stop = threading.Event()
         self._listen = self._connect()
         try:
@@ -74,6 +77,9 @@ class PgBus(Bus):
         self._thread = threading.Thread(target=self._run, name=f"accord-bus-{self.replica}",
                                         daemon=True)
         self._thread.start()
+        self._sender = threading.Thread(target=self._send_loop, daemon=True,
+                                        name=f"accord-bus-send-{self.replica}")
+        self._sender.start()
 
     def _connect(self) -> psycopg.Connection[Any]:
         return psycopg.connect(self.url, autocommit=True, connect_timeout=self._timeout)
@@ -84,25 +90,47 @@ class PgBus(Bus):
     # -- sending -----------------------------------------------------------------------------
 
     def publish(self, messages: list[Message]) -> None:
-        """Deliver here, then notify the other replicas. Never raises: the change has already
-        committed, and a lost notification must not turn a decision into an error."""
+        """Deliver here at once; hand the rest to the sender thread. Never blocks on the
+        database and never raises: the change has already committed, and a slow or lost
+        notification must not slow down or fail the decision that caused it."""
         super().publish(messages)
-        if not messages:
-            return
-        payloads = [self.payload(m) for m in messages]
+        for m in messages:
+            self._outbox.put(self.payload(m))
+
+    def _send_loop(self) -> None:
+        """Send queued notifications in order, as many per statement as are waiting."""
+        while True:
+            first = self._outbox.get()
+            batch = [first] if first is not None else []
+            while len(batch) < 500:
+                try:
+                    more = self._outbox.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    first = None
+                    break
+                batch.append(more)
+            if batch:
+                self._notify(batch)
+            if first is None:
+                return
+
+    def _notify(self, payloads: list[str]) -> None:
+        query, args = ((_NOTIFY_ONE, (self.channel, payloads[0])) if len(payloads) == 1 else
+                       (_NOTIFY_MANY, (self.channel, json.dumps(payloads))))
         try:
             if self._pool is not None:
                 with self._pool.connection() as conn:
-                    conn.execute(_NOTIFY, (self.channel, payloads))
+                    conn.execute(query, args)
                 return
-            with self._send_lock:
-                if self._send is None or self._send.closed:
-                    self._send = self._connect()
-                self._send.execute(_NOTIFY, (self.channel, payloads))
+            if self._send is None or self._send.closed:
+                self._send = self._connect()
+            self._send.execute(query, args)
         except psycopg.Error as exc:
-            self.lost += len(messages)
+            self.lost += len(payloads)
             log.warning("live updates: %d message(s) not sent to other replicas: %s",
-                        len(messages), exc)
+                        len(payloads), exc)
 
     def payload(self, message: Message) -> str:
         """The notification text for ``message``: whole if it fits, else slimmed (see
@@ -161,13 +189,14 @@ class PgBus(Bus):
         Bus.publish(self, [message])
 
     def close(self) -> None:
+        """Send what is queued, stop both threads, close the connections."""
+        self._outbox.put(None)
+        self._sender.join(timeout=10)
         self._stop.set()
-        if threading.current_thread() is not self._thread:
-            self._thread.join(timeout=self._poll * 8 + 1)
+        self._thread.join(timeout=self._poll * 8 + 1)
         self._listen.close()
-        with self._send_lock:
-            if self._send is not None:
-                self._send.close()
+        if self._send is not None:
+            self._send.close()
 
 
 def slim(message: Message) -> Message:
