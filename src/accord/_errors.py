@@ -51,7 +51,7 @@ class InvalidInput(AccordError):
 
 
 class PolicyError(AccordError):
-    """A policy file that does not load; ``problems`` lists every error found, not just the first."""
+    """A policy file that does not load; ``problems`` lists every error, not just the first."""
 
     title = "Invalid policy"
     status = 422

@@ -33,7 +33,10 @@ def parse_duration(text: str | float | int) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+    """Seconds as people write them in a policy: 30m, 24h, 48h, 7d."""
+    if seconds >= 3 * 86400 and seconds % 86400 == 0:
+        return f"{int(seconds // 86400)}d"
+    for unit, size in (("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s"

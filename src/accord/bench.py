@@ -34,7 +34,8 @@ EXTRA_RULES = """
   - {id: region-eu-voice, effect: flag, channels: [voice],
      when: "has(customer.region) && customer.region == 'eu'"}
   - {id: big-discount-eu, effect: flag,
-     when: "has(action.offer) && has(action.offer.discount_pct) && action.offer.discount_pct > 12 && has(customer.region) && customer.region == 'eu'"}
+     when: "has(action.offer) && has(action.offer.discount_pct) &&
+            action.offer.discount_pct > 12 && has(customer.region) && customer.region == 'eu'"}
   - {id: recent-reply-pause, effect: defer, outbound_only: true,
      when: "has(customer.last_reply_at) && now - customer.last_reply_at < duration('4h')",
      until: "customer.last_reply_at + duration('4h')"}
@@ -53,7 +54,7 @@ def bench_policy() -> Policy:
     return Policy.from_text(text, source="bench-policy.yaml")
 
 
-def _rate(fn: Callable[[int], None], n: int) -> float:
+def _rate(fn: Callable[[int], object], n: int) -> float:
     start = time.perf_counter()
     for i in range(n):
         fn(i)

@@ -8,6 +8,7 @@ the earliest time at which every blocking window clears. The same function decid
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,10 +84,8 @@ def cel_fields(fields: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in fields.items():
         if key.endswith("_at") and isinstance(value, str | int | float):
-            try:
+            with contextlib.suppress(ValueError):
                 value = _cel.timestamp(to_epoch(value))
-            except ValueError:
-                pass
         out[key] = value
     return out
 
@@ -107,7 +106,8 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
 
     if seat is None or seat.status != "active":
         what = "is not a registered seat" if seat is None else f"is {seat.status}"
-        reasons.append(Reason.model_construct(rule="seat", effect=Outcome.STOP, message=f"agent {p.agent!r} {what}",
+        reasons.append(Reason.model_construct(rule="seat", effect=Outcome.STOP,
+                                              message=f"agent {p.agent!r} {what}",
                               refs={"agent": p.agent}))
         return Verdict(Outcome.STOP, reasons)
 
@@ -169,7 +169,7 @@ def _mandate(p: Proposal, seat: AgentSpec, reasons: list[Reason]) -> None:
                               refs={"agent": p.agent}))
 
 
-def _action_value(p: Proposal, fields: set[str] | None) -> dict[str, Any]:
+def _action_value(p: Proposal, fields: frozenset[str] | None) -> dict[str, Any]:
     """The proposal as CEL sees it, with only the fields the conditions read: converting each
     value into CEL costs about a microsecond, so unread fields are not converted."""
     full = {"kind": p.action, "channel": p.channel, "intent": p.intent, "agent": p.agent,
@@ -426,6 +426,18 @@ def _window_reason(h: _Hit, p: Proposal, policy: Policy) -> Reason:
                                   refs={"touches": ids, "agents": who})
 
 
+def _clears(h: _Hit, at: float, live: list[TouchView]) -> float:
+    """When window ``h`` stops blocking: a spacing or conflict window when its last touch
+    leaves it; a cap at the first moment a touch leaving makes room."""
+    if h.kind != "cap":
+        return max(x.at for x in h.touches) + h.span
+    times = [(t.at, t.id) for t in h.touches]
+    for candidate in sorted({x.at + h.span for x in h.touches if x.at + h.span > at}):
+        if _cap_blocking(times, candidate, h.spec.limit, h.span) is None:
+            return candidate
+    return max(x.at for x in h.touches) + h.span
+
+
 def _retry(p: Proposal, at: float, snap: Snapshot, policy: Policy,
            defer_until: list[float]) -> float:
     """The earliest time at which every blocking window and condition clears."""
@@ -436,8 +448,7 @@ def _retry(p: Proposal, at: float, snap: Snapshot, policy: Policy,
                    if h.spec.mode != "shadow" and h.spec.effect == "defer"]
         if not blocked:
             break
-        # each window frees when the latest touch holding it leaves it
-        t = max(max(x.at for x in h.touches) + h.span for h in blocked)
+        t = max(_clears(h, t, live) for h in blocked)
     return max(t, max(defer_until, default=at))
 
 

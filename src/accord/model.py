@@ -87,7 +87,8 @@ class Proposal(_Model):
     cost: Cost | None = None
     value: float | None = Field(default=None, description="the agent's own value estimate")
     reversible: bool = True
-    at: Timestamp | None = Field(default=None, description="when the action would reach the customer")
+    at: Timestamp | None = Field(default=None,
+                                 description="when the action would reach the customer")
     trace_id: str | None = Field(default=None, max_length=200)
     parent_id: str | None = Field(default=None, max_length=200)
     idempotency_key: str | None = Field(default=None, max_length=200)

@@ -27,8 +27,8 @@ from accord._errors import (
     NotFound,
     StaleVersion,
 )
-from accord._time import Clock, iso, system_clock, to_epoch
 from accord._fleet import FleetMixin
+from accord._time import Clock, iso, system_clock, to_epoch
 from accord.bus import Bus, Message, Subscription
 from accord.ledger import FLEET, canonical, entry_hash
 from accord.model import (
@@ -291,6 +291,12 @@ class Accord(FleetMixin):
                                 where="touch_id")
             if t["status"] == status:
                 return _touch(customer, t)
+            lease_end = t["at"] + self.policy.spec.settings.touch_lease
+            if t["status"] == "pending" and status == "executed" and self.clock() > lease_end:
+                raise Conflict(f"touch {touch_id} expired at {iso(lease_end)}: its slot was "
+                               "released", where="touch_id",
+                               hint="do not act on it; propose again", extra={
+                                   "touch_status": "expired"})
             if t["status"] != "pending":
                 hint = ("do not act on it: " + (t["status_reason"] or "")
                         if t["status"] == "revoked" else None)
@@ -547,7 +553,8 @@ class Accord(FleetMixin):
                 v.outcome = max((r.effect for r in v.reasons), key=lambda o: o.severity)
                 if v.outcome is not Outcome.DEFER:
                     v.retry_at = None
-                    v.amend.pop("at", None)
+                if v.outcome is Outcome.GO:
+                    v.amend = {}  # the reviewer accepted the proposal as it stands
             else:
                 v = gate.Verdict(Outcome.STOP, [Reason(
                     rule="approval", effect=Outcome.STOP,

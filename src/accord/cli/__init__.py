@@ -5,6 +5,7 @@ them."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 import click

@@ -22,7 +22,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON."
 
 
 def store_options(f: F) -> F:
-    return db_option(policy_option(f))  # type: ignore[return-value]
+    return db_option(policy_option(f))
 
 
 def open_accord(db: str, policy: str) -> Any:

@@ -37,7 +37,7 @@ def compile_source(source: str, env: Any) -> Any:
 def timestamp(epoch: float) -> Timestamp:
     """A timestamp as CEL takes it inside a map or list."""
     seconds = int(epoch // 1)
-    return Timestamp(seconds=seconds, nanos=int(round((epoch - seconds) * 1e9)) % 1_000_000_000)
+    return Timestamp(seconds=seconds, nanos=round((epoch - seconds) * 1e9) % 1_000_000_000)
 
 
 def bind(env: Any, variables: dict[str, Any]) -> Any:
@@ -60,5 +60,5 @@ def as_epoch(value: Any) -> float | None:
     if isinstance(value, datetime):
         return value.timestamp()
     if isinstance(value, Timestamp):
-        return value.seconds + value.nanos / 1e9
+        return float(value.seconds + value.nanos / 1e9)
     return None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import cached_property
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -229,7 +229,8 @@ def _rule_id(data: Any, loc: tuple[Any, ...]) -> str | None:
 
 class _Problems:
     def __init__(self, source: str, lines: dict[Any, int]) -> None:
-        self.source, self.lines, self.items = source, lines, []  # type: list[str]
+        self.source, self.lines = source, lines
+        self.items: list[str] = []
 
     def add(self, path: tuple[Any, ...], message: str, rule: str | None = None) -> None:
         line = _source.line_of(self.lines, path)

@@ -65,7 +65,8 @@ class CapSpec(_Spec):
     limit: int = Field(ge=0)
     per: float
     channels: list[str] | None = None
-    intents: list[str] | None = Field(default=None, description="only these intents count and are capped")
+    intents: list[str] | None = Field(default=None,
+                                      description="only these intents count and are capped")
     exempt_intents: list[str] = Field(default_factory=list)
     effect: Literal["defer", "stop", "flag"] = "defer"
     mode: Mode = "enforce"
@@ -95,7 +96,8 @@ class ConflictSpec(_Spec):
 class RuleSpec(_Spec):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
     effect: Effect
-    when: str = Field(min_length=1, description="CEL condition over action, customer, touches, agent, now")
+    when: str = Field(min_length=1,
+                      description="CEL condition over action, customer, touches, agent, now")
     until: str | None = Field(default=None, description="CEL timestamp: when a defer clears")
     message: str | None = Field(default=None, description="the sentence a person reads")
     mode: Mode = "enforce"
@@ -109,8 +111,8 @@ class RuleSpec(_Spec):
 class ReducerSpec(_Spec):
     event: str
     set: dict[str, str] = Field(default_factory=dict, description="field: CEL expression")
-    append: dict[str, str] = Field(default_factory=dict, description="field: CEL expression (list add)")
-    remove: dict[str, str] = Field(default_factory=dict, description="field: CEL expression (list remove)")
+    append: dict[str, str] = Field(default_factory=dict, description="field: CEL (list add)")
+    remove: dict[str, str] = Field(default_factory=dict, description="field: CEL (list remove)")
     unset: list[str] = Field(default_factory=list)
     when: str | None = None
 

@@ -23,13 +23,13 @@ def _convert(node: yaml.Node, path: Path, lines: dict[Path, int]) -> Any:
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.SafeLoader(""). construct_object(key_node)  # type: ignore[no-untyped-call]
+            key = yaml.SafeLoader(""). construct_object(key_node)
             out[key] = _convert(value_node, (*path, str(key)), lines)
             lines.setdefault((*path, str(key)), key_node.start_mark.line + 1)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, (*path, i), lines) for i, item in enumerate(node.value)]
-    return yaml.SafeLoader("").construct_object(node)  # type: ignore[no-untyped-call]
+    return yaml.SafeLoader("").construct_object(node)
 
 
 def line_of(lines: dict[Path, int], path: Path) -> int | None:
