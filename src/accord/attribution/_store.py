@@ -32,7 +32,7 @@ from typing import Any
 from accord._errors import InvalidInput
 
 from ._attribute import BY, MODELS, make_accumulator
-from ._batch import DEFAULT_CHUNK, JourneyBatch
+from ._batch import JourneyBatch
 from ._budget import Allocation, BudgetReport, budget_report, recommend_allocation
 from ._journey import (
     COMPLAINT_TYPES,
@@ -53,6 +53,8 @@ from ._result import AttributionResult
 
 DEFAULT_PAGE = 500
 """Customers per read transaction (and per ``IN (…)`` list: well under SQLite's 999)."""
+STORE_CHUNK = 10_000
+"""Journeys per model batch: the journey objects of one batch are the largest thing held."""
 EVENT_TYPES = tuple(sorted(CONVERSION_TYPES | UNSUBSCRIBE_TYPES | COMPLAINT_TYPES))
 WHOLE_JOURNEY = frozenset({"markov", "shapley"})
 """Models that need non-converting journeys too (paths to null, coalition rates)."""
@@ -81,8 +83,10 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-def _usd(proposal: dict[str, Any]) -> float:
-    cost = proposal.get("cost") or {}
+def _usd(text: str) -> float:
+    if '"cost":null' in text:  # the common case, without parsing the whole proposal
+        return 0.0
+    cost = json.loads(text).get("cost") or {}
     usd = cost.get("usd", 0.0) if isinstance(cost, dict) else 0.0
     return float(usd) if isinstance(usd, int | float) and not isinstance(usd, bool) else 0.0
 
@@ -92,7 +96,7 @@ def _read_page(tx: Any, ids: Sequence[str], stats: ReadStats
     marks = _marks(len(ids))
     touches = [
         TouchRecord(r["customer"], r["agent"], r["channel"], float(r["at"]), "go", r["status"],
-                    r["intent"], _usd(json.loads(r["proposal"])))
+                    r["intent"], _usd(r["proposal"]))
         for r in tx.rows(f"SELECT customer, agent, channel, intent, at, status, proposal "
                          f"FROM touches WHERE customer IN ({marks})", tuple(ids))]
     for r in tx.rows(f"SELECT customer, agent, outcome, at, body FROM decisions WHERE customer "
@@ -203,7 +207,7 @@ def _check(models: Sequence[str], by: str, budget: float | None) -> None:
 def build_report(service: Any, *, models: Sequence[str] | None = None, by: str = "agent",
                  lookback_s: float = DEFAULT_LOOKBACK_S, budget: float | None = None,
                  period_s: float = 7 * DAY, progress: Progress | None = None,
-                 page_size: int = DEFAULT_PAGE, chunk_size: int = DEFAULT_CHUNK) -> StoreReport:
+                 page_size: int = DEFAULT_PAGE, chunk_size: int = STORE_CHUNK) -> StoreReport:
     """Read the store once and run every model, coordination quality and (with ``budget``)
     the budget report of the first model, by agent or channel (agent for ``agent_set``)."""
     models = list(models or MODELS)
