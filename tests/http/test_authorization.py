@@ -93,7 +93,7 @@ def test_every_role_is_allowed_or_refused_as_the_matrix_says_and_refusals_are_le
                 refused += 1
                 problem = r.json()
                 assert r.headers["content-type"] == "application/problem+json"
-                assert problem["detail"] and problem.get("hint") or problem.get("where")
+                assert (problem["detail"] and problem.get("hint")) or problem.get("where")
             if r.status_code >= 500:
                 wrong.append(f"{role} {method} {path}: server error {r.status_code} {r.text}")
     assert not wrong, "\n".join(wrong)

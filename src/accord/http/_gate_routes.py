@@ -8,18 +8,19 @@ from fastapi.responses import JSONResponse
 from accord._errors import Forbidden, InvalidInput
 from accord.http._common import COMMON, Caller, Service, once
 from accord.http._idem import key_of
-from accord.http._shapes import OutcomeIn, ReviewIn
-from accord.model import Decision, LedgerEntry, LedgerReport, Proposal, Touch
+from accord.http._shapes import OutcomeIn, ProposalIn, ReviewIn
+from accord.model import Decision, LedgerEntry, LedgerReport, Touch
 
 router = APIRouter(prefix="/v1", responses=COMMON)
 
 
 @router.post("/proposals", response_model=Decision, tags=["gate"])
-def propose(proposal: Proposal, request: Request, caller: Caller, svc: Service) -> Decision:
+def propose(body: ProposalIn, request: Request, caller: Caller, svc: Service) -> Decision:
     """Ask the gate. The answer is final and already recorded; a go holds the contact slot.
 
     An ``Idempotency-Key`` header becomes the proposal's ``idempotency_key``: a retry returns
     the same decision, on any replica."""
+    proposal = body.domain()
     caller.acting_agent(proposal.agent, doing="propose", where="agent")
     key = key_of(request)
     if key is not None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
@@ -74,6 +75,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return _validation_problem(exc)
+
+    @app.exception_handler(ValidationError)
+    async def model_error(request: Request, exc: ValidationError) -> JSONResponse:
+        # input that passed the request schema but not a domain shape: still the caller's
+        return _validation_problem(RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]))
+
+    @app.exception_handler(OverflowError)
+    async def overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        # a timestamp or number too large for the platform (e.g. "at": 1e300)
+        return problem(422, "Invalid input", f"a value is out of range: {exc}",
+                       kind="InvalidInput", where="body",
+                       hint="timestamps are RFC 3339 or epoch seconds between 1970 and 9999")
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:

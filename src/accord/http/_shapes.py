@@ -6,11 +6,42 @@ envelopes that the in-process API expresses as keyword arguments.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from accord.model import Event
+from accord.model import Event, Proposal
+from accord.model import Timestamp as _Timestamp
+
+
+def _instant(value: Any) -> Any:
+    """Strict input for timestamps: text or a number in range, else a clear 422 (not a 500)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("a timestamp is RFC 3339 text or epoch seconds")
+    if isinstance(value, int | float) and not -62_135_596_800 <= value <= 253_402_300_799:
+        raise ValueError("epoch seconds must fall between the years 1 and 9999")
+    from accord._time import to_datetime, to_epoch
+
+    try:
+        return to_datetime(to_epoch(value))
+    except (OverflowError, OSError, ValueError) as exc:
+        raise ValueError(f"not a valid timestamp: {exc}") from None
+
+
+Timestamp = Annotated[_Timestamp, BeforeValidator(_instant)]
+
+
+class ProposalIn(Proposal):
+    """A proposal as sent over HTTP (the same fields; timestamps checked strictly)."""
+
+    at: Timestamp | None = Field(default=None,
+                                 description="when the action would reach the customer")
+
+    def domain(self) -> Proposal:
+        return Proposal.model_validate(self.model_dump())
 
 
 class _In(BaseModel):
@@ -38,7 +69,7 @@ class EventIn(_In):
     customer: str = Field(min_length=1, max_length=200)
     type: str = Field(min_length=1, max_length=100,
                       description="purchase, opt_out, ticket_opened, reply, … (see the reducers)")
-    at: float | str | None = Field(default=None, description="RFC 3339 or epoch seconds")
+    at: Timestamp | None = Field(default=None, description="RFC 3339 or epoch seconds")
     data: dict[str, Any] = Field(default_factory=dict)
     source: str | None = Field(default=None, max_length=200,
                                description="who reported it; an agent token always reports as "
@@ -65,7 +96,7 @@ class EventsOut(BaseModel):
 class ClaimIn(_In):
     customer: str = Field(min_length=1, max_length=200)
     purpose: str = Field(min_length=1, max_length=500)
-    until: float | str = Field(description="RFC 3339 or epoch seconds")
+    until: Timestamp = Field(description="RFC 3339 or epoch seconds")
     agent: str | None = Field(default=None, max_length=200,
                               description="an agent token claims as itself; an admin names one")
 
