@@ -44,7 +44,8 @@ def simulate(customers: int, days: int, seed: int, out: Path, policy: Path | Non
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise click.BadParameter(f"cannot create {out}: {exc.strerror}", param_hint="--out")
+        raise click.BadParameter(f"cannot create {out}: {exc.strerror}",
+                                 param_hint="--out") from None
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
         tasks: dict[str, Any] = {}
@@ -58,7 +59,7 @@ def simulate(customers: int, days: int, seed: int, out: Path, policy: Path | Non
             results = run(cfg, policy_file=policy, progress=progress)
         except AccordError as exc:
             raise click.ClickException(f"the policy was refused: {exc}") from None
-    (out / "results.json").write_text(json.dumps(results, indent=1, sort_keys=True))
+    (out / "results.json").write_text(json.dumps(results, indent=1))
     report = out / "report.html"
     report.write_text(render_html(results))
     print_summary(results, Console())

@@ -114,10 +114,13 @@ class Coordinated:
     """Every touch through the real gate; every event through ``record_event``."""
 
     def __init__(self, policy: Policy, *, name: str = "accord", label: str = "With Accord",
-                 ) -> None:
+                 in_memory_fs: bool = False) -> None:
         self.name, self.label = name, label
         self.clock = SimClock()
-        self._dir = tempfile.TemporaryDirectory(prefix="accord-sim-")
+        # Small runs keep their store on a RAM-backed filesystem when there is one; large runs
+        # (gigabytes of ledger) go to the temporary directory on disk.
+        shm = "/dev/shm" if in_memory_fs and Path("/dev/shm").is_dir() else None
+        self._dir = tempfile.TemporaryDirectory(prefix="accord-sim-", dir=shm)
         self.acc = Accord.open(Path(self._dir.name) / "sim.db", policy=policy,
                                clock=self.clock, durability="normal")
 

@@ -23,8 +23,8 @@ from accord.simulate._company import (
     DAY,
     HOUR,
     LEAD,
-    START,
     STAGES,
+    START,
     Company,
     uniform,
 )

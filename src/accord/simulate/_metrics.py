@@ -24,8 +24,9 @@ class ArmMetrics:
     def __init__(self, cfg: SimConfig, agents: list[Agent]) -> None:
         n = cfg.customers
         self.cfg, self.agents = cfg, agents
-        self.c: Counter[str] = Counter()
-        self.per_agent: dict[str, Counter[str]] = {a.id: Counter() for a in agents}
+        self.c: defaultdict[str, float] = defaultdict(float)
+        self.per_agent: dict[str, defaultdict[str, float]] = {
+            a.id: defaultdict(float) for a in agents}
         self.rules: Counter[str] = Counter()
         self.touches = np.zeros(n, dtype=np.int32)
         self.collided = np.zeros(n, dtype=bool)

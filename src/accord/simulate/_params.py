@@ -69,7 +69,8 @@ def scaled(params: ResponseParams, name: str, factor: float) -> ResponseParams:
     value = float(getattr(params, name)) * factor
     if name in ("contradiction_factor", "complaint_after_purchase", "complaint_after_opt_out"):
         value = min(value, 1.0)
-    return replace(params, **{name: value})
+    out: ResponseParams = replace(params, **{name: value})  # type: ignore[arg-type]
+    return out
 
 
 @dataclass(frozen=True)

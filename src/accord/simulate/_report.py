@@ -14,6 +14,7 @@ LABELS = {
     "touches_per_customer_week_p95": "touches per customer per week (p95)",
     "touches_per_customer_week_max": "touches per customer per week (max)",
     "customers_hit_by_2_agents_72h": "customers hit by 2+ agents within 72 h",
+    "collision_touches": "touches within 72 h of another agent's touch",
     "contradictory": "contradictory messages (retain/upsell/reactivate in 7 d)",
     "sends_after_purchase": "re-engagement sends within 30 d of a purchase",
     "sends_after_opt_out": "sends after an opt-out",
@@ -24,8 +25,8 @@ LABELS = {
     "revenue": "revenue (USD)",
     "spend": "channel spend (USD)",
 }
-HARMS = ("customers_hit_by_2_agents_72h", "contradictory", "sends_after_purchase",
-         "sends_after_opt_out", "unsubscribes", "complaints")
+HARMS = ("customers_hit_by_2_agents_72h", "collision_touches", "contradictory",
+         "sends_after_purchase", "sends_after_opt_out", "unsubscribes", "complaints")
 CSS = """body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;
 max-width:1160px;color:#1c2833;padding:0 16px}h1{font-size:24px;margin-bottom:4px}
 h2{font-size:18px;margin-top:32px;border-bottom:1px solid #d5d8dc;padding-bottom:4px}
@@ -42,12 +43,14 @@ def _n(v: Any) -> str:
     return f"{v:,}" if isinstance(v, int) else escape(str(v))
 
 
-def _change(base: float, new: float, higher_is_better: bool) -> str:
+def _change(base: float, new: float, higher_is_better: bool | None) -> str:
     if base == new:
         return '<td class="muted">—</td>'
     pct = f" ({(new - base) / base * 100:+.0f}%)" if base else ""
-    good = (new > base) == higher_is_better
-    return f'<td class="{"better" if good else "worse"}">{_n(new - base)}{pct}</td>'
+    css = "muted" if higher_is_better is None else (
+        "better" if (new > base) == higher_is_better else "worse")
+    diff: float | int = int(new - base) if base % 1 == 0 and new % 1 == 0 else new - base
+    return f'<td class="{css}">{"+" if diff > 0 else ""}{_n(diff)}{pct}</td>'
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
@@ -80,7 +83,8 @@ def render_html(res: dict[str, Any]) -> str:
     rows = []
     for key in res["headline"]:
         vals = [arms[a][key] for a in names]
-        better_up = key in ("conversions", "revenue")
+        better_up = (True if key in ("conversions", "revenue") else
+                     None if key == "approvals_requested" else False)
         row = [escape(LABELS.get(key, key)), *(_n(v) for v in vals)]
         row += [_change(float(vals[0]), float(v), better_up) for v in vals[1:]]
         rows.append(row)

@@ -26,30 +26,36 @@ from accord.simulate._engine import Arm, Engine
 from accord.simulate._metrics import ArmMetrics
 from accord.simulate._params import SENSITIVITY_KEYS, SimConfig, scaled
 
+SMALL_RUN = 200_000
+"""Customer-days up to which the simulation's store lives on a RAM-backed filesystem."""
+
 Progress = Callable[[str, int, int], None]
 """Called with (task, done, total) as a run advances."""
 
 HEADLINE = ("touches_per_customer_week_mean", "touches_per_customer_week_p95",
-            "touches_per_customer_week_max", "customers_hit_by_2_agents_72h", "contradictory",
+            "touches_per_customer_week_max", "customers_hit_by_2_agents_72h",
+            "collision_touches", "contradictory",
             "sends_after_purchase", "sends_after_opt_out", "approvals_requested",
             "unsubscribes", "complaints", "conversions", "revenue", "spend")
 
 
-def build_arms(policy_file: str | Path | None) -> list[tuple[str, str, Callable[[], Arm]]]:
+def build_arms(policy_file: str | Path | None, *, small: bool = False,
+               ) -> list[tuple[str, str, Callable[[], Arm]]]:
     """(name, label, factory) per arm. A user policy gets the same missing seats added."""
     ids = [a.id for a in fleet()]
     text, _ = with_fleet_seats(example_policy_text(), ids)
     example = Policy.from_text(text, source="accord.yaml (example + ad seats)")
     arms: list[tuple[str, str, Callable[[], Arm]]] = [
         ("uncoordinated", "Without Accord", Uncoordinated),
-        ("accord", "With Accord", lambda: Coordinated(example)),
+        ("accord", "With Accord", lambda: Coordinated(example, in_memory_fs=small)),
     ]
     if policy_file is not None:
         path = Path(policy_file)
         user_text, _ = with_fleet_seats(path.read_text(), ids)
         user = Policy.from_text(user_text, source=str(path))
         arms.append(("policy", f"With Accord ({path.name})",
-                     lambda: Coordinated(user, name="policy", label=path.name)))
+                     lambda: Coordinated(user, name="policy", label=path.name,
+                                         in_memory_fs=small)))
     return arms
 
 
@@ -108,14 +114,14 @@ def summarize(m: ArmMetrics, cfg: SimConfig) -> dict[str, Any]:
         pa = m.per_agent[a.id]
         sent = pa["delivered"]
         agents.append({
-            "agent": a.id, "cadence": a.cadence, "proposals": pa["proposals"], "sent": sent,
-            "stopped": pa["stop"], "deferred": pa["defer"], "flagged": pa["flag"],
-            "revoked": pa["revoked"], "conversions": pa["conversions"],
-            "revenue": round(float(pa["revenue"]), 2),
+            "agent": a.id, "cadence": a.cadence, "proposals": int(pa["proposals"]),
+            "sent": int(sent), "stopped": int(pa["stop"]), "deferred": int(pa["defer"]),
+            "flagged": int(pa["flag"]), "revoked": int(pa["revoked"]),
+            "conversions": int(pa["conversions"]), "revenue": round(float(pa["revenue"]), 2),
             "conversion_rate": round(pa["conversions"] / sent, 4) if sent else 0.0,
-            "unsubscribes": pa["unsubscribes"], "complaints": pa["complaints"],
+            "unsubscribes": int(pa["unsubscribes"]), "complaints": int(pa["complaints"]),
             "unsub_per_1000": round(1000 * pa["unsubscribes"] / sent, 2) if sent else 0.0,
-            "claimed_conversions": pa["claimed_conversions"],
+            "claimed_conversions": int(pa["claimed_conversions"]),
             "claimed_revenue": round(float(pa["claimed_revenue"]), 2),
             "spend": round(float(pa["spend"]), 2)})
     out["per_agent"] = agents
@@ -165,7 +171,7 @@ def sensitivity(cfg: SimConfig, arms: list[tuple[str, str, Callable[[], Arm]]],
     for done, (key, factor) in enumerate(cases):
         params = cfg.response if key == "baseline" else scaled(cfg.response, key, factor)
         run = replace(small, response=params)
-        res = {name: run_arm(run, fac).c for name, _, fac in arms[:2]}
+        res = {name: run_arm(run, fac).c for name, _, fac in build_arms(None, small=True)}
         u, a = res["uncoordinated"], res["accord"]
         rows.append({"parameter": key, "factor": factor,
                      "value": None if key == "baseline" else getattr(params, key),
@@ -178,19 +184,26 @@ def sensitivity(cfg: SimConfig, arms: list[tuple[str, str, Callable[[], Arm]]],
     return {"customers": small.customers, "days": small.days, "rows": rows}
 
 
+def _day_progress(progress: Progress | None, name: str,
+                  days: int) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    report = progress
+    return lambda day: report(name, day + 1, days)
+
+
 def simulate(cfg: SimConfig, *, policy_file: str | Path | None = None,
              progress: Progress | None = None) -> dict[str, Any]:
     """The whole job: every arm on the same company and seed, then the extras."""
     from accord.simulate._attribution import attribution_report
 
     started = time.perf_counter()
-    arms = build_arms(policy_file)
+    arms = build_arms(policy_file, small=cfg.customers * cfg.days <= SMALL_RUN)
     metrics: dict[str, ArmMetrics] = {}
     timings = {}
     for name, _label, factory in arms:
         t = time.perf_counter()
-        metrics[name] = run_arm(cfg, factory, None if progress is None else
-                                (lambda d, n=name: progress(n, d + 1, cfg.days)))
+        metrics[name] = run_arm(cfg, factory, _day_progress(progress, name, cfg.days))
         timings[name] = round(time.perf_counter() - t, 2)
     results: dict[str, Any] = {
         "config": cfg.summary(),

@@ -21,15 +21,16 @@ def _fmt(v: float) -> str:
 def grouped_bars(rows: list[tuple[str, list[float]]], series: list[tuple[str, str]],
                  *, width: int = 560) -> str:
     """One group per row, one bar per series; each row scaled to its own maximum."""
-    bar_h, gap, label_w = 14, 10, 190
-    height = len(rows) * (bar_h * len(series) + gap) + 30
+    bar_h, gap, label_w, label_h = 14, 10, 4, 16
+    height = len(rows) * (bar_h * len(series) + gap + label_h) + 30
     out = [f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
            f'height="{height}" role="img">']
     y = 4
     span = width - label_w - 70
     for label, values in rows:
         top = max(values) or 1.0
-        out.append(f'<text x="0" y="{y + bar_h}" font-size="12">{escape(label)}</text>')
+        out.append(f'<text x="0" y="{y + 12}" font-size="12">{escape(label)}</text>')
+        y += label_h
         for (name, color), v in zip(series, values, strict=True):
             w = max(1.0, span * v / top) if v else 0.0
             out.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h - 2}" '
@@ -38,7 +39,7 @@ def grouped_bars(rows: list[tuple[str, list[float]]], series: list[tuple[str, st
                        f'font-size="11">{_fmt(v)}</text>')
             y += bar_h
         y += gap
-    x = label_w
+    x = 0
     for name, color in series:
         out.append(f'<rect x="{x}" y="{height - 16}" width="10" height="10" fill="{color}"/>'
                    f'<text x="{x + 14}" y="{height - 7}" font-size="11">{escape(name)}</text>')

@@ -1,0 +1,132 @@
+"""The fleet simulation: deterministic, the gate's guarantees hold, the report stands alone."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from accord.cli import main
+from accord.policy import Policy
+from accord.simulate import HEADLINE, ResponseParams, SimConfig, render_html, simulate
+from accord.simulate._arms import example_policy_text, with_fleet_seats
+from accord.simulate._report import LABELS, _n
+
+# Customers unsubscribe twenty times as readily as by default, so a small company produces
+# enough opt-outs for "no send after an opt-out" to be tested rather than vacuous.
+TOUCHY = replace(ResponseParams(), unsubscribe={k: v * 20 for k, v in
+                                                ResponseParams().unsubscribe.items()})
+SMALL = SimConfig(customers=300, days=10, seed=11, response=TOUCHY, sensitivity_customers=0)
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, Any]:
+    return simulate(SMALL)
+
+
+def _numbers(res: dict[str, Any]) -> str:
+    return json.dumps({k: v for k, v in res.items() if k != "timings_s"}, sort_keys=True)
+
+
+def test_the_same_seed_gives_the_same_numbers(results: dict[str, Any]) -> None:
+    again = simulate(SMALL)
+    assert _numbers(again) == _numbers(results)
+
+
+def test_a_different_seed_gives_a_different_company(results: dict[str, Any]) -> None:
+    other = simulate(replace(SMALL, seed=12))
+    assert _numbers(other) != _numbers(results)
+
+
+def test_accord_sends_nothing_after_an_opt_out(results: dict[str, Any]) -> None:
+    without, with_ = results["arms"]["uncoordinated"], results["arms"]["accord"]
+    assert without["sends_after_opt_out"] > 0, "the scenario must contain suppression failures"
+    assert with_["sends_after_opt_out"] == 0
+    assert with_["rules"].get("opted-out", 0) + with_["self_suppressed"] > 0
+
+
+def test_accord_has_fewer_collisions_and_contradictions(results: dict[str, Any]) -> None:
+    without, with_ = results["arms"]["uncoordinated"], results["arms"]["accord"]
+    assert with_["collision_touches"] < without["collision_touches"]
+    assert with_["customers_hit_by_2_agents_72h"] <= without["customers_hit_by_2_agents_72h"]
+    assert with_["contradictory"] < without["contradictory"]
+    assert with_["sends_after_purchase"] == 0 < without["sends_after_purchase"]
+
+
+def test_renewal_accounts_ask_a_human_only_with_accord(results: dict[str, Any]) -> None:
+    assert results["arms"]["uncoordinated"]["approvals_requested"] == 0
+    with_ = results["arms"]["accord"]
+    assert with_["approvals_requested"] > 0
+    assert with_["approved"] + with_["rejected"] <= with_["approvals_requested"]
+
+
+def test_the_report_is_self_contained(results: dict[str, Any]) -> None:
+    html = render_html(results)
+    external = re.findall(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html, re.I)
+    assert external == []
+    assert "<link" not in html and "<script" not in html
+    assert html.count("<svg") >= 5
+
+
+def test_the_report_shows_every_headline_metric(results: dict[str, Any]) -> None:
+    html = render_html(results)
+    assert set(HEADLINE) <= set(LABELS)
+    for key in HEADLINE:
+        assert escape(LABELS[key]) in html, key
+        for arm in results["arms"].values():
+            assert _n(arm[key]) in html, (key, arm[key])
+    assert "model assumptions" in html
+
+
+def test_the_coordinated_policy_adds_seats_for_the_ad_and_recs_agents() -> None:
+    template = example_policy_text()
+    text, added = with_fleet_seats(template, ["social-ads", "paid-search", "content-recs"])
+    assert added == ["social-ads", "paid-search", "content-recs"]
+    policy = Policy.from_text(text)
+    assert policy.agents["paid-search"].mandate.channels == ["search_ad"]
+    assert yaml.safe_load(template)["agents"] == yaml.safe_load(example_policy_text())["agents"]
+    _, again = with_fleet_seats(text, ["social-ads"])
+    assert again == []
+
+
+def test_the_cli_writes_the_report_and_says_where(tmp_path: Path) -> None:
+    out = tmp_path / "sim"
+    policy = Path(__file__).parents[2] / "src/accord/templates/accord.yaml"
+    r = CliRunner().invoke(main, ["simulate", "--customers", "60", "--days", "3", "--out",
+                                  str(out), "--sensitivity-customers", "0", "--policy",
+                                  str(policy)])
+    assert r.exit_code == 0, r.output
+    assert (out / "report.html").is_file()
+    data = json.loads((out / "results.json").read_text())
+    assert list(data["arms"]) == ["uncoordinated", "accord", "policy"]
+    assert f"report written to {(out / 'report.html').resolve()}" in r.output
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--customers", "0"], "--customers"),
+    (["--days", "0"], "--days"),
+    (["--customers", "many"], "--customers"),
+    (["--policy", "/nonexistent/accord.yaml"], "--policy"),
+])
+def test_the_cli_rejects_bad_input_clearly(args: list[str], needle: str, tmp_path: Path) -> None:
+    r = CliRunner().invoke(main, ["simulate", "--out", str(tmp_path), *args])
+    assert r.exit_code == 2
+    assert needle in r.output
+    assert "Traceback" not in r.output
+
+
+def test_a_broken_policy_file_is_refused_with_its_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nrules:\n  - id: x\n    effect: stop\n    when: 'customer.'\n")
+    r = CliRunner().invoke(main, ["simulate", "--customers", "20", "--days", "1", "--out",
+                                  str(tmp_path / "o"), "--policy", str(bad)])
+    assert r.exit_code != 0
+    assert "bad.yaml" in r.output
+    assert "Traceback" not in r.output
