@@ -131,7 +131,7 @@ def record_events(body: EventsIn, request: Request, caller: Caller,
             try:
                 results.append(EventResult(ok=True, event=_record(svc, caller, e)))
             except AccordError as exc:
-                results.append(EventResult(ok=False, problem=exc.to_problem()))  # type: ignore[arg-type]
+                results.append(EventResult(ok=False, problem=exc.to_problem()))
         return EventsOut(results=results)
 
     return once(request, caller, body, act)
