@@ -11,16 +11,35 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from test_store import scripted_fleet  # the same scripted fleet and hand-computed credit
+from tests.conftest import EXAMPLE_POLICY
 
 from accord import Accord
 from accord.cli import main
-from conftest import EXAMPLE_POLICY
+
+D = 86400.0
+
+
+def act(acc: Accord, agent: str, customer: str, channel: str, intent: str) -> str:
+    decision = acc.propose(agent, customer, channel=channel, intent=intent)
+    if decision.touch_id:
+        acc.report_outcome(decision.touch_id, "executed")
+    return decision.outcome.value
 
 
 @pytest.fixture
 def db(acc: Accord, clock: Any, tmp_path: Path) -> str:
-    scripted_fleet(acc, clock)
+    """c1: churn-guard, then email-cadence, executed; upsell stopped; purchase 100.
+    c2: reengage executed; purchase 100. c3: upsell flagged (renewal); no purchase."""
+    assert act(acc, "churn-guard", "c1", "email", "retain") == "go"
+    assert act(acc, "reengage", "c2", "sms", "reactivate") == "go"
+    clock.advance(3 * D)
+    assert act(acc, "email-cadence", "c1", "email", "nurture") == "go"
+    assert act(acc, "upsell", "c1", "email", "upsell") == "stop"
+    acc.record_event("c3", "stage_changed", data={"stage": "renewal"})
+    assert act(acc, "upsell", "c3", "email", "upsell") == "flag"
+    clock.advance(D)
+    acc.record_event("c1", "purchase", data={"value": 100})
+    acc.record_event("c2", "purchase", data={"value": 100})
     return str(tmp_path / "accord.db")
 
 
@@ -37,7 +56,7 @@ def test_json_is_the_report_the_http_endpoint_serves(db: str) -> None:
     linear = report["results"][0]
     assert {k: v for k, v in linear["credit"].items() if v} == {
         "reengage": 100.0, "churn-guard": 50.0, "email-cadence": 50.0}
-    assert (linear["total_value"], linear["unattributed"]) == (300.0, 100.0)
+    assert (linear["total_value"], linear["unattributed"]) == (200.0, 0.0)
     assert report["not_delivered"]["upsell"] == {"stop": 1, "flag": 1}
     assert report["budget"] is None and report["quality"]["kind"] == "coordination_quality"
 
@@ -88,7 +107,7 @@ def test_table_shows_each_model_and_what_was_not_delivered(db: str) -> None:
 def test_progress_goes_to_stderr_and_leaves_stdout_clean(db: str) -> None:
     result = run(db, "--format", "json", "--model", "linear", "--progress")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["journeys"] == 6
+    assert json.loads(result.stdout)["journeys"] == 3
 
 
 @pytest.mark.parametrize(("args", "message"), [
