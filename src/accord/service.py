@@ -102,6 +102,12 @@ class Accord(FleetMixin):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def handoff_kinds(self) -> dict[str, dict[str, Any]]:  # type: ignore[override]
+        """The policy's handoff kinds: ``{kind: {"schema": {...}, "sla": "4h"}}``."""
+        return {k: {"schema": v.schema_, "sla": v.sla}
+                for k, v in self.policy.spec.handoff_kinds.items()}
+
     # -- proposals ---------------------------------------------------------------------------
 
     def propose(self, agent: str, customer: str, *, channel: str, intent: str,
@@ -131,6 +137,7 @@ class Accord(FleetMixin):
         published: list[Message] = []
         with self.store.lock(p.customer) as tx:
             row = tx.customer()
+            self._refresh_seats(tx)  # a paused seat stops on its next proposal, on every replica
             if p.idempotency_key:
                 seen = tx.one("SELECT body, request_hash FROM decisions WHERE customer = ? AND "
                               "agent = ? AND idem_key = ?", (p.customer, p.agent,
@@ -528,6 +535,7 @@ class Accord(FleetMixin):
         published: list[Message] = []
         with self.store.lock(p.customer) as tx:
             row = tx.customer()
+            self._refresh_seats(tx)
             cur = tx.one("SELECT approval FROM decisions WHERE customer = ? AND id = ?",
                          (p.customer, decision_id))
             if cur is None or cur["approval"] != "pending":

@@ -10,6 +10,7 @@ from _fleet_script import five_agent_chain
 
 from accord import Accord, Forbidden, InvalidInput
 from accord.fleet import compute_audit, verify_artifact
+from accord.policy import Policy
 
 
 def test_a_handoff_reaches_the_receivers_inbox_and_the_bus_and_is_acknowledged(
@@ -46,15 +47,25 @@ def test_artifacts_carry_a_content_hash_the_receiver_can_check_against_the_origi
         acc.handoff("lead-scoring", "upsell", "scored-lead", {}, artifacts=[{"sha256": digest}])
 
 
+def _with_kinds(acc: Accord, kinds: str) -> None:
+    text = acc.policy.text.replace("\nsettings:", f"\nhandoff_kinds:\n{kinds}\nsettings:", 1)
+    acc.policy = Policy.from_text(text)
+
+
 def test_a_payload_that_breaks_its_kinds_schema_is_refused_naming_the_field(acc: Accord) -> None:
-    acc.handoff_kinds = {"scored-lead": {"schema": {
-        "type": "object", "required": ["score"], "additionalProperties": False,
-        "properties": {"score": {"type": "integer", "minimum": 0, "maximum": 100}}}}}
+    _with_kinds(acc, """  scored-lead:
+    sla: 4h
+    schema:
+      type: object
+      required: [score]
+      additionalProperties: false
+      properties: {score: {type: integer, minimum: 0, maximum: 100}}""")
     with pytest.raises(InvalidInput) as err:
         acc.handoff("lead-scoring", "upsell", "scored-lead", {"score": 140, "note": "hot"})
-    assert err.value.extra["problems"] == ["payload.score: 140 is above the maximum 100",
-                                           "payload.note: not allowed by the schema"]
-    with pytest.raises(InvalidInput, match=r"payload\.score: required"):
+    assert err.value.extra["problems"] == [
+        "payload: Additional properties are not allowed ('note' was unexpected)",
+        "payload.score: 140 is greater than the maximum of 100"]
+    with pytest.raises(InvalidInput, match=r"'score' is a required property"):
         acc.handoff("lead-scoring", "upsell", "scored-lead", {})
     assert acc.handoff("lead-scoring", "upsell", "scored-lead", {"score": 88}).kind \
         == "scored-lead"
@@ -62,7 +73,7 @@ def test_a_payload_that_breaks_its_kinds_schema_is_refused_naming_the_field(acc:
 
 def test_a_handoff_past_its_sla_is_reported_stuck_until_acknowledged(
         acc: Accord, clock: Any) -> None:
-    acc.handoff_kinds = {"scored-lead": {"sla": "4h"}}
+    _with_kinds(acc, "  scored-lead: {sla: 4h}")
     h = acc.handoff("lead-scoring", "churn-guard", "scored-lead", {"score": 12})
     clock.advance(3 * 3600)
     assert compute_audit(acc, sections=("handoffs",))["handoffs"]["stuck"] == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +30,6 @@ def test_pausing_a_seat_revokes_its_pending_touches_with_notice_and_stops_its_ne
     assert acc.propose("upsell", "c10", channel="email", intent="upsell").go
 
 
-_WIRED = "_refresh_seats" in inspect.getsource(Accord.submit)
-
-
-@pytest.mark.xfail(not _WIRED, strict=True,
-                   reason="service.submit does not call self._refresh_seats(tx) yet")
 def test_a_pause_on_one_replica_stops_the_next_proposal_on_another(
         acc: Accord, tmp_path: Path, clock: Any) -> None:
     other = Accord.open(tmp_path / "accord.db", policy=EXAMPLE_POLICY, clock=clock)

@@ -35,14 +35,22 @@ def check(path: str, as_json: bool) -> None:
         sys.exit(1)
     s = pol.spec
     if as_json:
+        from accord.fleet import overlaps
+
         click.echo(json.dumps({"ok": True, "version": pol.version, "agents": len(s.agents),
-                               "rules": len(s.rules), "warnings": list(pol.warnings)}, indent=2))
+                               "rules": len(s.rules), "warnings": list(pol.warnings),
+                               "overlaps": [o.model_dump() for o in overlaps(pol)]}, indent=2))
         return
     click.echo(f"{path}: ok (version {pol.version}) — {len(s.agents)} agents, {len(s.caps)} caps, "
                f"{len(s.spacing)} spacing, {len(s.conflicts)} conflicts, {len(s.rules)} rules, "
                f"{len(s.reducers)} reducers, {len(s.tests)} examples")
     for w in pol.warnings:
         click.echo(f"  warning: {w}")
+    from accord.fleet import overlaps
+
+    for o in overlaps(pol):
+        if not o.settled_by_precedence:
+            click.echo(f"  overlap: {o.sentence()}")
 
 
 @policy.command("test")

@@ -10,6 +10,8 @@ import hashlib
 import re
 from typing import Any
 
+import jsonschema
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from accord.model import Timestamp
@@ -77,48 +79,15 @@ def is_person(name: str) -> bool:
     return name.startswith(PERSON_PREFIX) and len(name) > len(PERSON_PREFIX)
 
 
-_TYPES: dict[str, tuple[type, ...]] = {
-    "object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,),
-    "integer": (int,), "number": (int, float), "null": (type(None),)}
-
-
 def schema_problems(value: Any, schema: dict[str, Any], path: str = "payload") -> list[str]:
-    """Check ``value`` against the JSON Schema subset a handoff kind may declare: type,
-    required, properties, additionalProperties (false), enum, items, minimum, maximum,
-    minLength, maxLength, pattern. Returns one sentence per problem, each naming its path."""
-    problems: list[str] = []
-    kind = schema.get("type")
-    if kind is not None:
-        kinds = [kind] if isinstance(kind, str) else list(kind)
-        ok = any(isinstance(value, _TYPES.get(k, ())) and not (
-            k in ("integer", "number") and isinstance(value, bool)) for k in kinds)
-        if not ok:
-            return [f"{path}: expected {' or '.join(kinds)}, got {type(value).__name__}"]
-    if "enum" in schema and value not in schema["enum"]:
-        problems.append(f"{path}: {value!r} is not one of {schema['enum']}")
-    if isinstance(value, dict):
-        props: dict[str, Any] = schema.get("properties", {})
-        for name in schema.get("required", []):
-            if name not in value:
-                problems.append(f"{path}.{name}: required")
-        for name, sub in value.items():
-            if name in props:
-                problems += schema_problems(sub, props[name], f"{path}.{name}")
-            elif schema.get("additionalProperties") is False:
-                problems.append(f"{path}.{name}: not allowed by the schema")
-    if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for i, item in enumerate(value):
-            problems += schema_problems(item, schema["items"], f"{path}[{i}]")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            problems.append(f"{path}: {value} is below the minimum {schema['minimum']}")
-        if "maximum" in schema and value > schema["maximum"]:
-            problems.append(f"{path}: {value} is above the maximum {schema['maximum']}")
-    if isinstance(value, str):
-        if "minLength" in schema and len(value) < schema["minLength"]:
-            problems.append(f"{path}: shorter than {schema['minLength']} characters")
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            problems.append(f"{path}: longer than {schema['maxLength']} characters")
-        if "pattern" in schema and not re.search(schema["pattern"], value):
-            problems.append(f"{path}: does not match {schema['pattern']!r}")
+    """Check ``value`` against a handoff kind's JSON Schema (draft 2020-12). Returns one
+    sentence per problem, each naming its path."""
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = []
+    for err in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):
+        where = path + "".join(f"[{p}]" if isinstance(p, int) else f".{p}"
+                               for p in err.absolute_path)
+        problems.append(f"{where}: {err.message}")
     return problems
+
+

@@ -129,6 +129,20 @@ class TraceSpec(_Spec):
     max_depth: int | None = Field(default=None, ge=1, description="proposals in one trace")
 
 
+class HandoffKindSpec(_Spec):
+    """A kind of handoff between seats: its payload's JSON Schema and how soon it is due."""
+
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    sla: str = "24h"
+    description: str | None = None
+
+    @field_validator("sla")
+    @classmethod
+    def _sla(cls, value: str) -> str:
+        _duration(value)
+        return value
+
+
 class Settings(_Spec):
     touch_lease: float = 24 * 3600.0
     touch_horizon: float = 30 * 86400.0
@@ -162,5 +176,6 @@ class PolicySpec(_Spec):
     reducers: list[ReducerSpec] = Field(default_factory=list)
     commitments: CommitmentSpec = Field(default_factory=CommitmentSpec)
     traces: TraceSpec = Field(default_factory=TraceSpec)
+    handoff_kinds: dict[str, HandoffKindSpec] = Field(default_factory=dict)
     settings: Settings = Field(default_factory=Settings)
     tests: list[CaseSpec] = Field(default_factory=list)
