@@ -83,14 +83,21 @@ def test_every_tool_answers_over_http_as_the_tokens_agent(loopback: Loopback) ->
     anyio.run(main)
 
 
-def test_two_agents_over_mcp_proposing_to_one_customer_get_exactly_one_go(
+def test_two_agents_over_mcp_acting_on_one_customer_send_exactly_one_message(
         loopback: Loopback) -> None:
-    outcomes: dict[str, Any] = {}
+    """Both propose at once and report executed on go, as the server's instructions say. Either
+    the second proposal is refused, or (upsell first) churn-guard's precedence pre-empts
+    upsell's pending go and upsell's report is refused: one message reaches the customer."""
+    seen: dict[str, dict[str, Any]] = {}
 
     async def agent(name: str, intent: str) -> None:
         async with session(loopback.url, loopback.token(name)) as s:
-            outcomes[name] = await call(s, "propose", customer="c-collide", channel="email",
-                                        intent=intent)
+            d = await call(s, "propose", customer="c-collide", channel="email", intent=intent)
+            seen[name] = {"decision": d}
+            if d["outcome"] == "go":
+                r = await s.call_tool("report_outcome", {"touch_id": d["touch_id"],
+                                                         "status": "executed"})
+                seen[name]["report"] = r
 
     async def main() -> None:
         async with anyio.create_task_group() as tg:
@@ -98,12 +105,18 @@ def test_two_agents_over_mcp_proposing_to_one_customer_get_exactly_one_go(
             tg.start_soon(agent, "upsell", "upsell")
 
     anyio.run(main)
-    gos = [n for n, d in outcomes.items() if d["outcome"] == "go"]
-    assert len(gos) == 1, outcomes
-    loser = next(d for n, d in outcomes.items() if n not in gos)
-    assert loser["outcome"] in ("stop", "defer") and loser["reasons"]
     with loopback.service.store.read() as tx:
+        executed = tx.rows("SELECT agent FROM touches WHERE customer = 'c-collide' AND "
+                           "status = 'executed'")
         rows = tx.rows("SELECT agent, protocol, count FROM interfaces ORDER BY agent")
+    assert len(executed) == 1, seen
+    winner = executed[0]["agent"]
+    loser = next(n for n in seen if n != winner)
+    lost = seen[loser]
+    if lost["decision"]["outcome"] == "go":   # pre-empted after its go: told not to act
+        assert lost["report"].is_error and "revoked" in lost["report"].content[0].text
+    else:
+        assert lost["decision"]["outcome"] in ("stop", "defer") and lost["decision"]["reasons"]
     assert [(r["agent"], r["protocol"]) for r in rows] == [("churn-guard", "mcp"),
                                                            ("upsell", "mcp")]
 
