@@ -15,6 +15,7 @@ from accord._errors import (
     StaleVersion,
     StoreUnavailable,
 )
+from accord.guard import Blocked, BlockedResult, guard
 from accord.model import (
     Claim,
     Context,
@@ -31,10 +32,28 @@ from accord.model import (
 from accord.policy import Policy
 from accord.service import Accord
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from accord.client import AsyncClient, Client
+
+
+def __getattr__(name: str) -> object:
+    # The remote clients need httpx (the `server` extra); import them only when asked for.
+    if name in ("Client", "AsyncClient"):
+        from accord import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'accord' has no attribute {name!r}")
+
+
 __all__ = [
     "Accord",
     "AccordError",
+    "AsyncClient",
+    "Blocked",
+    "BlockedResult",
     "Claim",
+    "Client",
     "Conflict",
     "Context",
     "Decision",
@@ -54,4 +73,5 @@ __all__ = [
     "StoreUnavailable",
     "Touch",
     "TouchStatus",
+    "guard",
 ]
