@@ -44,8 +44,9 @@ def scripted_fleet(acc: Accord, clock: Any) -> dict[str, Any]:
     clock.advance(3600)
     stopped = act(acc, "upsell", "c1", "email", "upsell")
     acc.record_event("c3", "ticket_opened")
-    deferred = [act(acc, "support", "c3", "email", "winback"),
-                act(acc, "email-cadence", "c3", "email", "nurture")]
+    deferred = [act(acc, "support", "c3", "email", "winback")]
+    clock.advance(60)
+    deferred.append(act(acc, "email-cadence", "c3", "email", "nurture"))
     acc.record_event("c5", "stage_changed", data={"stage": "renewal"})
     flagged = act(acc, "upsell", "c5", "email", "upsell")
     clock.advance(D)

@@ -98,10 +98,10 @@ def _read_page(tx: Any, ids: Sequence[str], stats: ReadStats
         TouchRecord(r["customer"], r["agent"], r["channel"], float(r["at"]), "go", r["status"],
                     r["intent"], _usd(r["proposal"]))
         for r in tx.rows(f"SELECT customer, agent, channel, intent, at, status, proposal "
-                         f"FROM touches WHERE customer IN ({marks})", tuple(ids))]
+                         f"FROM touches WHERE customer IN ({marks}) ORDER BY at, id", tuple(ids))]
     for r in tx.rows(f"SELECT customer, agent, outcome, at, body FROM decisions WHERE customer "
                      f"IN ({marks}) AND outcome <> 'go' AND (approval IS NULL OR "
-                     "approval = 'pending')", tuple(ids)):
+                     "approval = 'pending') ORDER BY at, id", tuple(ids)):
         p = json.loads(r["body"])["proposal"]
         touches.append(TouchRecord(r["customer"], r["agent"], p["channel"], float(r["at"]),
                                    r["outcome"], r["outcome"], p["intent"], 0.0))
@@ -147,7 +147,9 @@ def from_accord(service: Any, *, lookback_s: float = DEFAULT_LOOKBACK_S,
             return
         after = page[-1]
         stats.customers += len(ids)
-        # Python's order, not the database collation's: build_journeys checks it.
+        # Python's order, not the database collation's: build_journeys checks it. The sort is
+        # stable, so touches at the same instant stay deterministic: go touches first, then
+        # undelivered decisions, each by id (the rows were read ORDER BY at, id).
         for journey in build_journeys(*sort_records(touches, events), lookback_s=lookback_s):
             stats.journeys += 1
             yield journey
