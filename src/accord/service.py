@@ -133,7 +133,7 @@ class Accord(FleetMixin):
         if time.monotonic() >= self._next_refresh:
             self.refresh_policy()
         at = p.at.timestamp() if p.at else self.clock()
-        request_hash = hashlib.sha256(canonical(p.model_dump(mode="json"))).hexdigest()
+        request_hash = hashlib.sha256(p.model_dump_json().encode()).hexdigest()
         published: list[Message] = []
         with self.store.lock(p.customer) as tx:
             row = tx.customer()
@@ -153,7 +153,7 @@ class Accord(FleetMixin):
             verdict = gate.evaluate(p, at, snap, self.policy)
             decision = self._record(tx, row, p, at, verdict, request_hash, decision_id,
                                     published)
-            tx.save_customer(row)
+            sql.save_chain(tx, row)  # a decision never changes the context itself
         self.bus.publish(published)
         return decision
 

@@ -8,6 +8,8 @@ are written once, here. Every hot query names one customer, so a table distribut
 from __future__ import annotations
 
 import json
+
+import orjson
 from typing import Any
 
 from accord.ledger import GENESIS, entry_hash
@@ -96,7 +98,7 @@ not all queue on one counter row; reading the day's spend sums them."""
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)
+    return orjson.dumps(value, default=str).decode()
 
 
 def new_customer(customer: str, now: float) -> tuple[str, tuple[Any, ...]]:
@@ -108,6 +110,12 @@ def new_customer(customer: str, now: float) -> tuple[str, tuple[Any, ...]]:
 def customer_row(row: dict[str, Any]) -> CustomerRow:
     return CustomerRow(row["id"], int(row["version"]), json.loads(row["fields"]),
                        json.loads(row["provenance"]), int(row["chain_seq"]), row["chain_head"])
+
+
+def save_chain(tx: Tx, row: CustomerRow) -> None:
+    """Save only the ledger chain's head: what a decision changes on the customer row."""
+    tx.execute("UPDATE customers SET chain_seq = ?, chain_head = ? WHERE id = ?",
+               (row.chain_seq, row.chain_head, row.id))
 
 
 def save_customer(tx: Tx, row: CustomerRow) -> None:
