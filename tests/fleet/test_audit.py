@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _fleet_script import EXAMPLE_POLICY, Script, scripted
+from ._fleet_script import EXAMPLE_POLICY, Script, scripted
 from click.testing import CliRunner
 
 from accord import Accord

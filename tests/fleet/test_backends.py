@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from _fleet_script import five_agent_chain
+from ._fleet_script import five_agent_chain
 
 from accord import Accord
 from accord.fleet import compute_audit, to_otlp

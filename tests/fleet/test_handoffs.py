@@ -6,7 +6,7 @@ import hashlib
 from typing import Any
 
 import pytest
-from _fleet_script import five_agent_chain
+from ._fleet_script import five_agent_chain
 
 from accord import Accord, Forbidden, InvalidInput
 from accord.fleet import compute_audit, verify_artifact

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _fleet_script import EXAMPLE_POLICY
+from ._fleet_script import EXAMPLE_POLICY
 
 from accord import Accord, Conflict, Forbidden, InvalidInput, Policy
 from accord.fleet import overlaps

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from live_server import HAS_PG_STORE, Server, fresh_pg_schema, start
+from .live_server import HAS_PG_STORE, Server, fresh_pg_schema, start
 
 from accord.policy import Policy
 

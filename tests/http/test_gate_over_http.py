@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from live_server import Server
+from .live_server import Server
 
 from accord import InvalidInput, StaleVersion
 from accord._errors import Forbidden, IdempotencyConflict

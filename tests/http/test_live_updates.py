@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from live_server import Server, wait_until
+from .live_server import Server, wait_until
 
 from accord.http import verify_signature
 

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from live_server import Server, start, wait_until
+from .live_server import Server, start, wait_until
 
 from accord.client import Client
 from accord.policy import Policy

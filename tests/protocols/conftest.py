@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from loopback_server import TOKENS, Loopback, serve
+from .loopback_server import TOKENS, Loopback, serve
 from starlette.applications import Starlette
 from starlette.routing import Mount
 

@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 import httpx
 import httpx2
-from loopback_server import Loopback
+from .loopback_server import Loopback
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
