@@ -115,6 +115,7 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     outbound = p.intent not in policy.spec.outbound_exempt_intents
     _conditions(p, at, snap, policy, seat, outbound, reasons, shadow, defer_until)
     preempt: list[str] = []
+    hits: list[_Hit] | None = None
     if not context_only:
         _authority(p, seat, reasons, amend)
         _commitments(p, at, snap, policy, reasons, amend)
@@ -138,7 +139,7 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     outcome = max((r.effect for r in reasons), key=lambda o: o.severity, default=Outcome.GO)
     retry_at = None
     if outcome is Outcome.DEFER:
-        retry_at = _retry(p, at, snap, policy, defer_until)
+        retry_at = _retry(p, at, snap, policy, defer_until, hits)
         amend["at"] = iso(retry_at)
     if preempt and outcome is Outcome.GO:
         names = sorted({t.agent for t in snap.touches if t.id in preempt})
@@ -439,13 +440,15 @@ def _clears(h: _Hit, at: float, live: list[TouchView]) -> float:
 
 
 def _retry(p: Proposal, at: float, snap: Snapshot, policy: Policy,
-           defer_until: list[float]) -> float:
+           defer_until: list[float], hits: list[_Hit] | None) -> float:
     """The earliest time at which every blocking window and condition clears."""
     live = [t for t in snap.touches if t.status in _LIVE]
     t = at
     for _ in range(_MAX_RETRY_ROUNDS):
-        blocked = [h for h in _window_hits(p, t, live, policy)
-                   if h.spec.mode != "shadow" and h.spec.effect == "defer"]
+        if hits is None:
+            hits = _window_hits(p, t, live, policy)
+        blocked = [h for h in hits if h.spec.mode != "shadow" and h.spec.effect == "defer"]
+        hits = None
         if not blocked:
             break
         t = max(_clears(h, t, live) for h in blocked)

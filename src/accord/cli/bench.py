@@ -57,7 +57,8 @@ def bench(quick: bool, large: int, with_http: bool, pg: str | None, with_attribu
         click.echo(json.dumps(result, indent=2))
         return
     click.echo(f"pure evaluation     {result['eval_us']} µs per decision "
-               f"({result['eval_rules']} rules; target < 50)")
+               f"({result['eval_rules']} rules; target < 50); {result['eval_us_busy']} µs "
+               "for a customer with six recent touches (caps, spacing, conflicts, retry)")
     click.echo(f"embedded decisions  {result['decisions_per_s']}/s vs bare transaction "
                f"{result['bare_tx_per_s']}/s → ratio {result['ratio']} (target ≥ 0.5)")
     click.echo(f"scale               {result['small_us_per_decision']} µs at "
