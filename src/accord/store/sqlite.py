@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Literal
 
 from accord._errors import StoreUnavailable
@@ -103,10 +103,8 @@ class SQLiteStore:
                 self._conn.execute("COMMIT")
 
     def _rollback(self) -> None:
-        try:
+        with suppress(sqlite3.Error):
             self._conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
 
     def close(self) -> None:
         with self._lock:
