@@ -15,7 +15,14 @@ from click.testing import CliRunner
 
 from accord.cli import main
 from accord.policy import Policy
-from accord.simulate import HEADLINE, ResponseParams, SimConfig, render_html, simulate
+from accord.simulate import (
+    HEADLINE,
+    SENSITIVITY_KEYS,
+    ResponseParams,
+    SimConfig,
+    render_html,
+    simulate,
+)
 from accord.simulate._arms import example_policy_text, with_fleet_seats
 from accord.simulate._report import LABELS, _n
 
@@ -130,3 +137,14 @@ def test_a_broken_policy_file_is_refused_with_its_reason(tmp_path: Path) -> None
     assert r.exit_code != 0
     assert "bad.yaml" in r.output
     assert "Traceback" not in r.output
+
+
+def test_the_sensitivity_table_halves_and_doubles_each_key_parameter() -> None:
+    res = simulate(SimConfig(customers=60, days=3, sensitivity_customers=40))
+    rows = res["sensitivity"]["rows"]
+    assert rows[0]["parameter"] == "baseline"
+    assert {(r["parameter"], r["factor"]) for r in rows[1:]} == {
+        (k, f) for k in SENSITIVITY_KEYS for f in (0.5, 2.0)}
+    html = render_html(res)
+    assert "Sensitivity (one at a time" in html
+    assert all(k in html for k in SENSITIVITY_KEYS)

@@ -152,8 +152,9 @@ def social_ads(a: Agent, c: Company, now: float, day: int, online: np.ndarray) -
 
 
 def paid_search(a: Agent, c: Company, now: float, searchers: np.ndarray) -> list[Pick]:
-    stage = c.stage_as_of(a.view_time(now))
-    idx = searchers[(stage[searchers] == LEAD) & (a.last[searchers] < now - 2 * DAY)]
+    t, s = a.view_time(now), searchers
+    stage = np.where(c.stage_since[s] <= t, c.stage[s], c.prev_stage[s])
+    idx = s[(stage == LEAD) & (a.last[s] < now - 2 * DAY)]
     return [Pick(int(i), "search_ad", "acquire", action="ad") for i in idx]
 
 

@@ -3,6 +3,7 @@ terminal summary, both formatted from the results dict and nothing else."""
 
 from __future__ import annotations
 
+import time
 from html import escape
 from typing import Any
 
@@ -156,7 +157,8 @@ def _gate_section(res: dict[str, Any], names: list[str]) -> str:
         rules = list(arm["rules"].items())[:12]
         if rules:
             out.append(grouped_bars([(r, [float(v)]) for r, v in rules],
-                                    [("proposals held by this rule", ARM_COLORS.get(a, "#555"))]))
+                                    [("proposals held by this rule", ARM_COLORS.get(a, "#555"))],
+                                    shared_scale=True))
     return "".join(out)
 
 
@@ -178,7 +180,9 @@ def _timeline_section(res: dict[str, Any], names: list[str]) -> str:
     tl = res["timeline"]
     agents = [a["agent"] for a in res["arms"][names[0]]["per_agent"]]
     colors = {a: PALETTE[i % len(PALETTE)] for i, a in enumerate(agents)}
-    lanes = [(res["arms"][a]["label"], tl["arms"].get(a, [])) for a in names]
+    lanes = [(f'{res["arms"][a]["label"]}: '
+              f'{sum(r["kind"] == "touch" for r in tl["arms"].get(a, []))} sent',
+              tl["arms"].get(a, [])) for a in names]
     legend = " ".join(f'<span style="color:{c}">● {escape(a)}</span>' for a, c in colors.items())
     out = [f"<h2>One customer's week: {escape(tl['customer'])}</h2>",
            f'<p class="muted">From {iso(tl["start"])} — dots are touches that reached the '
@@ -186,7 +190,7 @@ def _timeline_section(res: dict[str, Any], names: list[str]) -> str:
            f"customer's own events. Hover for details.</p><p>{legend}</p>",
            week(lanes, tl["start"], tl["end"], colors)]
     for a in names:
-        rows = [[iso(r["at"]) or "", escape(str(r.get("agent") or "")),
+        rows = [[_when(r["at"]), escape(str(r.get("agent") or "")),
                  escape(r["kind"] if r["kind"] != "event" else f"event: {r['type']}"),
                  escape(str(r.get("channel") or "")), escape(str(r.get("intent") or "")),
                  escape(str(r.get("outcome") or "")), escape(", ".join(r.get("rules") or []))]
@@ -197,9 +201,14 @@ def _timeline_section(res: dict[str, Any], names: list[str]) -> str:
     return "".join(out)
 
 
+def _when(at: float) -> str:
+    return time.strftime("%a %d %b %H:%M", time.gmtime(at))
+
+
 def _model_section(res: dict[str, Any]) -> str:
     params = res["config"]["response"]
-    rows = [[escape(k), escape(str(v))] for k, v in params.items()]
+    rows = [[escape(k), escape(", ".join(f"{c} {x:g}" for c, x in v.items())
+                               if isinstance(v, dict) else f"{v:g}")] for k, v in params.items()]
     out = ["<h2>The response model (assumptions)</h2>",
            "<p>These parameters decide how a simulated customer reacts to a touch; see "
            "docs/simulate.md for each one's meaning.</p>", _table(["parameter", "value"], rows)]
@@ -207,12 +216,18 @@ def _model_section(res: dict[str, Any]) -> str:
     if sens.get("rows"):
         out.append(f"<h3>Sensitivity (one at a time, {sens['customers']:,} customers × "
                    f"{sens['days']} days)</h3><p>Each row changes one parameter and reruns both "
-                   "arms; the columns are <i>With Accord minus Without</i>.</p>")
+                   "arms. Δ columns are <i>With Accord minus Without</i>. A parameter that moves "
+                   "both arms alike leaves Δ unchanged; one that moves Δ is what the comparison "
+                   "rests on. Small companies give small counts: raise "
+                   "<code>--sensitivity-customers</code> for a firmer table.</p>")
         srows = [[escape(r["parameter"]), "" if r["parameter"] == "baseline" else
-                  f'×{r["factor"]:g} → {r["value"]:g}', _n(r["revenue_delta"]),
+                  f'×{r["factor"]:g} → {r["value"]:g}', _n(r["revenue_without"]),
+                  _n(r["revenue_with"]), _n(r["revenue_delta"]), _n(r["unsubscribes_without"]),
+                  _n(r["unsubscribes_with"]),
                   _n(r["unsubscribe_delta"]), _n(r["complaint_delta"]),
                   _n(r["conversion_delta"])] for r in sens["rows"]]
-        out.append(_table(["parameter", "set to", "Δ revenue", "Δ unsubscribes",
+        out.append(_table(["parameter", "set to", "revenue without", "revenue with",
+                           "Δ revenue", "unsubs without", "unsubs with", "Δ unsubscribes",
                            "Δ complaints", "Δ conversions"], srows))
     return "".join(out)
 

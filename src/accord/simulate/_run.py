@@ -26,6 +26,9 @@ from accord.simulate._engine import Arm, Engine
 from accord.simulate._metrics import ArmMetrics
 from accord.simulate._params import SENSITIVITY_KEYS, SimConfig, scaled
 
+ASSUMPTIONS = ("Customer reactions come from a response model whose effects (contact fatigue, "
+               "mixed signals, contact after a purchase or an opt-out) are model assumptions, "
+               "not measurements; see config.response and sensitivity.")
 SMALL_RUN = 200_000
 """Customer-days up to which the simulation's store lives on a RAM-backed filesystem."""
 
@@ -134,19 +137,23 @@ def _rate(flag: np.ndarray, mask: np.ndarray) -> float:
 
 
 def pick_timeline(metrics: dict[str, ArmMetrics], cfg: SimConfig) -> dict[str, Any]:
-    """The sampled customer whose busiest week without Accord was busiest; that week, per arm."""
+    """The sampled customer whose week without Accord was the most crowded — most touches,
+    most agents, mixed signals weigh most — and that same week in every arm."""
     base = metrics["uncoordinated"].timeline
     best: tuple[int, int, float] = (-1, 0, START)
-    by_customer: dict[int, list[tuple[float, str]]] = {}
+    by_customer: dict[int, list[tuple[float, str, str]]] = {}
     for r in base:
         if r["kind"] == "touch":
-            by_customer.setdefault(r["customer"], []).append((r["at"], r["agent"]))
+            by_customer.setdefault(r["customer"], []).append((r["at"], r["agent"], r["intent"]))
     for i, touches in sorted(by_customer.items()):
         touches.sort()
-        for k, (t, _) in enumerate(touches):
-            week = [a for u, a in touches[k:] if u < t + 7 * DAY]
-            if len(week) > best[0] and len(set(week)) >= 2:
-                best = (len(week), i, t - t % DAY)
+        for k, (t, _, _) in enumerate(touches):
+            week = [(a, intent) for u, a, intent in touches[k:] if u < t + 7 * DAY]
+            agents = {a for a, _ in week}
+            mixed = {intent for _, intent in week} & {"retain", "upsell", "reactivate"}
+            score = 2 * len(week) + len(agents) + 2 * (len(mixed) > 1)
+            if score > best[0] and len(agents) >= 2:
+                best = (score, i, t - t % DAY)
     _, who, start = best
     window = (start, min(start + 7 * DAY, START + cfg.days * DAY))
     arms = {}
@@ -175,6 +182,10 @@ def sensitivity(cfg: SimConfig, arms: list[tuple[str, str, Callable[[], Arm]]],
         u, a = res["uncoordinated"], res["accord"]
         rows.append({"parameter": key, "factor": factor,
                      "value": None if key == "baseline" else getattr(params, key),
+                     "revenue_without": round(float(u["revenue"]), 2),
+                     "revenue_with": round(float(a["revenue"]), 2),
+                     "unsubscribes_without": int(u["unsubscribes"]),
+                     "unsubscribes_with": int(a["unsubscribes"]),
                      "revenue_delta": round(float(a["revenue"] - u["revenue"]), 2),
                      "unsubscribe_delta": int(a["unsubscribes"] - u["unsubscribes"]),
                      "complaint_delta": int(a["complaints"] - u["complaints"]),
@@ -206,6 +217,7 @@ def simulate(cfg: SimConfig, *, policy_file: str | Path | None = None,
         metrics[name] = run_arm(cfg, factory, _day_progress(progress, name, cfg.days))
         timings[name] = round(time.perf_counter() - t, 2)
     results: dict[str, Any] = {
+        "note": ASSUMPTIONS,
         "config": cfg.summary(),
         "arms": {name: {"label": label, **summarize(metrics[name], cfg)}
                  for name, label, _ in arms},

@@ -19,16 +19,18 @@ def _fmt(v: float) -> str:
 
 
 def grouped_bars(rows: list[tuple[str, list[float]]], series: list[tuple[str, str]],
-                 *, width: int = 560) -> str:
-    """One group per row, one bar per series; each row scaled to its own maximum."""
+                 *, width: int = 560, shared_scale: bool = False) -> str:
+    """One group per row, one bar per series; each row scaled to its own maximum (arms side
+    by side), or all rows to one maximum (``shared_scale``, for counts of one kind)."""
     bar_h, gap, label_w, label_h = 14, 10, 4, 16
     height = len(rows) * (bar_h * len(series) + gap + label_h) + 30
     out = [f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
            f'height="{height}" role="img">']
     y = 4
     span = width - label_w - 70
+    overall = max((max(v) for _, v in rows if v), default=1.0) or 1.0
     for label, values in rows:
-        top = max(values) or 1.0
+        top = overall if shared_scale else (max(values) or 1.0)
         out.append(f'<text x="0" y="{y + 12}" font-size="12">{escape(label)}</text>')
         y += label_h
         for (name, color), v in zip(series, values, strict=True):
@@ -84,7 +86,7 @@ def lines(series: list[tuple[str, str, list[float]]], *, title: str, width: int 
 def week(lanes: list[tuple[str, list[dict[str, object]]]], start: float, end: float,
          agent_colors: dict[str, str], *, width: int = 1100) -> str:
     """One lane per arm: sent touches as dots, prevented ones as crosses, events as ticks."""
-    lane_h, label_w = 70, 150
+    lane_h, label_w = 70, 190
     height = lane_h * len(lanes) + 30
     span = width - label_w - 20
     days = max(1, round((end - start) / 86400))
