@@ -91,6 +91,7 @@ def render_html(res: dict[str, Any]) -> str:
         rows.append(row)
     head = ["metric", *labels] + [f"change ({lbl})" for lbl in labels[1:]]
     parts.append(_table(head, rows))
+    parts.append(_revenue_note(res, names))
     parts.append('<div class="grid">')
     parts.append(grouped_bars([(LABELS[k], [float(arms[a][k]) for a in names]) for k in HARMS],
                               series))
@@ -113,6 +114,29 @@ def render_html(res: dict[str, Any]) -> str:
     parts.append(_model_section(res))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _revenue_note(res: dict[str, Any], names: list[str]) -> str:
+    """Say where revenue moved, per agent, so a revenue difference is never a mystery."""
+    if len(names) < 2:
+        return ""
+    base = {a["agent"]: a for a in res["arms"][names[0]]["per_agent"]}
+    moved = []
+    for a in res["arms"][names[1]]["per_agent"]:
+        delta = a["revenue"] - base[a["agent"]]["revenue"]
+        if abs(delta) >= 1:
+            moved.append((delta, a))
+    moved.sort(key=lambda x: abs(x[0]), reverse=True)
+    parts = [f"{escape(a['agent'])} {'+' if d > 0 else ''}{_n(round(d))} ({_n(a['deferred'])} "
+             f"deferred, {_n(a['flagged'])} flagged, {_n(a['stopped'])} stopped)"
+             for d, a in moved[:3]]
+    if not parts:
+        return ""
+    new, old = res["arms"][names[1]]["label"], res["arms"][names[0]]["label"]
+    return (f'<p class="muted">Where touch-driven revenue moved ({escape(new)} vs '
+            f"{escape(old)}): " + "; ".join(parts) + ". Held "
+            "touches that would have converted cost revenue; the response model decides how "
+            "much the avoided fatigue and contradictions win back.</p>")
 
 
 def _agents_section(res: dict[str, Any], names: list[str]) -> str:
