@@ -15,7 +15,9 @@ FLEET = "_fleet"
 
 def canonical(value: Any) -> bytes:
     """Sorted keys, no spaces, UTF-8: the bytes a hash is taken over."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str)
+    from accord.store._rows import jsonable
+
+    return jsonable(value, orjson.OPT_SORT_KEYS)
 
 
 def entry_hash(prev_hash: str, chain: str, chain_seq: int, kind: str, at: float,

@@ -73,15 +73,19 @@ class Cost(_Model):
     tokens: int = Field(default=0, ge=0)
 
 
+NAME = r"^[^\x00-\x1f\x7f]+$"
+"""Ids and names: any text without control characters (which some stores cannot keep)."""
+
+
 class Proposal(_Model):
     """What an agent wants to do to a customer."""
 
-    agent: str = Field(min_length=1, max_length=200)
-    customer: str = Field(min_length=1, max_length=200)
+    agent: str = Field(min_length=1, max_length=200, pattern=NAME)
+    customer: str = Field(min_length=1, max_length=200, pattern=NAME)
     action: str = Field(default="message", min_length=1, max_length=100,
                         description="action kind: message, call, ad, invite, offer …")
-    channel: str = Field(min_length=1, max_length=100)
-    intent: str = Field(min_length=1, max_length=100)
+    channel: str = Field(min_length=1, max_length=100, pattern=NAME)
+    intent: str = Field(min_length=1, max_length=100, pattern=NAME)
     topic: str | None = Field(default=None, max_length=500)
     offer: Offer | None = None
     cost: Cost | None = None

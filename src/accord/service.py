@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 import uuid
 import zlib
@@ -32,6 +33,7 @@ from accord._time import Clock, iso, system_clock, to_epoch
 from accord.bus import Bus, Message, Subscription
 from accord.ledger import FLEET, canonical, entry_hash
 from accord.model import (
+    NAME,
     Claim,
     Context,
     Decision,
@@ -345,14 +347,20 @@ class Accord(FleetMixin):
                      event_id: str | None = None) -> Event:
         """A fact about a customer. Reducers update the context and, in the same transaction,
         every pending touch the new state forbids is revoked."""
-        if not customer or not isinstance(customer, str):
-            raise InvalidInput("customer must be a non-empty string", where="customer")
-        if not type or not isinstance(type, str):
+        if not isinstance(customer, str) or not re.match(NAME, customer):
+            raise InvalidInput("customer must be non-empty text without control characters",
+                               where="customer")
+        if not isinstance(type, str) or not re.match(NAME, type):
             raise InvalidInput("type must be a non-empty string", where="type",
                                hint=f"known types: {', '.join(EVENT_TYPES)}")
-        data = dict(data or {})
-        if not isinstance(data, dict):
+        if not isinstance(data, dict | None):
             raise InvalidInput("data must be an object", where="data")
+        data = dict(data or {})
+        try:
+            sql.jsonable(data)
+        except InvalidInput as exc:
+            exc.where = "data"
+            raise
         try:
             when = to_epoch(at) if at is not None else self.clock()
         except ValueError as exc:
@@ -432,6 +440,11 @@ class Accord(FleetMixin):
         if not isinstance(changes, dict) or not changes:
             raise InvalidInput("changes must be a non-empty object of field: value",
                                where="changes")
+        try:
+            sql.jsonable(changes)
+        except InvalidInput as exc:
+            exc.where = "changes"
+            raise
         if agent is not None:
             writable = self._grant(agent).write
             denied = sorted(k for k in changes if "*" not in writable and k not in writable)

@@ -365,3 +365,18 @@ def test_executing_an_expired_touch_is_refused(acc: Accord, clock: Clock) -> Non
     clock.advance(25 * HOUR)
     with pytest.raises(Conflict, match="expired"):
         acc.report_outcome(d.touch_id, "executed")
+
+
+@pytest.mark.parametrize("data", [{"x": 2**70}, {"x": "\udb2b"}])
+def test_event_data_json_cannot_hold_is_refused_naming_data(acc: Accord, data: dict) -> None:
+    with pytest.raises(InvalidInput) as info:
+        acc.record_event("c1", "reply", data=data)
+    assert info.value.where == "data" and "64 bits" in (info.value.hint or "")
+    assert list(acc.iter_ledger()) == []
+
+
+def test_control_characters_in_ids_are_refused(acc: Accord) -> None:
+    with pytest.raises(InvalidInput, match="pattern"):
+        acc.propose("upsell", "c\x001", channel="email", intent="upsell")
+    with pytest.raises(InvalidInput, match="control characters"):
+        acc.record_event("c\x001", "reply")

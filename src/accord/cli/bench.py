@@ -48,8 +48,11 @@ def bench(quick: bool, large: int, with_http: bool, pg: str | None, with_attribu
     if with_http:
         from accord.http.bench import bench_http
 
+        import tempfile
+
         say("HTTP on SQLite")
-        result["http_sqlite"] = bench_http("sqlite", seconds=5 if quick else 10)
+        with tempfile.TemporaryDirectory() as tmp:
+            result["http_sqlite"] = bench_http(f"{tmp}/bench.db", seconds=5 if quick else 10)
         if pg:
             say("HTTP on PostgreSQL")
             result["http_postgres"] = bench_http(pg, seconds=5 if quick else 10)

@@ -12,6 +12,7 @@ import json
 import orjson
 from typing import Any
 
+from accord._errors import InvalidInput
 from accord.ledger import GENESIS, entry_hash
 from accord.store._base import CustomerRow, Tx
 
@@ -98,7 +99,18 @@ not all queue on one counter row; reading the day's spend sums them."""
 
 
 def dumps(value: Any) -> str:
-    return orjson.dumps(value, default=str).decode()
+    return jsonable(value).decode()
+
+
+def jsonable(value: Any, option: int = 0) -> bytes:
+    """JSON bytes, or ``InvalidInput`` for what JSON storage cannot hold (integers beyond 64
+    bits, lone surrogates) — a client's mistake, never a server error."""
+    try:
+        return orjson.dumps(value, default=str, option=option)
+    except orjson.JSONEncodeError as exc:
+        raise InvalidInput(f"a value cannot be stored as JSON: {exc}",
+                           hint="integers must fit in 64 bits; text must be valid Unicode"
+                           ) from None
 
 
 def new_customer(customer: str, now: float) -> tuple[str, tuple[Any, ...]]:
