@@ -31,7 +31,7 @@ from accord._errors import (
 from accord._fleet import FleetMixin
 from accord._time import Clock, iso, system_clock, to_epoch
 from accord.bus import Bus, Message, Subscription
-from accord.ledger import FLEET, canonical, entry_hash
+from accord.ledger import FLEET, entry_hash
 from accord.model import (
     NAME,
     Claim,

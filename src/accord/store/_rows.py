@@ -8,9 +8,9 @@ are written once, here. Every hot query names one customer, so a table distribut
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import orjson
-from typing import Any
 
 from accord._errors import InvalidInput
 from accord.ledger import GENESIS, entry_hash
