@@ -279,7 +279,7 @@ class FleetMixin:
         sla = parse_duration(spec.get("sla", DEFAULT_SLA))
         h = Handoff(id=_hid(), sender=sender, receiver=receiver, kind=kind, customer=customer,
                     trace_id=trace_id, parent_id=parent_id, payload=payload, artifacts=refs,
-                    created_at=now, due_at=now + sla, via=via)  # type: ignore[arg-type]
+                    created_at=now, due_at=now + sla, via=via)
         art = [a.model_dump(exclude_none=True) for a in refs]
         with self.store.lock(customer or FLEET) as tx:
             row = tx.customer()
