@@ -18,8 +18,10 @@ def _chromium() -> str:
     if found is None:
         if os.environ.get("CI") == "true":
             pytest.fail("chromium is required under CI=true (apt-get install -y chromium)")
-        pytest.skip("SKIPPED LOUDLY: chromium is not installed; the report was not rendered "
-                    "in a browser (apt-get install -y chromium)")
+        pytest.skip(
+            "SKIPPED LOUDLY: chromium is not installed; the report was not rendered "
+            "in a browser (apt-get install -y chromium)"
+        )
     return found
 
 
@@ -31,10 +33,24 @@ def test_headless_chromium_renders_the_reports_charts(tmp_path: Path) -> None:
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
     try:
         done = subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--no-first-run", f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
-            capture_output=True, text=True, timeout=120, check=False)
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                f"--user-data-dir={profile}",
+                "--dump-dom",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     finally:
         shutil.rmtree(profile, ignore_errors=True)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -28,8 +28,9 @@ from accord.simulate._report import LABELS, _n
 
 # Customers unsubscribe twenty times as readily as by default, so a small company produces
 # enough opt-outs for "no send after an opt-out" to be tested rather than vacuous.
-TOUCHY = replace(ResponseParams(), unsubscribe={k: v * 20 for k, v in
-                                                ResponseParams().unsubscribe.items()})
+TOUCHY = replace(
+    ResponseParams(), unsubscribe={k: v * 20 for k, v in ResponseParams().unsubscribe.items()}
+)
 SMALL = SimConfig(customers=300, days=10, seed=11, response=TOUCHY, sensitivity_customers=0)
 
 
@@ -106,9 +107,22 @@ def test_the_coordinated_policy_adds_seats_for_the_ad_and_recs_agents() -> None:
 def test_the_cli_writes_the_report_and_says_where(tmp_path: Path) -> None:
     out = tmp_path / "sim"
     policy = Path(__file__).parents[2] / "src/accord/templates/accord.yaml"
-    r = CliRunner().invoke(main, ["simulate", "--customers", "60", "--days", "3", "--out",
-                                  str(out), "--sensitivity-customers", "0", "--policy",
-                                  str(policy)])
+    r = CliRunner().invoke(
+        main,
+        [
+            "simulate",
+            "--customers",
+            "60",
+            "--days",
+            "3",
+            "--out",
+            str(out),
+            "--sensitivity-customers",
+            "0",
+            "--policy",
+            str(policy),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert (out / "report.html").is_file()
     data = json.loads((out / "results.json").read_text())
@@ -116,12 +130,15 @@ def test_the_cli_writes_the_report_and_says_where(tmp_path: Path) -> None:
     assert f"report written to {(out / 'report.html').resolve()}" in r.output
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--customers", "0"], "--customers"),
-    (["--days", "0"], "--days"),
-    (["--customers", "many"], "--customers"),
-    (["--policy", "/nonexistent/accord.yaml"], "--policy"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--customers", "0"], "--customers"),
+        (["--days", "0"], "--days"),
+        (["--customers", "many"], "--customers"),
+        (["--policy", "/nonexistent/accord.yaml"], "--policy"),
+    ],
+)
 def test_the_cli_rejects_bad_input_clearly(args: list[str], needle: str, tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["simulate", "--out", str(tmp_path), *args])
     assert r.exit_code == 2
@@ -132,8 +149,20 @@ def test_the_cli_rejects_bad_input_clearly(args: list[str], needle: str, tmp_pat
 def test_a_broken_policy_file_is_refused_with_its_reason(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nrules:\n  - id: x\n    effect: stop\n    when: 'customer.'\n")
-    r = CliRunner().invoke(main, ["simulate", "--customers", "20", "--days", "1", "--out",
-                                  str(tmp_path / "o"), "--policy", str(bad)])
+    r = CliRunner().invoke(
+        main,
+        [
+            "simulate",
+            "--customers",
+            "20",
+            "--days",
+            "1",
+            "--out",
+            str(tmp_path / "o"),
+            "--policy",
+            str(bad),
+        ],
+    )
     assert r.exit_code != 0
     assert "bad.yaml" in r.output
     assert "Traceback" not in r.output
@@ -144,7 +173,8 @@ def test_the_sensitivity_table_halves_and_doubles_each_key_parameter() -> None:
     rows = res["sensitivity"]["rows"]
     assert rows[0]["parameter"] == "baseline"
     assert {(r["parameter"], r["factor"]) for r in rows[1:]} == {
-        (k, f) for k in SENSITIVITY_KEYS for f in (0.5, 2.0)}
+        (k, f) for k in SENSITIVITY_KEYS for f in (0.5, 2.0)
+    }
     html = render_html(res)
     assert "Sensitivity (one at a time" in html
     assert all(k in html for k in SENSITIVITY_KEYS)

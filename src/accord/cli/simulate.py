@@ -12,21 +12,52 @@ from accord._errors import AccordError
 
 
 @click.command("simulate")
-@click.option("--customers", type=click.IntRange(min=1), default=2000, show_default=True,
-              help="Customers in the synthetic company.")
-@click.option("--days", type=click.IntRange(min=1, max=366), default=14, show_default=True,
-              help="Simulated days.")
-@click.option("--seed", type=int, default=7, show_default=True,
-              help="Random seed; the same seed gives the same results.json.")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("out/simulation"), show_default=True,
-              help="Directory for report.html and results.json.")
-@click.option("--policy", "policy", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="Also run a third arm under this policy file.")
-@click.option("--sensitivity-customers", type=click.IntRange(min=0), default=200,
-              show_default=True, help="Company size of each sensitivity run (0 skips them).")
-def simulate(customers: int, days: int, seed: int, out: Path, policy: Path | None,
-             sensitivity_customers: int) -> None:
+@click.option(
+    "--customers",
+    type=click.IntRange(min=1),
+    default=2000,
+    show_default=True,
+    help="Customers in the synthetic company.",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(min=1, max=366),
+    default=14,
+    show_default=True,
+    help="Simulated days.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=7,
+    show_default=True,
+    help="Random seed; the same seed gives the same results.json.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out/simulation"),
+    show_default=True,
+    help="Directory for report.html and results.json.",
+)
+@click.option(
+    "--policy",
+    "policy",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Also run a third arm under this policy file.",
+)
+@click.option(
+    "--sensitivity-customers",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="Company size of each sensitivity run (0 skips them).",
+)
+def simulate(
+    customers: int, days: int, seed: int, out: Path, policy: Path | None, sensitivity_customers: int
+) -> None:
     """Simulate a fleet of ten agents on one company, with and without Accord.
 
     Writes OUT/report.html (self-contained, opens offline) and OUT/results.json (every number
@@ -38,16 +69,23 @@ def simulate(customers: int, days: int, seed: int, out: Path, policy: Path | Non
     from accord.simulate import SimConfig, print_summary, render_html
     from accord.simulate import simulate as run
 
-    cfg = SimConfig(customers=customers, days=days, seed=seed,
-                    sensitivity_customers=sensitivity_customers)
+    cfg = SimConfig(
+        customers=customers, days=days, seed=seed, sensitivity_customers=sensitivity_customers
+    )
     console = Console(stderr=True)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise click.BadParameter(f"cannot create {out}: {exc.strerror}",
-                                 param_hint="--out") from None
-    with Progress("[progress.description]{task.description}", BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+        raise click.BadParameter(
+            f"cannot create {out}: {exc.strerror}", param_hint="--out"
+        ) from None
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
         tasks: dict[str, Any] = {}
 
         def progress(task: str, done: int, total: int) -> None:
@@ -68,6 +106,9 @@ def simulate(customers: int, days: int, seed: int, out: Path, policy: Path | Non
 
 
 def _describe(task: str) -> str:
-    return {"uncoordinated": "without Accord (days)", "accord": "with Accord (days)",
-            "policy": "with your policy (days)",
-            "sensitivity": "sensitivity runs"}.get(task, task)
+    return {
+        "uncoordinated": "without Accord (days)",
+        "accord": "with Accord (days)",
+        "policy": "with your policy (days)",
+        "sensitivity": "sensitivity runs",
+    }.get(task, task)

@@ -9,5 +9,12 @@ from accord.simulate._params import SENSITIVITY_KEYS, ResponseParams, SimConfig
 from accord.simulate._report import print_summary, render_html
 from accord.simulate._run import HEADLINE, simulate
 
-__all__ = ["HEADLINE", "SENSITIVITY_KEYS", "ResponseParams", "SimConfig", "print_summary",
-           "render_html", "simulate"]
+__all__ = [
+    "HEADLINE",
+    "SENSITIVITY_KEYS",
+    "ResponseParams",
+    "SimConfig",
+    "print_summary",
+    "render_html",
+    "simulate",
+]

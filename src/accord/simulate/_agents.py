@@ -27,8 +27,15 @@ from accord.simulate._company import (
     Company,
 )
 
-COST = {"email": 0.002, "sms": 0.03, "voice": 4.0, "social_ad": 0.5, "search_ad": 1.5,
-        "push": 0.001, "in_app": 0.0}
+COST = {
+    "email": 0.002,
+    "sms": 0.03,
+    "voice": 4.0,
+    "social_ad": 0.5,
+    "search_ad": 1.5,
+    "push": 0.001,
+    "in_app": 0.0,
+}
 """What one delivered touch costs, in USD."""
 
 
@@ -80,8 +87,9 @@ def _sample(idx: np.ndarray, c: Company, salt: int, day: int, share: float) -> n
     """A deterministic share of ``idx`` for this day (the agent's own daily capacity)."""
     if share >= 1.0 or idx.size == 0:
         return idx
-    h = (idx.astype(np.uint64) * np.uint64(2654435761) + np.uint64(salt * 97 + day * 7919 +
-                                                                   c.seed)) % np.uint64(1000)
+    h = (
+        idx.astype(np.uint64) * np.uint64(2654435761) + np.uint64(salt * 97 + day * 7919 + c.seed)
+    ) % np.uint64(1000)
     return idx[h < np.uint64(int(share * 1000))]
 
 
@@ -92,9 +100,15 @@ def churn_guard(a: Agent, c: Company, now: float, day: int) -> list[Pick]:
     stage = c.stage_as_of(a.view_time(now))
     idx = np.flatnonzero(((stage == AT_RISK) | (stage == RENEWAL)) & (a.last < now - 7 * DAY))
     chans = np.where(c.segment[idx] == 2, "voice", "email")
-    return [Pick(int(i), str(ch), "retain", {"product": "pro",
-                                             "discount_pct": 20 if stage[i] == RENEWAL else 10})
-            for i, ch in zip(idx, chans, strict=True)]
+    return [
+        Pick(
+            int(i),
+            str(ch),
+            "retain",
+            {"product": "pro", "discount_pct": 20 if stage[i] == RENEWAL else 10},
+        )
+        for i, ch in zip(idx, chans, strict=True)
+    ]
 
 
 def upsell(a: Agent, c: Company, now: float, day: int) -> list[Pick]:
@@ -104,9 +118,14 @@ def upsell(a: Agent, c: Company, now: float, day: int) -> list[Pick]:
     out = []
     for i in idx:
         seg = int(c.segment[i])
-        out.append(Pick(int(i), "voice" if seg == 2 else "email", "upsell",
-                        {"product": "pro" if seg else "analytics",
-                         "discount_pct": 20 if seg == 2 else 10}))
+        out.append(
+            Pick(
+                int(i),
+                "voice" if seg == 2 else "email",
+                "upsell",
+                {"product": "pro" if seg else "analytics", "discount_pct": 20 if seg == 2 else 10},
+            )
+        )
     return out
 
 
@@ -119,8 +138,11 @@ def email_cadence(a: Agent, c: Company, now: float, day: int) -> list[Pick]:
 
 def scheduler(a: Agent, c: Company, now: float, day: int) -> list[Pick]:
     t = a.view_time(now)
-    idx = np.flatnonzero((c.last_reply_upsell > t - HOUR) & (c.last_reply_upsell <= t)
-                         & (c.meeting_at < c.last_reply_upsell))
+    idx = np.flatnonzero(
+        (c.last_reply_upsell > t - HOUR)
+        & (c.last_reply_upsell <= t)
+        & (c.meeting_at < c.last_reply_upsell)
+    )
     return [Pick(int(i), "email", "schedule", action="invite") for i in idx]
 
 
@@ -145,10 +167,16 @@ def social_ads(a: Agent, c: Company, now: float, day: int, online: np.ndarray) -
     stage = c.stage_as_of(a.view_time(now))
     hour = int(now % DAY // HOUR)
     idx = online[(online % 24 == hour)]
-    idx = idx[(((stage[idx] == CHURNED) | ((stage[idx] == LEAD) & (c.lead_score[idx] > 0.6)))
-               & (a.last[idx] < now - 3 * DAY))]
-    return [Pick(int(i), "social_ad", "reactivate" if stage[i] == CHURNED else "acquire",
-                 action="ad") for i in idx]
+    idx = idx[
+        (
+            ((stage[idx] == CHURNED) | ((stage[idx] == LEAD) & (c.lead_score[idx] > 0.6)))
+            & (a.last[idx] < now - 3 * DAY)
+        )
+    ]
+    return [
+        Pick(int(i), "social_ad", "reactivate" if stage[i] == CHURNED else "acquire", action="ad")
+        for i in idx
+    ]
 
 
 def paid_search(a: Agent, c: Company, now: float, searchers: np.ndarray) -> list[Pick]:
@@ -163,17 +191,35 @@ def fleet() -> list[Agent]:
     agents = [
         Agent("lead-scoring", ("score",), (), "nightly", run_hour=1),
         Agent("churn-guard", ("retain",), ("email", "voice"), "nightly", run_hour=8),
-        Agent("upsell", ("upsell",), ("email", "voice"), "nightly", run_hour=11,
-              suppression_lag=2 * DAY),
+        Agent(
+            "upsell",
+            ("upsell",),
+            ("email", "voice"),
+            "nightly",
+            run_hour=11,
+            suppression_lag=2 * DAY,
+        ),
         Agent("email-cadence", ("nurture",), ("email",), "nightly", run_hour=2, send_hour=9),
         Agent("scheduler", ("schedule",), ("email",), "hourly"),
-        Agent("reengage", ("reactivate",), ("email", "sms"), "nightly", run_hour=10,
-              view_lag=2 * DAY, suppression_lag=3 * DAY),
+        Agent(
+            "reengage",
+            ("reactivate",),
+            ("email", "sms"),
+            "nightly",
+            run_hour=10,
+            view_lag=2 * DAY,
+            suppression_lag=3 * DAY,
+        ),
         Agent("support", ("support", "winback"), ("email", "in_app"), "realtime", run_hour=16),
-        Agent("social-ads", ("reactivate", "acquire"), ("social_ad",), "hourly",
-              view_lag=6 * DAY, suppression_lag=7 * DAY),
-        Agent("paid-search", ("acquire",), ("search_ad",), "hourly",
-              suppression_lag=7 * DAY),
+        Agent(
+            "social-ads",
+            ("reactivate", "acquire"),
+            ("social_ad",),
+            "hourly",
+            view_lag=6 * DAY,
+            suppression_lag=7 * DAY,
+        ),
+        Agent("paid-search", ("acquire",), ("search_ad",), "hourly", suppression_lag=7 * DAY),
         Agent("content-recs", ("nurture",), ("push", "in_app"), "realtime"),
     ]
     for i, a in enumerate(agents):
@@ -181,6 +227,10 @@ def fleet() -> list[Agent]:
     return agents
 
 
-NIGHTLY: dict[str, Selector] = {"churn-guard": churn_guard, "upsell": upsell,
-                                "email-cadence": email_cadence, "reengage": reengage,
-                                "support": winback}
+NIGHTLY: dict[str, Selector] = {
+    "churn-guard": churn_guard,
+    "upsell": upsell,
+    "email-cadence": email_cadence,
+    "reengage": reengage,
+    "support": winback,
+}

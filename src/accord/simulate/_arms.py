@@ -23,16 +23,31 @@ from accord.simulate._agents import COST, Agent, Pick
 from accord.simulate._company import customer_id
 
 EXTRA_SEATS: list[dict[str, Any]] = [
-    {"id": "social-ads", "owner": "growth", "team": "marketing",
-     "description": "retargeting on social networks",
-     "mandate": {"intents": ["reactivate", "acquire"], "channels": ["social_ad"],
-                 "actions": ["ad"]}},
-    {"id": "paid-search", "owner": "growth", "team": "marketing",
-     "description": "search ads for people looking for the category",
-     "mandate": {"intents": ["acquire"], "channels": ["search_ad"], "actions": ["ad"]}},
-    {"id": "content-recs", "owner": "product", "team": "product",
-     "description": "in-app and push recommendations after a login",
-     "mandate": {"intents": ["nurture"], "channels": ["in_app", "push"]}},
+    {
+        "id": "social-ads",
+        "owner": "growth",
+        "team": "marketing",
+        "description": "retargeting on social networks",
+        "mandate": {
+            "intents": ["reactivate", "acquire"],
+            "channels": ["social_ad"],
+            "actions": ["ad"],
+        },
+    },
+    {
+        "id": "paid-search",
+        "owner": "growth",
+        "team": "marketing",
+        "description": "search ads for people looking for the category",
+        "mandate": {"intents": ["acquire"], "channels": ["search_ad"], "actions": ["ad"]},
+    },
+    {
+        "id": "content-recs",
+        "owner": "product",
+        "team": "product",
+        "description": "in-app and push recommendations after a login",
+        "mandate": {"intents": ["nurture"], "channels": ["in_app", "push"]},
+    },
 ]
 
 
@@ -86,8 +101,9 @@ class Uncoordinated:
     def execute(self, token: str | None, at: float) -> bool:
         return True
 
-    def event(self, i: int, type_: str, at: float, data: dict[str, Any],
-              source: str | None) -> None:
+    def event(
+        self, i: int, type_: str, at: float, data: dict[str, Any], source: str | None
+    ) -> None:
         pass
 
     def context_write(self, i: int, changes: dict[str, Any], at: float) -> None:
@@ -113,22 +129,36 @@ class SimClock:
 class Coordinated:
     """Every touch through the real gate; every event through ``record_event``."""
 
-    def __init__(self, policy: Policy, *, name: str = "accord", label: str = "With Accord",
-                 in_memory_fs: bool = False) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        name: str = "accord",
+        label: str = "With Accord",
+        in_memory_fs: bool = False,
+    ) -> None:
         self.name, self.label = name, label
         self.clock = SimClock()
         # Small runs keep their store on a RAM-backed filesystem when there is one; large runs
         # (gigabytes of ledger) go to the temporary directory on disk.
         shm = "/dev/shm" if in_memory_fs and Path("/dev/shm").is_dir() else None
         self._dir = tempfile.TemporaryDirectory(prefix="accord-sim-", dir=shm)
-        self.acc = Accord.open(Path(self._dir.name) / "sim.db", policy=policy,
-                               clock=self.clock, durability="normal")
+        self.acc = Accord.open(
+            Path(self._dir.name) / "sim.db", policy=policy, clock=self.clock, durability="normal"
+        )
 
     def decide(self, agent: Agent, pick: Pick, at: float, now: float) -> Verdict:
         self.clock.now = now
-        d = self.acc.propose(agent.id, customer_id(pick.customer), channel=pick.channel,
-                             intent=pick.intent, action=pick.action, offer=pick.offer,
-                             cost=COST[pick.channel], at=at)
+        d = self.acc.propose(
+            agent.id,
+            customer_id(pick.customer),
+            channel=pick.channel,
+            intent=pick.intent,
+            action=pick.action,
+            offer=pick.offer,
+            cost=COST[pick.channel],
+            at=at,
+        )
         rules = tuple(r.rule for r in d.reasons if r.effect.value == d.outcome.value)
         retry = d.retry_at.timestamp() if d.retry_at else None
         token = d.touch_id if d.touch_id else d.id
@@ -144,8 +174,9 @@ class Coordinated:
             return False  # revoked since the go: an event or a pre-emption forbade it
         return True
 
-    def event(self, i: int, type_: str, at: float, data: dict[str, Any],
-              source: str | None) -> None:
+    def event(
+        self, i: int, type_: str, at: float, data: dict[str, Any], source: str | None
+    ) -> None:
         self.clock.now = at
         self.acc.record_event(customer_id(i), type_, at=at, data=data, source=source)
 

@@ -30,12 +30,21 @@ def attribution_report(metrics: dict[str, ArmMetrics], cfg: SimConfig) -> dict[s
         )
     except Exception as exc:  # the package is optional for the simulation
         return {"available": False, "note": f"accord.attribution is not available ({exc})"}
-    out: dict[str, Any] = {"available": True, "model": MODEL, "by": "agent",
-                           "customers": sample, "arms": {}}
+    out: dict[str, Any] = {
+        "available": True,
+        "model": MODEL,
+        "by": "agent",
+        "customers": sample,
+        "arms": {},
+    }
     for name, m in metrics.items():
-        touches = sorted((TouchRecord(c, a, ch, at, outcome=o, status=s, intent=i, cost=cost)
-                          for c, a, ch, at, o, s, i, cost in m.attr_touches),
-                         key=lambda t: (t.customer, t.at))
+        touches = sorted(
+            (
+                TouchRecord(c, a, ch, at, outcome=o, status=s, intent=i, cost=cost)
+                for c, a, ch, at, o, s, i, cost in m.attr_touches
+            ),
+            key=lambda t: (t.customer, t.at),
+        )
         events: list[Any] = []
         for c, at, type_, value in m.attr_events:
             if type_ in ("purchase", "conversion"):
@@ -51,11 +60,13 @@ def attribution_report(metrics: dict[str, ArmMetrics], cfg: SimConfig) -> dict[s
             continue
         q = quality.to_dict() if hasattr(quality, "to_dict") else {}
         out["arms"][name] = {
-            "credit": {k: round(v, 2) for k, v in sorted(result.credit.items(),
-                                                         key=lambda kv: -kv[1])},
+            "credit": {
+                k: round(v, 2) for k, v in sorted(result.credit.items(), key=lambda kv: -kv[1])
+            },
             "total_value": round(result.total_value, 2),
             "unattributed": round(result.unattributed, 2),
-            "conversions": result.conversions, "journeys": result.journeys,
+            "conversions": result.conversions,
+            "journeys": result.journeys,
             "quality": q,
         }
     return out

@@ -71,15 +71,17 @@ class Company:
         self.stage = rng.choice(5, size=n, p=[0.30, 0.45, 0.10, 0.05, 0.10]).astype(np.int8)
         self.prev_stage = self.stage.copy()
         self.stage_since = np.full(n, START - 30 * DAY)
-        self.renewal_ends = np.where(self.stage == RENEWAL,
-                                     START + rng.integers(1, RENEWAL_DAYS, n) * DAY, LATER)
+        self.renewal_ends = np.where(
+            self.stage == RENEWAL, START + rng.integers(1, RENEWAL_DAYS, n) * DAY, LATER
+        )
         self.arpu = ARPU[self.segment] * rng.lognormal(0.0, 0.3, n)
         pref = rng.gamma(2.0, 0.5, size=(n, len(CHANNELS)))
         self.pref = np.minimum(pref, 3.0).astype(np.float32)
         self.opt_out_propensity = rng.lognormal(0.0, 0.5, n).astype(np.float32)
         self.buy_propensity = rng.lognormal(0.0, 0.5, n).astype(np.float32)
-        self.last_purchase = np.where(rng.random(n) < 0.3, START - rng.uniform(1, 90, n) * DAY,
-                                      NEVER)
+        self.last_purchase = np.where(
+            rng.random(n) < 0.3, START - rng.uniform(1, 90, n) * DAY, NEVER
+        )
         self.prev_purchase = np.full(n, NEVER)
         self.last_login = START - rng.uniform(0, 40, n) * DAY
         self.last_ticket = np.full(n, NEVER)
@@ -95,8 +97,11 @@ class Company:
         return np.where(self.stage_since <= t, self.stage, self.prev_stage)
 
     def purchase_as_of(self, t: float) -> np.ndarray:
-        return np.where(self.last_purchase <= t, self.last_purchase,
-                        np.where(self.prev_purchase <= t, self.prev_purchase, NEVER))
+        return np.where(
+            self.last_purchase <= t,
+            self.last_purchase,
+            np.where(self.prev_purchase <= t, self.prev_purchase, NEVER),
+        )
 
     # -- truth updates -----------------------------------------------------------------------
 
@@ -134,13 +139,18 @@ class Company:
         ad_online = np.flatnonzero(rng.random(n) < 0.25)
         u, when = rng.random(n), t0 + rng.uniform(1 * HOUR, 6 * HOUR, n)
         moves: list[tuple[int, float, int]] = []
-        for src, dst, p in ((ACTIVE, AT_RISK, 0.008), (ACTIVE, RENEWAL, 0.004),
-                            (AT_RISK, CHURNED, 0.015), (AT_RISK, ACTIVE, 0.01)):
+        for src, dst, p in (
+            (ACTIVE, AT_RISK, 0.008),
+            (ACTIVE, RENEWAL, 0.004),
+            (AT_RISK, CHURNED, 0.015),
+            (AT_RISK, ACTIVE, 0.01),
+        ):
             lo = {(ACTIVE, RENEWAL): 0.008, (AT_RISK, ACTIVE): 0.015}.get((src, dst), 0.0)
             for i in np.flatnonzero((stage == src) & (u >= lo) & (u < lo + p)):
                 moves.append((int(i), float(when[i]), dst))
         due = np.flatnonzero((stage == RENEWAL) & (self.renewal_ends <= t0 + DAY))
         for i in due:
-            moves.append((int(i), float(max(self.renewal_ends[i], t0)),
-                          ACTIVE if u[i] < 0.85 else CHURNED))
+            moves.append(
+                (int(i), float(max(self.renewal_ends[i], t0)), ACTIVE if u[i] < 0.85 else CHURNED)
+            )
         return Exogenous(logins, tickets, purchases, searches, ad_online, moves)

@@ -39,8 +39,9 @@ class Arm(Protocol):
 
     def decide(self, agent: Agent, pick: Pick, at: float, now: float) -> Verdict: ...
     def execute(self, token: str | None, at: float) -> bool: ...
-    def event(self, i: int, type_: str, at: float, data: dict[str, Any],
-              source: str | None) -> None: ...
+    def event(
+        self, i: int, type_: str, at: float, data: dict[str, Any], source: str | None
+    ) -> None: ...
     def context_write(self, i: int, changes: dict[str, Any], at: float) -> None: ...
     def review(self, token: str, approve: bool, at: float) -> Verdict: ...
     def close(self) -> None: ...
@@ -167,8 +168,9 @@ class Engine:
                 self.metrics.c["approved_sent"] += 1
                 self.deliver(agent, pick, at, v.token)
 
-    def _on_event(self, at: float, i: int, type_: str, data: dict[str, Any], value: float,
-                  agent: Agent | None) -> None:
+    def _on_event(
+        self, at: float, i: int, type_: str, data: dict[str, Any], value: float, agent: Agent | None
+    ) -> None:
         c = self.company
         if type_ == "purchase":
             c.purchase(i, at)
@@ -199,8 +201,9 @@ class Engine:
 
     # -- one touch ---------------------------------------------------------------------------
 
-    def attempt(self, agent: Agent, pick: Pick, now: float, *, tries: int = 0,
-                send_at: float | None = None) -> None:
+    def attempt(
+        self, agent: Agent, pick: Pick, now: float, *, tries: int = 0, send_at: float | None = None
+    ) -> None:
         c, m, i = self.company, self.metrics, pick.customer
         if c.opt_at[i, CH[pick.channel]] + agent.suppression_lag <= now:
             m.c["self_suppressed"] += 1  # the agent's own list already had the opt-out
@@ -231,15 +234,28 @@ class Engine:
         self.metrics.delivered(agent, pick, at, c, contradictory)
         ex.add(i, pick.intent, at, self.day)
         discount = float((pick.offer or {}).get("discount_pct") or 0.0)
-        for r in respond(self.cfg.response, c, i, agent.idx, pick.channel, pick.intent,
-                         discount, at, ex.touches_7d(i), contradictory):
+        for r in respond(
+            self.cfg.response,
+            c,
+            i,
+            agent.idx,
+            pick.channel,
+            pick.intent,
+            discount,
+            at,
+            ex.touches_7d(i),
+            contradictory,
+        ):
             self.push(at + r.delay, "event", i, r.type, r.data, r.value, agent)
 
     def _score(self, at: float) -> None:
         """lead-scoring: nudges the score of leads who logged in yesterday; writes context."""
         c = self.company
-        idx = np.flatnonzero((c.stage == LEAD) & (c.last_login >= at - at % DAY - DAY)
-                             & (c.last_login < at - at % DAY))
+        idx = np.flatnonzero(
+            (c.stage == LEAD)
+            & (c.last_login >= at - at % DAY - DAY)
+            & (c.last_login < at - at % DAY)
+        )
         before = c.lead_score[idx].copy()
         c.lead_score[idx] = np.minimum(1.0, before + 0.15)
         for i in idx[(before <= 0.6) & (c.lead_score[idx] > 0.6)].tolist():

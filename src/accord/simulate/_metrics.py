@@ -26,7 +26,8 @@ class ArmMetrics:
         self.cfg, self.agents = cfg, agents
         self.c: defaultdict[str, float] = defaultdict(float)
         self.per_agent: dict[str, defaultdict[str, float]] = {
-            a.id: defaultdict(float) for a in agents}
+            a.id: defaultdict(float) for a in agents
+        }
         self.rules: Counter[str] = Counter()
         self.touches = np.zeros(n, dtype=np.int32)
         self.collided = np.zeros(n, dtype=bool)
@@ -45,8 +46,9 @@ class ArmMetrics:
     def _keep(self, i: int) -> tuple[bool, bool]:
         return i < self.cfg.timeline_sample, i < self.cfg.attribution_sample
 
-    def decision(self, agent: Agent, pick: Pick, outcome: str, rules: tuple[str, ...],
-                 at: float) -> None:
+    def decision(
+        self, agent: Agent, pick: Pick, outcome: str, rules: tuple[str, ...], at: float
+    ) -> None:
         pa = self.per_agent[agent.id]
         self.c["proposals"] += 1
         pa["proposals"] += 1
@@ -57,16 +59,35 @@ class ArmMetrics:
             self.daily["prevented"][self._day(at)] += 1
         tl, attr = self._keep(pick.customer)
         if tl and outcome != "go":
-            self.timeline.append({"customer": pick.customer, "at": at, "kind": "decision",
-                                  "agent": agent.id, "channel": pick.channel,
-                                  "intent": pick.intent, "outcome": outcome,
-                                  "rules": list(rules)})
+            self.timeline.append(
+                {
+                    "customer": pick.customer,
+                    "at": at,
+                    "kind": "decision",
+                    "agent": agent.id,
+                    "channel": pick.channel,
+                    "intent": pick.intent,
+                    "outcome": outcome,
+                    "rules": list(rules),
+                }
+            )
         if attr and outcome not in ("go",):
-            self.attr_touches.append((customer_id(pick.customer), agent.id, pick.channel, at,
-                                      outcome, "not_sent", pick.intent, 0.0))
+            self.attr_touches.append(
+                (
+                    customer_id(pick.customer),
+                    agent.id,
+                    pick.channel,
+                    at,
+                    outcome,
+                    "not_sent",
+                    pick.intent,
+                    0.0,
+                )
+            )
 
-    def delivered(self, agent: Agent, pick: Pick, at: float, company: Company,
-                  contradictory: bool) -> None:
+    def delivered(
+        self, agent: Agent, pick: Pick, at: float, company: Company, contradictory: bool
+    ) -> None:
         i, ch = pick.customer, pick.channel
         pa = self.per_agent[agent.id]
         cost = COST[ch]
@@ -96,15 +117,32 @@ class ArmMetrics:
             self.c["offers"] += 1
         tl, attr = self._keep(i)
         if tl:
-            self.timeline.append({"customer": i, "at": at, "kind": "touch", "agent": agent.id,
-                                  "channel": ch, "intent": pick.intent, "outcome": "go",
-                                  "rules": []})
+            self.timeline.append(
+                {
+                    "customer": i,
+                    "at": at,
+                    "kind": "touch",
+                    "agent": agent.id,
+                    "channel": ch,
+                    "intent": pick.intent,
+                    "outcome": "go",
+                    "rules": [],
+                }
+            )
         if attr:
-            self.attr_touches.append((customer_id(i), agent.id, ch, at, "go", "executed",
-                                      pick.intent, cost))
+            self.attr_touches.append(
+                (customer_id(i), agent.id, ch, at, "go", "executed", pick.intent, cost)
+            )
 
-    def event(self, i: int, type_: str, at: float, value: float, agent: Agent | None,
-              channel: str | None = None) -> None:
+    def event(
+        self,
+        i: int,
+        type_: str,
+        at: float,
+        value: float,
+        agent: Agent | None,
+        channel: str | None = None,
+    ) -> None:
         self.c[f"event:{type_}"] += 1
         day = self._day(at)
         if agent is not None:
@@ -141,9 +179,16 @@ class ArmMetrics:
                 pc["claimed_revenue"] += value
         tl, attr = self._keep(i)
         if tl:
-            self.timeline.append({"customer": i, "at": at, "kind": "event", "type": type_,
-                                  "agent": agent.id if agent else None, "channel": channel,
-                                  "value": value})
+            self.timeline.append(
+                {
+                    "customer": i,
+                    "at": at,
+                    "kind": "event",
+                    "type": type_,
+                    "agent": agent.id if agent else None,
+                    "channel": channel,
+                    "value": value,
+                }
+            )
         if attr:
             self.attr_events.append((customer_id(i), at, type_, value))
-

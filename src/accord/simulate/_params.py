@@ -23,18 +23,52 @@ class ResponseParams:
     complain. The coordination effects are the four marked *effect* below.
     """
 
-    engage: dict[str, float] = field(default_factory=lambda: {
-        "email": 0.22, "sms": 0.35, "voice": 0.30, "social_ad": 0.03, "search_ad": 0.06,
-        "push": 0.10, "in_app": 0.15})
-    reply: dict[str, float] = field(default_factory=lambda: {
-        "retain": 0.20, "upsell": 0.15, "nurture": 0.04, "reactivate": 0.05, "winback": 0.06,
-        "schedule": 0.30, "support": 0.30, "acquire": 0.01})
-    convert: dict[str, float] = field(default_factory=lambda: {
-        "retain": 0.30, "upsell": 0.08, "nurture": 0.02, "reactivate": 0.06, "winback": 0.05,
-        "schedule": 0.35, "support": 0.0, "acquire": 0.04})
-    unsubscribe: dict[str, float] = field(default_factory=lambda: {
-        "email": 0.003, "sms": 0.008, "voice": 0.004, "social_ad": 0.001, "search_ad": 0.0,
-        "push": 0.004, "in_app": 0.0005})
+    engage: dict[str, float] = field(
+        default_factory=lambda: {
+            "email": 0.22,
+            "sms": 0.35,
+            "voice": 0.30,
+            "social_ad": 0.03,
+            "search_ad": 0.06,
+            "push": 0.10,
+            "in_app": 0.15,
+        }
+    )
+    reply: dict[str, float] = field(
+        default_factory=lambda: {
+            "retain": 0.20,
+            "upsell": 0.15,
+            "nurture": 0.04,
+            "reactivate": 0.05,
+            "winback": 0.06,
+            "schedule": 0.30,
+            "support": 0.30,
+            "acquire": 0.01,
+        }
+    )
+    convert: dict[str, float] = field(
+        default_factory=lambda: {
+            "retain": 0.30,
+            "upsell": 0.08,
+            "nurture": 0.02,
+            "reactivate": 0.06,
+            "winback": 0.05,
+            "schedule": 0.35,
+            "support": 0.0,
+            "acquire": 0.04,
+        }
+    )
+    unsubscribe: dict[str, float] = field(
+        default_factory=lambda: {
+            "email": 0.003,
+            "sms": 0.008,
+            "voice": 0.004,
+            "social_ad": 0.001,
+            "search_ad": 0.0,
+            "push": 0.004,
+            "in_app": 0.0005,
+        }
+    )
     complaint_base: float = 0.0005
     """Complaint probability of an ordinary touch."""
     fatigue_free: int = 2
@@ -59,8 +93,13 @@ class ResponseParams:
         return asdict(self)
 
 
-SENSITIVITY_KEYS = ("fatigue_slope", "contradiction_factor", "complaint_after_purchase",
-                    "complaint_after_opt_out", "discount_lift")
+SENSITIVITY_KEYS = (
+    "fatigue_slope",
+    "contradiction_factor",
+    "complaint_after_purchase",
+    "complaint_after_opt_out",
+    "discount_lift",
+)
 """The parameters the sensitivity table halves and doubles, one at a time."""
 
 

@@ -19,8 +19,15 @@ CONFLICT = ("retain", "upsell", "reactivate")
 BLIND_INTENTS = frozenset({"reactivate", "winback", "acquire"})
 """Intents that make no sense to a customer who just bought."""
 SEGMENT_LIFT = np.array([1.0, 0.9, 0.8])
-VALUE_MONTHS = {"upsell": 3.0, "retain": 6.0, "reactivate": 3.0, "winback": 3.0, "nurture": 2.0,
-                "acquire": 2.0, "schedule": 3.0}
+VALUE_MONTHS = {
+    "upsell": 3.0,
+    "retain": 6.0,
+    "reactivate": 3.0,
+    "winback": 3.0,
+    "nurture": 2.0,
+    "acquire": 2.0,
+    "schedule": 3.0,
+}
 """Revenue of a conversion, in months of the customer's ARPU (before any discount)."""
 
 
@@ -61,9 +68,18 @@ class Exposure:
         self.ring[:, next_day % 7] = 0
 
 
-def respond(p: ResponseParams, c: Company, i: int, agent: int, channel: str, intent: str,
-            discount: float, at: float, touches_7d: int, contradictory: bool,
-            ) -> list[Reaction]:
+def respond(
+    p: ResponseParams,
+    c: Company,
+    i: int,
+    agent: int,
+    channel: str,
+    intent: str,
+    discount: float,
+    at: float,
+    touches_7d: int,
+    contradictory: bool,
+) -> list[Reaction]:
     """Decide engagement, reply, conversion, unsubscribe and complaint for one touch.
 
     Draws come from ``uniform(seed, customer, agent, hour, k)``: the same touch gets the same

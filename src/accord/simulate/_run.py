@@ -26,24 +26,40 @@ from accord.simulate._engine import Arm, Engine
 from accord.simulate._metrics import ArmMetrics
 from accord.simulate._params import SENSITIVITY_KEYS, SimConfig, scaled
 
-ASSUMPTIONS = ("Customer reactions come from a response model whose effects (contact fatigue, "
-               "mixed signals, contact after a purchase or an opt-out) are model assumptions, "
-               "not measurements; see config.response and sensitivity.")
+ASSUMPTIONS = (
+    "Customer reactions come from a response model whose effects (contact fatigue, "
+    "mixed signals, contact after a purchase or an opt-out) are model assumptions, "
+    "not measurements; see config.response and sensitivity."
+)
 SMALL_RUN = 200_000
 """Customer-days up to which the simulation's store lives on a RAM-backed filesystem."""
 
 Progress = Callable[[str, int, int], None]
 """Called with (task, done, total) as a run advances."""
 
-HEADLINE = ("touches_per_customer_week_mean", "touches_per_customer_week_p95",
-            "touches_per_customer_week_max", "customers_hit_by_2_agents_72h",
-            "collision_touches", "contradictory",
-            "sends_after_purchase", "sends_after_opt_out", "approvals_requested",
-            "unsubscribes", "complaints", "conversions", "revenue", "spend")
+HEADLINE = (
+    "touches_per_customer_week_mean",
+    "touches_per_customer_week_p95",
+    "touches_per_customer_week_max",
+    "customers_hit_by_2_agents_72h",
+    "collision_touches",
+    "contradictory",
+    "sends_after_purchase",
+    "sends_after_opt_out",
+    "approvals_requested",
+    "unsubscribes",
+    "complaints",
+    "conversions",
+    "revenue",
+    "spend",
+)
 
 
-def build_arms(policy_file: str | Path | None, *, small: bool = False,
-               ) -> list[tuple[str, str, Callable[[], Arm]]]:
+def build_arms(
+    policy_file: str | Path | None,
+    *,
+    small: bool = False,
+) -> list[tuple[str, str, Callable[[], Arm]]]:
     """(name, label, factory) per arm. A user policy gets the same missing seats added."""
     ids = [a.id for a in fleet()]
     text, _ = with_fleet_seats(example_policy_text(), ids)
@@ -56,14 +72,19 @@ def build_arms(policy_file: str | Path | None, *, small: bool = False,
         path = Path(policy_file)
         user_text, _ = with_fleet_seats(path.read_text(), ids)
         user = Policy.from_text(user_text, source=str(path))
-        arms.append(("policy", f"With Accord ({path.name})",
-                     lambda: Coordinated(user, name="policy", label=path.name,
-                                         in_memory_fs=small)))
+        arms.append(
+            (
+                "policy",
+                f"With Accord ({path.name})",
+                lambda: Coordinated(user, name="policy", label=path.name, in_memory_fs=small),
+            )
+        )
     return arms
 
 
-def run_arm(cfg: SimConfig, factory: Callable[[], Arm],
-            on_day: Callable[[int], None] | None = None) -> ArmMetrics:
+def run_arm(
+    cfg: SimConfig, factory: Callable[[], Arm], on_day: Callable[[int], None] | None = None
+) -> ArmMetrics:
     arm = factory()
     try:
         return Engine(cfg, arm).run(on_day)
@@ -86,17 +107,25 @@ def summarize(m: ArmMetrics, cfg: SimConfig) -> dict[str, Any]:
         "sends_after_purchase": int(c["after_purchase"]),
         "sends_after_opt_out": int(c["after_opt_out"]),
         "approvals_requested": int(c["approvals_requested"]),
-        "approved": int(c["approved"]), "rejected": int(c["rejected"]),
+        "approved": int(c["approved"]),
+        "rejected": int(c["rejected"]),
         "approved_sent": int(c["approved_sent"]),
-        "unsubscribes": int(c["unsubscribes"]), "complaints": int(c["complaints"]),
-        "conversions": int(c["conversions"]), "touch_conversions": int(c["touch_conversions"]),
+        "unsubscribes": int(c["unsubscribes"]),
+        "complaints": int(c["complaints"]),
+        "conversions": int(c["conversions"]),
+        "touch_conversions": int(c["touch_conversions"]),
         "revenue": round(float(c["revenue"]), 2),
         "touch_revenue": round(float(c["touch_revenue"]), 2),
         "spend": round(float(c["spend"]), 2),
-        "proposals": int(c["proposals"]), "delivered": int(c["delivered"]),
-        "go": int(c["go"]), "stop": int(c["stop"]), "defer": int(c["defer"]),
-        "flag": int(c["flag"]), "revoked_before_send": int(c["revoked_before_send"]),
-        "self_suppressed": int(c["self_suppressed"]), "context_writes": int(c["context_writes"]),
+        "proposals": int(c["proposals"]),
+        "delivered": int(c["delivered"]),
+        "go": int(c["go"]),
+        "stop": int(c["stop"]),
+        "defer": int(c["defer"]),
+        "flag": int(c["flag"]),
+        "revoked_before_send": int(c["revoked_before_send"]),
+        "self_suppressed": int(c["self_suppressed"]),
+        "context_writes": int(c["context_writes"]),
         "churned_at_end": int(c["churned_at_end"]),
         "events": {k[6:]: int(v) for k, v in sorted(c.items()) if k.startswith("event:")},
         "rules": dict(m.rules.most_common()),
@@ -116,17 +145,27 @@ def summarize(m: ArmMetrics, cfg: SimConfig) -> dict[str, Any]:
     for a in m.agents:
         pa = m.per_agent[a.id]
         sent = pa["delivered"]
-        agents.append({
-            "agent": a.id, "cadence": a.cadence, "proposals": int(pa["proposals"]),
-            "sent": int(sent), "stopped": int(pa["stop"]), "deferred": int(pa["defer"]),
-            "flagged": int(pa["flag"]), "revoked": int(pa["revoked"]),
-            "conversions": int(pa["conversions"]), "revenue": round(float(pa["revenue"]), 2),
-            "conversion_rate": round(pa["conversions"] / sent, 4) if sent else 0.0,
-            "unsubscribes": int(pa["unsubscribes"]), "complaints": int(pa["complaints"]),
-            "unsub_per_1000": round(1000 * pa["unsubscribes"] / sent, 2) if sent else 0.0,
-            "claimed_conversions": int(pa["claimed_conversions"]),
-            "claimed_revenue": round(float(pa["claimed_revenue"]), 2),
-            "spend": round(float(pa["spend"]), 2)})
+        agents.append(
+            {
+                "agent": a.id,
+                "cadence": a.cadence,
+                "proposals": int(pa["proposals"]),
+                "sent": int(sent),
+                "stopped": int(pa["stop"]),
+                "deferred": int(pa["defer"]),
+                "flagged": int(pa["flag"]),
+                "revoked": int(pa["revoked"]),
+                "conversions": int(pa["conversions"]),
+                "revenue": round(float(pa["revenue"]), 2),
+                "conversion_rate": round(pa["conversions"] / sent, 4) if sent else 0.0,
+                "unsubscribes": int(pa["unsubscribes"]),
+                "complaints": int(pa["complaints"]),
+                "unsub_per_1000": round(1000 * pa["unsubscribes"] / sent, 2) if sent else 0.0,
+                "claimed_conversions": int(pa["claimed_conversions"]),
+                "claimed_revenue": round(float(pa["claimed_revenue"]), 2),
+                "spend": round(float(pa["spend"]), 2),
+            }
+        )
     out["per_agent"] = agents
     out["claimed_conversions_total"] = sum(a["claimed_conversions"] for a in agents)
     return out
@@ -158,20 +197,28 @@ def pick_timeline(metrics: dict[str, ArmMetrics], cfg: SimConfig) -> dict[str, A
     window = (start, min(start + 7 * DAY, START + cfg.days * DAY))
     arms = {}
     for name, m in metrics.items():
-        rows = [dict(r, at=round(r["at"], 1)) for r in m.timeline
-                if r["customer"] == who and window[0] <= r["at"] < window[1]]
+        rows = [
+            dict(r, at=round(r["at"], 1))
+            for r in m.timeline
+            if r["customer"] == who and window[0] <= r["at"] < window[1]
+        ]
         arms[name] = sorted(rows, key=lambda r: r["at"])
     return {"customer": customer_id(who), "start": window[0], "end": window[1], "arms": arms}
 
 
-def sensitivity(cfg: SimConfig, arms: list[tuple[str, str, Callable[[], Arm]]],
-                progress: Progress | None = None) -> dict[str, Any]:
+def sensitivity(
+    cfg: SimConfig, arms: list[tuple[str, str, Callable[[], Arm]]], progress: Progress | None = None
+) -> dict[str, Any]:
     """One at a time: halve and double each key parameter; the accord-minus-uncoordinated
     deltas of revenue and unsubscribes, on a small company."""
     if cfg.sensitivity_customers <= 0:
         return {"rows": [], "customers": 0}
-    small = replace(cfg, customers=min(cfg.sensitivity_customers, cfg.customers),
-                    attribution_sample=0, timeline_sample=0)
+    small = replace(
+        cfg,
+        customers=min(cfg.sensitivity_customers, cfg.customers),
+        attribution_sample=0,
+        timeline_sample=0,
+    )
     cases: list[tuple[str, float]] = [("baseline", 1.0)]
     cases += [(k, f) for k in SENSITIVITY_KEYS for f in (0.5, 2.0)]
     rows = []
@@ -180,31 +227,36 @@ def sensitivity(cfg: SimConfig, arms: list[tuple[str, str, Callable[[], Arm]]],
         run = replace(small, response=params)
         res = {name: run_arm(run, fac).c for name, _, fac in build_arms(None, small=True)}
         u, a = res["uncoordinated"], res["accord"]
-        rows.append({"parameter": key, "factor": factor,
-                     "value": None if key == "baseline" else getattr(params, key),
-                     "revenue_without": round(float(u["revenue"]), 2),
-                     "revenue_with": round(float(a["revenue"]), 2),
-                     "unsubscribes_without": int(u["unsubscribes"]),
-                     "unsubscribes_with": int(a["unsubscribes"]),
-                     "revenue_delta": round(float(a["revenue"] - u["revenue"]), 2),
-                     "unsubscribe_delta": int(a["unsubscribes"] - u["unsubscribes"]),
-                     "complaint_delta": int(a["complaints"] - u["complaints"]),
-                     "conversion_delta": int(a["conversions"] - u["conversions"])})
+        rows.append(
+            {
+                "parameter": key,
+                "factor": factor,
+                "value": None if key == "baseline" else getattr(params, key),
+                "revenue_without": round(float(u["revenue"]), 2),
+                "revenue_with": round(float(a["revenue"]), 2),
+                "unsubscribes_without": int(u["unsubscribes"]),
+                "unsubscribes_with": int(a["unsubscribes"]),
+                "revenue_delta": round(float(a["revenue"] - u["revenue"]), 2),
+                "unsubscribe_delta": int(a["unsubscribes"] - u["unsubscribes"]),
+                "complaint_delta": int(a["complaints"] - u["complaints"]),
+                "conversion_delta": int(a["conversions"] - u["conversions"]),
+            }
+        )
         if progress is not None:
             progress("sensitivity", done + 1, len(cases))
     return {"customers": small.customers, "days": small.days, "rows": rows}
 
 
-def _day_progress(progress: Progress | None, name: str,
-                  days: int) -> Callable[[int], None] | None:
+def _day_progress(progress: Progress | None, name: str, days: int) -> Callable[[int], None] | None:
     if progress is None:
         return None
     report = progress
     return lambda day: report(name, day + 1, days)
 
 
-def simulate(cfg: SimConfig, *, policy_file: str | Path | None = None,
-             progress: Progress | None = None) -> dict[str, Any]:
+def simulate(
+    cfg: SimConfig, *, policy_file: str | Path | None = None, progress: Progress | None = None
+) -> dict[str, Any]:
     """The whole job: every arm on the same company and seed, then the extras."""
     from accord.simulate._attribution import attribution_report
 
@@ -219,8 +271,9 @@ def simulate(cfg: SimConfig, *, policy_file: str | Path | None = None,
     results: dict[str, Any] = {
         "note": ASSUMPTIONS,
         "config": cfg.summary(),
-        "arms": {name: {"label": label, **summarize(metrics[name], cfg)}
-                 for name, label, _ in arms},
+        "arms": {
+            name: {"label": label, **summarize(metrics[name], cfg)} for name, label, _ in arms
+        },
         "headline": list(HEADLINE),
         "timeline": pick_timeline(metrics, cfg),
         "attribution": attribution_report(metrics, cfg),
