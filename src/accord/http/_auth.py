@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from accord._errors import Forbidden, InvalidInput, Unauthorized
 from accord.ledger import FLEET
@@ -110,13 +111,20 @@ class Tokens:
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, token: str) -> tuple[bool, Principal | None]:
+        """(hit, principal) from the cache alone: no I/O, safe on the event loop."""
+        with self._lock:
+            hit = self._cache.get(hash_token(token))
+        if hit is not None and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
+
     def resolve(self, token: str) -> Principal | None:
+        hit, found = self.cached(token)
+        if hit:
+            return found
         digest = hash_token(token)
         now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(digest)
-        if hit is not None and hit[0] > now:
-            return hit[1]
         with self._store.read() as tx:
             r = tx.one("SELECT role, subject FROM tokens WHERE hash = ? AND revoked = 0",
                        (digest,))
@@ -156,7 +164,7 @@ class Usage:
                            (agent, self._protocol, last, count))
 
 
-def authenticate(request: Request) -> Principal:
+async def authenticate(request: Request) -> Principal:
     """The FastAPI dependency every /v1 endpoint uses: the caller's principal, or 401."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -169,7 +177,9 @@ def authenticate(request: Request) -> Principal:
                            where="Authorization", hint="send `Authorization: Bearer <token>`")
     state: Any = request.app.state
     tokens: Tokens = state.tokens
-    principal = tokens.resolve(token.strip())
+    hit, principal = tokens.cached(token.strip())
+    if not hit:  # a store read: off the event loop
+        principal = await run_in_threadpool(tokens.resolve, token.strip())
     if principal is None:
         raise Unauthorized("the bearer token is unknown or revoked", where="Authorization",
                            hint="create a new one with `accord token create`")

@@ -17,7 +17,7 @@ from accord.service import Accord
 Caller = Annotated[Principal, Depends(authenticate)]
 
 
-def service(request: Request) -> Accord:
+async def service(request: Request) -> Accord:
     svc: Accord = request.app.state.service
     return svc
 

@@ -151,7 +151,8 @@ class Dispatcher:
                         self.refresh()
                     if first is not None:
                         self.enqueue([first, *sub.drain()])
-                    self.deliver_due(http)
+                    if self._hooks or first is None:  # idle, or hooks to serve
+                        self.deliver_due(http)
                 except Exception:  # a broken store or receiver must not kill the dispatcher
                     self._stop.wait(1.0)
         sub.close()
@@ -175,6 +176,10 @@ class Dispatcher:
 
     def deliver_due(self, http: httpx.Client) -> None:
         now = time.time()
+        with self.service.store.read() as tx:  # the common case writes nothing
+            if tx.one("SELECT id FROM deliveries WHERE status = 'pending' AND next_at <= ? "
+                      "LIMIT 1", (now,)) is None:
+                return
         with self.service.store.lock(FLEET) as tx:  # lease due rows so one replica sends each
             due = tx.rows("SELECT d.id, d.webhook_id, d.message, d.attempts, w.url, w.secret "
                           "FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE "

@@ -1,0 +1,161 @@
+"""The HTTP part of ``accord bench``: a real ``accord serve`` driven at a fixed offered load.
+
+Open loop: request *i* is sent at ``t0 + i / rate`` whether or not earlier ones have answered,
+and its latency counts from that scheduled time, so a server that falls behind shows it in p99
+instead of quietly slowing the driver down (coordinated omission). The driver runs in its own
+process so it does not share the server's interpreter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+WARMUP = 200
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"accord serve exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"accord serve did not answer at {url} within {timeout} s")
+
+
+def bench_http(db_url: str, *, rate: int = 1000, seconds: float = 10,
+               policy: str | Path | None = None, max_in_flight: int = 512) -> dict[str, Any]:
+    """Start ``accord serve`` on ``db_url``, offer ``rate`` proposals/s for ``seconds``, and
+    return the sustained decisions/s and latency percentiles (ms)."""
+    from accord.http import create_token
+    from accord.store import open_store
+
+    store = open_store(db_url)
+    try:
+        token = create_token(store, "admin", "bench")
+    finally:
+        store.close()
+    pol = str(policy) if policy else str(resources.files("accord") / "templates" / "accord.yaml")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from accord.cli import main; main()", "serve", "--db", db_url,
+         "--policy", pol, "--port", str(port), "--max-in-flight", str(max_in_flight)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_healthy(url, server)
+        out = subprocess.run([sys.executable, "-m", "accord.http.bench", url, token, str(rate),
+                              str(seconds)], check=True, capture_output=True, text=True,
+                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    backend = "postgresql" if db_url.startswith(("postgres://", "postgresql://")) else "sqlite"
+    return {"backend": backend, **result}
+
+
+class _Conn:
+    """One keep-alive HTTP/1.1 connection, written by hand: a driver that is cheaper than the
+    server it measures (a general client's pool costs more than the decision at this rate)."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.host, self.port = host, port
+        self.head = (f"POST /v1/proposals HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                     f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n")
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, body: bytes) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(f"{self.head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        await self.reader.readexactly(length)
+        return status
+
+
+async def _drive(url: str, token: str, rate: int, seconds: float,
+                 connections: int = 64) -> dict[str, Any]:
+    host, port = url.removeprefix("http://").split(":")
+    run = f"{random.getrandbits(32):08x}"
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
+
+    async def worker() -> None:
+        conn = _Conn(host, int(port), token)
+        while (item := await queue.get()) is not None:
+            i, scheduled = item
+            body = json.dumps({"agent": "email-cadence", "customer": f"b{run}-{i}",
+                               "channel": "email", "intent": "nurture"}).encode()
+            try:
+                key = str(await conn.post(body))
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                key, conn = type(exc).__name__, _Conn(host, int(port), token)
+            if i >= 0:
+                statuses[key] = statuses.get(key, 0) + 1
+                if key == "200":
+                    latencies.append(time.perf_counter() - scheduled)
+
+    workers = [asyncio.create_task(worker()) for _ in range(connections)]
+    for i in range(WARMUP):
+        queue.put_nowait((-i - 1, time.perf_counter()))
+    while not queue.empty():
+        await asyncio.sleep(0.01)
+    total = int(rate * seconds)
+    t0 = time.perf_counter()
+    for i in range(total):
+        at = t0 + i / rate
+        delay = at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        queue.put_nowait((i, at))
+    for _ in workers:
+        queue.put_nowait(None)
+    await asyncio.gather(*workers)
+    elapsed = time.perf_counter() - t0
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        if not latencies:
+            return float("nan")
+        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 2)
+
+    return {"offered_per_s": rate, "seconds": seconds, "sent": total,
+            "decisions": len(latencies), "decisions_per_s": round(len(latencies) / elapsed, 1),
+            "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": pct(1.0), "statuses": statuses}
+
+
+if __name__ == "__main__":
+    _url, _token, _rate, _seconds = sys.argv[1:5]
+    print(json.dumps(asyncio.run(_drive(_url, _token, int(_rate), float(_seconds)))))
