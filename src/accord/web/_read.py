@@ -1,0 +1,95 @@
+"""What the pages read that the service has no method for: the newest decisions, when each seat
+last acted, which protocol it speaks, a customer's chain of the ledger. Reads only, each one query
+on an index (``ledger`` by seq or by (chain, chain_seq)) except the per-seat summaries, which
+aggregate once per page view.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from accord.service import Accord
+
+ACTING = ("decision", "outcome", "handoff", "handoff_ack", "context", "claim")
+"""Ledger kinds that count as a seat acting (what the fleet page's "last acted" shows)."""
+
+
+@dataclass
+class Entry:
+    """One ledger entry as the pages use it."""
+
+    seq: int
+    kind: str
+    at: float
+    customer: str | None
+    agent: str | None
+    ref: str | None
+    parent_id: str | None
+    body: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, r: dict[str, Any]) -> Entry:
+        return cls(int(r["seq"]), r["kind"], float(r["at"]), r["customer"], r["agent"],
+                   r["ref"], r["parent_id"], json.loads(r["body"]))
+
+
+_COLUMNS = "seq, kind, at, customer, agent, ref, parent_id, body"
+
+
+def latest_decisions(service: Accord, *, limit: int = 50, agent: str | None = None
+                     ) -> list[Entry]:
+    """The newest decisions, newest first (walks the ledger backwards from its head)."""
+    where, args = "kind = 'decision'", (limit,)  # type: tuple[Any, ...]
+    if agent is not None:
+        where, args = where + " AND agent = ?", (agent, limit)
+    with service.store.read() as tx:
+        rows = tx.rows(f"SELECT {_COLUMNS} FROM ledger WHERE {where} ORDER BY seq DESC LIMIT ?",
+                       args)
+    return [Entry.from_row(r) for r in rows]
+
+
+def last_acted(service: Accord) -> dict[str, float]:
+    marks = ",".join("?" * len(ACTING))
+    with service.store.read() as tx:
+        rows = tx.rows(f"SELECT agent, MAX(at) AS at FROM ledger WHERE agent IS NOT NULL AND "
+                       f"kind IN ({marks}) GROUP BY agent", ACTING)
+    return {r["agent"]: float(r["at"]) for r in rows}
+
+
+def protocols(service: Accord) -> dict[str, list[str]]:
+    """Protocols each agent has been seen on (the API records them in ``interfaces``)."""
+    out: dict[str, list[str]] = {}
+    with service.store.read() as tx:
+        for r in tx.rows("SELECT agent, protocol FROM interfaces ORDER BY protocol"):
+            out.setdefault(r["agent"], []).append(r["protocol"])
+    return out
+
+
+def timeline(service: Accord, customer: str, *, limit: int = 500) -> list[Entry]:
+    """The customer's own chain, in order: decisions, events, revocations, approvals, handoffs,
+    outcomes, claims, context writes."""
+    with service.store.read() as tx:
+        rows = tx.rows(f"SELECT {_COLUMNS} FROM ledger WHERE chain = ? ORDER BY chain_seq "
+                       "LIMIT ?", (customer, limit))
+    return [Entry.from_row(r) for r in rows]
+
+
+def approval_states(service: Accord, decision_ids: list[str]) -> dict[str, str]:
+    """Where each flagged decision stands now (pending, approved, rejected)."""
+    if not decision_ids:
+        return {}
+    marks = ",".join("?" * len(decision_ids))
+    with service.store.read() as tx:
+        rows = tx.rows(f"SELECT id, approval FROM decisions WHERE id IN ({marks})",
+                       tuple(decision_ids))
+    return {r["id"]: r["approval"] for r in rows if r["approval"]}
+
+
+def touch_states(service: Accord, customer: str) -> dict[str, str]:
+    """Where each of the customer's touches stands now (pending, executed, revoked …)."""
+    with service.store.read() as tx:
+        rows = tx.rows("SELECT id, status FROM touches WHERE customer = ?", (customer,))
+    return {r["id"]: r["status"] for r in rows}

@@ -1,0 +1,111 @@
+"""The live feed: server-sent events from the service's bus, one subscription per open page.
+
+``Subscription.get`` blocks, so it runs in a worker thread with a short timeout; the loop ends
+when the browser goes away (Starlette cancels the response) and the subscription is closed in
+``finally``, so a closed tab leaves nothing subscribed. A comment line every few seconds keeps
+proxies from timing the connection out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import anyio.to_thread
+
+from accord.bus import Message
+
+if TYPE_CHECKING:
+    from accord.bus import Subscription
+    from accord.web._auth import Viewer
+
+POLL_S = 0.5
+KEEPALIVE_S = 15.0
+KINDS = {"decision", "revocation", "outcome", "handoff", "handoff_ack", "claim", "seat"}
+
+
+def shape(message: Message, viewer: Viewer) -> dict[str, Any] | None:
+    """What the page needs of a message, or None when this viewer may not see it. An agent sees
+    its own decisions (the bus also tells it about others' decisions that pre-empted it: those
+    arrive as revocations) and the notices addressed to it."""
+    kind = message.get("kind")
+    if kind not in KINDS:
+        return None
+    if kind == "decision":
+        d = message["decision"]
+        p = d["proposal"]
+        if viewer.agent is not None and p["agent"] != viewer.agent:
+            return None
+        return {"kind": kind, "id": d["id"], "customer": p["customer"], "agent": p["agent"],
+                "intent": p["intent"], "channel": p["channel"], "outcome": d["outcome"],
+                "rules": [r["rule"] for r in d.get("reasons", [])],
+                "at": d.get("decided_at")}
+    out = {k: v for k, v in message.items() if k in (
+        "kind", "customer", "touch_id", "decision_id", "status", "why", "action", "by")}
+    out["agents"] = message.get("agents", [])
+    return out
+
+
+def frame(data: dict[str, Any]) -> str:
+    return f"event: {data['kind']}\ndata: {json.dumps(data, default=str)}\n\n"
+
+
+async def events(sub: Subscription, viewer: Viewer) -> AsyncIterator[str]:
+    idle = 0.0
+    try:
+        yield "retry: 2000\n: connected\n\n"
+        while True:
+            message = await anyio.to_thread.run_sync(sub.get, POLL_S)
+            if message is None:
+                idle += POLL_S
+                if idle >= KEEPALIVE_S:
+                    idle = 0.0
+                    yield ": keep-alive\n\n"
+                continue
+            data = shape(message, viewer)
+            if data is not None:
+                yield frame(data)
+    finally:
+        sub.close()
+
+
+FEED_JS = """
+(function(){
+  var state = document.getElementById('live-state');
+  var body = document.querySelector('#feed tbody');
+  function cell(tr, text, cls){ var td = document.createElement('td');
+    if (cls) { var s = document.createElement('span'); s.className = cls; s.textContent = text;
+      td.appendChild(s); } else { td.textContent = text; } tr.appendChild(td); return td; }
+  function add(kind, d){
+    var empty = body.querySelector('td.empty'); if (empty) empty.parentNode.remove();
+    var tr = document.createElement('tr'); tr.dataset.kind = kind;
+    if (kind === 'decision') {
+      tr.dataset.decision = d.id;
+      cell(tr, new Date().toISOString().slice(11, 19));
+      cell(tr, d.outcome, 'badge ' + d.outcome);
+      cell(tr, d.agent);
+      var c = cell(tr, ''); var a = document.createElement('a');
+      a.href = ROOT + '/customers/' + encodeURIComponent(d.customer); a.textContent = d.customer;
+      c.appendChild(a);
+      cell(tr, d.intent + ' by ' + d.channel);
+      cell(tr, (d.rules || []).join(', ') + '  ' + d.id);
+    } else {
+      cell(tr, new Date().toISOString().slice(11, 19));
+      cell(tr, kind, 'badge ' + kind);
+      cell(tr, (d.agents || []).join(', '));
+      cell(tr, d.customer || '');
+      cell(tr, d.status || d.action || '');
+      cell(tr, d.why || d.touch_id || d.decision_id || '');
+    }
+    body.insertBefore(tr, body.firstChild);
+    while (body.children.length > 200) body.removeChild(body.lastChild);
+  }
+  var es = new EventSource(ROOT + '/stream');
+  es.onopen = function(){ state.textContent = 'live'; state.className = 'open'; };
+  es.onerror = function(){ state.textContent = 'reconnecting…'; state.className = ''; };
+  ['decision','revocation','outcome','handoff','handoff_ack','claim','seat'].forEach(function(k){
+    es.addEventListener(k, function(ev){ add(k, JSON.parse(ev.data)); });
+  });
+})();
+"""

@@ -1,0 +1,90 @@
+"""A real dashboard: the web app mounted at /ui in a small Starlette app over an in-process
+Accord on a real SQLite file, served by uvicorn on a free loopback port in a thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import RedirectResponse
+from starlette.routing import Mount, Route
+
+from accord import Accord
+from accord.http import create_token
+from accord.http._auth import Tokens
+from accord.policy import Policy
+from accord.web import build_asgi
+
+ROLES = {"admin": ("admin", "ops"), "reviewer": ("reviewer", "rita"),
+         "upsell": ("agent", "upsell"), "churn": ("agent", "churn-guard")}
+
+
+def wait_until(check: Any, *, timeout: float = 15.0, what: str = "condition") -> Any:
+    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+@dataclass
+class Dashboard:
+    url: str
+    service: Accord
+    tokens: dict[str, str]
+
+    def ui(self, path: str = "") -> str:
+        return f"{self.url}/ui{path}"
+
+    def login_url(self, role: str, path: str) -> str:
+        """A URL that signs the browser in as ``role`` (cookie) and lands on ``path``."""
+        return str(httpx.URL(self.ui("/login"), params={"token": self.tokens[role],
+                                                        "next": f"/ui{path}"}))
+
+    def http(self, role: str | None = None) -> httpx.Client:
+        cookies = {"accord_ui": self.tokens[role]} if role else None
+        return httpx.Client(base_url=self.url, cookies=cookies, timeout=30,
+                            follow_redirects=False)
+
+
+def serve(db: Path, policy: Policy, clock: Any = None) -> Iterator[Dashboard]:
+    service = Accord.open(db, policy=policy, clock=clock)
+    tokens = {name: create_token(service.store, role, subject)  # type: ignore[arg-type]
+              for name, (role, subject) in ROLES.items()}
+    resolver = Tokens(service.store)
+
+    def resolve_role(token: str) -> tuple[str, str] | None:
+        p = resolver.resolve(token)
+        return (p.role, p.subject) if p else None
+
+    app = Starlette(routes=[
+        Route("/", lambda request: RedirectResponse("/ui/", status_code=307)),
+        Mount("/ui", build_asgi(service, resolve_role=resolve_role))])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                           timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started, what="uvicorn to start")
+        yield Dashboard(f"http://127.0.0.1:{sock.getsockname()[1]}", service, tokens)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+        service.close()
