@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from tests.conftest import EXAMPLE_POLICY
 
 from accord import Accord
 from accord.cli import main
+from tests.conftest import EXAMPLE_POLICY
 
 D = 86400.0
 

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ._fleet_script import EXAMPLE_POLICY, Script, scripted
 from click.testing import CliRunner
 
 from accord import Accord
 from accord.cli import main
 from accord.fleet import co_movement, compute_audit, render_audit_html
+
+from ._fleet_script import EXAMPLE_POLICY, Script, scripted
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._fleet_script import five_agent_chain
-
 from accord import Accord
 from accord.fleet import compute_audit, to_otlp
+
+from ._fleet_script import five_agent_chain
 
 
 def test_seats_handoffs_traces_and_the_audit_work_on_every_backend(

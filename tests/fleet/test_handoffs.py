@@ -6,11 +6,12 @@ import hashlib
 from typing import Any
 
 import pytest
-from ._fleet_script import five_agent_chain
 
 from accord import Accord, Forbidden, InvalidInput
 from accord.fleet import compute_audit, verify_artifact
 from accord.policy import Policy
+
+from ._fleet_script import five_agent_chain
 
 
 def test_a_handoff_reaches_the_receivers_inbox_and_the_bus_and_is_acknowledged(

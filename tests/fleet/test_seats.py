@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ._fleet_script import EXAMPLE_POLICY
 
 from accord import Accord, Conflict, Forbidden, InvalidInput, Policy
 from accord.fleet import overlaps
+
+from ._fleet_script import EXAMPLE_POLICY
 
 
 def test_pausing_a_seat_revokes_its_pending_touches_with_notice_and_stops_its_next_proposal(

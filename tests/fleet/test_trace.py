@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ._fleet_script import EXAMPLE_POLICY, Script, scripted
 from click.testing import CliRunner
 
 from accord import Accord, LedgerEntry
 from accord.cli import main
 from accord.fleet import links, render_trace_tree, to_otlp, trace_json
+
+from ._fleet_script import EXAMPLE_POLICY, Script, scripted
 
 FIVE = {"lead-scoring", "upsell", "email-cadence", "scheduler", "support"}
 

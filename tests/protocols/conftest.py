@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from .loopback_server import TOKENS, Loopback, serve
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from accord import Accord
 from accord.policy import Policy
 from accord.protocols import a2a, mcp
+
+from .loopback_server import TOKENS, Loopback, serve
 
 
 @pytest.fixture

@@ -12,9 +12,10 @@ import httpx
 from a2a.client import A2ACardResolver, ClientConfig, create_client
 from a2a.helpers import get_data_parts, new_data_message
 from a2a.types.a2a_pb2 import GetTaskRequest, Role, SendMessageRequest, Task, TaskState
-from .loopback_server import Loopback
 
 from accord.ledger import canonical
+
+from .loopback_server import Loopback
 
 
 async def send(url: str, data: dict[str, Any], context_id: str) -> Task:

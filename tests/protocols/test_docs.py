@@ -13,11 +13,12 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from .loopback_server import Loopback
 from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from accord import Accord
+
+from .loopback_server import Loopback
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "protocols.md").read_text()

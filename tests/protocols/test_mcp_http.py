@@ -10,9 +10,10 @@ from typing import Any
 import anyio
 import httpx
 import httpx2
-from .loopback_server import Loopback
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+
+from .loopback_server import Loopback
 
 
 @asynccontextmanager

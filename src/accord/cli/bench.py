@@ -46,9 +46,9 @@ def bench(quick: bool, large: int, with_http: bool, pg: str | None, with_attribu
         say("attribution")
         result["attribution"] = bench_attribution(200_000 if quick else 1_000_000)
     if with_http:
-        from accord.http.bench import bench_http
-
         import tempfile
+
+        from accord.http.bench import bench_http
 
         say("HTTP on SQLite")
         with tempfile.TemporaryDirectory() as tmp:

@@ -11,7 +11,6 @@ import re
 from typing import Any
 
 import jsonschema
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from accord.model import Timestamp

@@ -1,0 +1,212 @@
+"""Events, shared context and claims on the service. Mixed into ``Accord``.
+
+An event and a context write take the decision's path: lock the customer, change the
+context, and in the same transaction revoke every pending touch the new state forbids.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from accord import gate, reducers
+from accord._errors import Forbidden, InvalidInput, StaleVersion
+from accord._ids import new_id
+from accord._time import Clock, iso, to_epoch
+from accord.bus import Bus, Message
+from accord.model import NAME, Claim, Context, Event, Outcome, Proposal, Provenance, Reason
+from accord.policy import Policy
+from accord.store import Store
+from accord.store import _rows as sql
+from accord.store._base import CustomerRow, Tx
+
+EVENT_TYPES = ("purchase", "opt_out", "opt_in", "ticket_opened", "ticket_closed", "reply",
+               "meeting_booked", "stage_changed", "unsubscribe", "complaint", "login",
+               "conversion")
+
+
+class ContextMixin:
+    store: Store
+    policy: Policy
+    clock: Clock
+    bus: Bus
+
+    if TYPE_CHECKING:
+        def _revoke(self, tx: Tx, row: CustomerRow, touch_id: str, why: str, at: float,
+                    published: list[Message], *, trace_id: str | None = None,
+                    parent_id: str | None = None,
+                    reasons: list[Reason] | None = None) -> set[str]: ...
+
+    # -- events and context ------------------------------------------------------------------
+
+    def record_event(self, customer: str, type: str, *, at: Any = None,
+                     data: dict[str, Any] | None = None, source: str | None = None,
+                     event_id: str | None = None) -> Event:
+        """A fact about a customer. Reducers update the context and, in the same transaction,
+        every pending touch the new state forbids is revoked."""
+        if not isinstance(customer, str) or not re.match(NAME, customer):
+            raise InvalidInput("customer must be non-empty text without control characters",
+                               where="customer")
+        if not isinstance(type, str) or not re.match(NAME, type):
+            raise InvalidInput("type must be a non-empty string", where="type",
+                               hint=f"known types: {', '.join(EVENT_TYPES)}")
+        if not isinstance(data, dict | None):
+            raise InvalidInput("data must be an object", where="data")
+        data = dict(data or {})
+        try:
+            sql.jsonable(data)
+        except InvalidInput as exc:
+            exc.where = "data"
+            raise
+        try:
+            when = to_epoch(at) if at is not None else self.clock()
+        except ValueError as exc:
+            raise InvalidInput(str(exc), where="at") from None
+        eid = event_id or new_id("e")
+        published: list[Message] = []
+        with self.store.lock(customer) as tx:
+            row = tx.customer()
+            try:
+                fields, changed = reducers.apply(self.policy, type, when, data, row.fields)
+            except Exception as exc:
+                raise InvalidInput(f"a reducer for {type!r} failed on this event: {exc}",
+                                   where="data", hint="check the event's data fields against "
+                                   "the reducers in the policy") from None
+            if changed:
+                row.version += 1
+                row.fields = fields
+                for name in changed:
+                    row.provenance[name] = {"by": f"event:{type}:{eid}", "at": iso(when),
+                                            "version": row.version}
+            tx.execute("INSERT INTO events (customer, id, type, at, data, source, version) "
+                       "VALUES (?,?,?,?,?,?,?)",
+                       (customer, eid, type, when, sql.dumps(data), source, row.version))
+            sql.append_ledger(tx, row, "event", self.clock(), agent=source, ref=eid,
+                              body={"type": type, "at": when, "data": data,
+                                    "changed": changed, "version": row.version})
+            revoked = self._recheck_pending(tx, row, when, f"event {type} ({eid})", published,
+                                            eid) if changed else []
+            tx.save_customer(row)
+        if changed:
+            published.append({"kind": "context", "customer": customer, "agents": [],
+                              "version": row.version, "changed": changed, "by": f"event:{type}"})
+        self.bus.publish(published)
+        return Event(id=eid, customer=customer, type=type, at=when, data=data, source=source,
+                     context_version=row.version, revoked=revoked)
+
+    def _recheck_pending(self, tx: Tx, row: CustomerRow, since: float, cause: str,
+                         published: list[Message], parent: str) -> list[str]:
+        revoked = []
+        lease = self.policy.spec.settings.touch_lease
+        for t in sql.pending_touches(tx, row.id, since - lease):
+            p = Proposal.model_validate_json(t["proposal"])
+            snap = gate.Snapshot(row.id, gate.cel_fields(row.fields), row.version)
+            v = gate.evaluate(p, t["at"], snap, self.policy, context_only=True)
+            if v.outcome is Outcome.GO:
+                continue
+            rules = ", ".join(r.rule for r in v.reasons)
+            self._revoke(tx, row, t["id"], f"{cause} makes it {v.outcome.value} ({rules})",
+                         t["at"], published, parent_id=parent, reasons=v.reasons)
+            revoked.append(t["id"])
+        return revoked
+
+    def context(self, customer: str, *, agent: str | None = None) -> Context:
+        """The customer's context; with ``agent``, only the fields its grant may read."""
+        with self.store.read() as tx:
+            r = tx.one("SELECT * FROM customers WHERE id = ?", (customer,))
+        row = sql.customer_row(r) if r else CustomerRow(customer, 0, {}, {}, 0, "")
+        fields, prov = row.fields, row.provenance
+        if agent is not None:
+            readable = self._grant(agent).read
+            if "*" not in readable:
+                fields = {k: v for k, v in fields.items() if k in readable}
+                prov = {k: v for k, v in prov.items() if k in readable}
+        return Context(customer=customer, version=row.version, fields=fields,
+                       provenance={k: Provenance(**v) for k, v in prov.items()})
+
+    def _grant(self, agent: str) -> Any:
+        seat = self.policy.agents.get(agent)
+        if seat is None:
+            raise Forbidden(f"agent {agent!r} is not a registered seat", where="agent")
+        return seat.context
+
+    def update_context(self, customer: str, changes: dict[str, Any], *, expected_version: int,
+                       agent: str | None = None, actor: str | None = None) -> Context:
+        """Write fields, naming the version you read. A stale version is refused, never merged.
+        A ``None`` value removes the field."""
+        if not isinstance(changes, dict) or not changes:
+            raise InvalidInput("changes must be a non-empty object of field: value",
+                               where="changes")
+        try:
+            sql.jsonable(changes)
+        except InvalidInput as exc:
+            exc.where = "changes"
+            raise
+        if agent is not None:
+            writable = self._grant(agent).write
+            denied = sorted(k for k in changes if "*" not in writable and k not in writable)
+            if denied:
+                raise Forbidden(f"{agent} may not write {', '.join(denied)}", where="changes",
+                                hint=f"its grant allows: {', '.join(writable) or 'nothing'}")
+        by = f"agent:{agent}" if agent else (actor or "admin")
+        published: list[Message] = []
+        with self.store.lock(customer) as tx:
+            row = tx.customer()
+            if expected_version != row.version:
+                raise StaleVersion(customer, expected_version, row.version)
+            row.version += 1
+            now = self.clock()
+            for k, v in changes.items():
+                if v is None:
+                    row.fields.pop(k, None)
+                else:
+                    row.fields[k] = v
+                row.provenance[k] = {"by": by, "at": iso(now), "version": row.version}
+            sql.append_ledger(tx, row, "context", now, agent=agent,
+                              body={"changes": changes, "version": row.version, "by": by})
+            self._recheck_pending(tx, row, now, f"context change by {by}", published,
+                                  f"v{row.version}")
+            tx.save_customer(row)
+        published.append({"kind": "context", "customer": customer, "agents": [],
+                          "version": row.version, "changed": sorted(changes), "by": by})
+        self.bus.publish(published)
+        return self.context(customer)
+
+    # -- claims ------------------------------------------------------------------------------
+
+    def claim(self, agent: str, customer: str, purpose: str, until: Any) -> Claim:
+        """Declare interest in a customer; lower-precedence agents defer until it expires."""
+        if agent not in self.policy.agents:
+            raise Forbidden(f"agent {agent!r} is not a registered seat", where="agent")
+        try:
+            until_at = to_epoch(until)
+        except ValueError as exc:
+            raise InvalidInput(str(exc), where="until") from None
+        now = self.clock()
+        cid = new_id("cl")
+        with self.store.lock(customer) as tx:
+            row = tx.customer()
+            tx.execute("INSERT INTO claims (customer, id, agent, purpose, until, created_at) "
+                       "VALUES (?,?,?,?,?,?)", (customer, cid, agent, purpose, until_at, now))
+            sql.append_ledger(tx, row, "claim", now, agent=agent, ref=cid,
+                              body={"purpose": purpose, "until": until_at})
+            tx.save_customer(row)
+        self.bus.publish([{"kind": "claim", "customer": customer, "agents": [agent],
+                           "claim_id": cid}])
+        return Claim(id=cid, agent=agent, customer=customer, purpose=purpose, until=until_at,
+                     created_at=now)
+
+    def release(self, agent: str, customer: str) -> int:
+        """Release the agent's open claims on the customer; returns how many were released."""
+        now = self.clock()
+        with self.store.lock(customer) as tx:
+            row = tx.customer()
+            open_ = tx.rows("SELECT id FROM claims WHERE customer = ? AND agent = ? AND "
+                            "released = 0 AND until > ?", (customer, agent, now))
+            tx.execute("UPDATE claims SET released = 1 WHERE customer = ? AND agent = ? AND "
+                       "released = 0", (customer, agent))
+            if open_:
+                sql.append_ledger(tx, row, "release", now, agent=agent,
+                                  body={"claims": [c["id"] for c in open_]})
+            tx.save_customer(row)
+        return len(open_)
