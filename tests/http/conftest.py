@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from .live_server import HAS_PG_STORE, Server, fresh_pg_schema, start
 
 from accord.policy import Policy
+
+from .live_server import HAS_PG_STORE, Server, fresh_pg_schema, start
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=[
     pytest.mark.postgres,

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import socket
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -93,20 +91,9 @@ def start(url: str, policy: Policy, **options: Any) -> Iterator[Server]:
 
 
 
-def _suite() -> Any:
-    """tests/conftest.py as a module (pytest imports every conftest as ``conftest``)."""
-    name = "accord_suite_conftest"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).resolve().parents[1] / "conftest.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 def fresh_pg_schema() -> str:
     """The suite's own helper (tests/conftest.py): a PostgreSQL URL on a new, empty schema."""
-    url: str = _suite().fresh_pg_schema()
+    from ..conftest import fresh_pg_schema as fresh
+
+    url: str = fresh()
     return url

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from .live_server import Server
 
 ROLES = ("none", "bad", "agent_a", "agent_b", "reviewer", "admin")

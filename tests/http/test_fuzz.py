@@ -8,7 +8,6 @@ from typing import Any
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
-from .live_server import Server
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import (
@@ -16,6 +15,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+from .live_server import Server
 
 CHECKS: list[Any] = [not_a_server_error, status_code_conformance, content_type_conformance,
                      response_schema_conformance]

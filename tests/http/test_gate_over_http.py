@@ -5,11 +5,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from .live_server import Server
 
 from accord import InvalidInput, StaleVersion
 from accord._errors import Forbidden, IdempotencyConflict
 from accord.client import Client
+
+from .live_server import Server
 
 PROPOSAL = {"agent": "upsell", "customer": "c1", "channel": "email", "intent": "upsell",
             "offer": {"product": "pro", "discount_pct": 10}}

@@ -9,9 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from .live_server import Server, wait_until
 
 from accord.http import verify_signature
+
+from .live_server import Server, wait_until
 
 
 def read_events(lines: Iterator[str], want: str) -> dict[str, Any]:

@@ -7,10 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from .live_server import Server, start, wait_until
 
 from accord.client import Client
 from accord.policy import Policy
+
+from .live_server import Server, start, wait_until
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from .live_server import HAS_PG_STORE, fresh_pg_schema, wait_until
 
 ACCORD = str(Path(sys.executable).with_name("accord"))
