@@ -10,10 +10,12 @@ for a stream to end.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -58,16 +60,29 @@ def screenshot(url: str, path: Path, *, width: int = 1280, height: int = 900) ->
     return path
 
 
+LAUNCH = ("import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); "
+          "os.execv(sys.argv[3], sys.argv[3:])")
+
+
 class Tab:
     """One page in a browser kept open over the DevTools protocol on a pipe."""
 
     def __init__(self, url: str) -> None:
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
+        # above 4, so that putting one end on 3 or 4 cannot overwrite the other
+        for name in ("to_browser_r", "from_browser_w"):
+            low = locals()[name]
+            high = fcntl.fcntl(low, fcntl.F_DUPFD, 10)
+            os.close(low)
+            if name == "to_browser_r":
+                to_browser_r = high
+            else:
+                from_browser_w = high
         self._profile = tempfile.TemporaryDirectory(prefix="accord-chromium-")
-        # the shell puts the pipe ends on 3 and 4, where the browser expects them
+        # a tiny Python launcher puts the pipe ends on 3 and 4, where the browser expects them
         self._proc = subprocess.Popen(
-            ["sh", "-c", f'exec "$0" "$@" 3<&{to_browser_r} 4>&{from_browser_w}', chromium(),
+            [sys.executable, "-c", LAUNCH, str(to_browser_r), str(from_browser_w), chromium(),
              *FLAGS, f"--user-data-dir={self._profile.name}", "--remote-debugging-pipe",
              "about:blank"],
             pass_fds=(to_browser_r, from_browser_w), stdout=subprocess.DEVNULL,

@@ -42,7 +42,8 @@ _COLUMNS = "seq, kind, at, customer, agent, ref, parent_id, body"
 def latest_decisions(service: Accord, *, limit: int = 50, agent: str | None = None
                      ) -> list[Entry]:
     """The newest decisions, newest first (walks the ledger backwards from its head)."""
-    where, args = "kind = 'decision'", (limit,)  # type: tuple[Any, ...]
+    where = "kind = 'decision'"
+    args: tuple[Any, ...] = (limit,)
     if agent is not None:
         where, args = where + " AND agent = ?", (agent, limit)
     with service.store.read() as tx:
