@@ -42,11 +42,16 @@ def format_duration(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
+MIN_EPOCH, MAX_EPOCH = 0.0, 253402300799.0  # 1970-01-01 … 9999-12-31T23:59:59Z
+
+
 def to_epoch(value: datetime | str | float | int) -> float:
     """A timestamp in any accepted spelling → epoch seconds (naive datetimes are UTC)."""
     if isinstance(value, bool):
         raise ValueError(f"not a timestamp: {value!r}")
     if isinstance(value, int | float):
+        if not MIN_EPOCH <= value <= MAX_EPOCH:
+            raise ValueError(f"timestamp {value!r} is outside the years 1970–9999")
         return float(value)
     if isinstance(value, str):
         text = value.strip()
@@ -58,6 +63,8 @@ def to_epoch(value: datetime | str | float | int) -> float:
             raise ValueError(
                 f"not a timestamp: {value!r} (write RFC 3339, e.g. 2026-11-23T10:00:00Z)"
             ) from None
+    if not isinstance(value, datetime):
+        raise ValueError(f"not a timestamp: {value!r} (write RFC 3339, e.g. 2026-11-23T10:00:00Z)")
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.timestamp()

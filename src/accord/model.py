@@ -16,8 +16,12 @@ from accord._time import to_datetime, to_epoch
 
 
 def _as_datetime(value: Any) -> Any:
-    if value is None or isinstance(value, datetime):
-        return value if value is None or value.tzinfo else to_datetime(to_epoch(value))
+    if value is None:
+        return None
+    if isinstance(value, datetime) and value.tzinfo:
+        return value
+    if not isinstance(value, datetime | str | int | float) or isinstance(value, bool):
+        raise ValueError("a timestamp is RFC 3339 text or epoch seconds")
     return to_datetime(to_epoch(value))
 
 

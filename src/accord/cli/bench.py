@@ -12,14 +12,16 @@ import click
 @click.option("--quick", is_flag=True, help="Smaller sizes (about 20 s): for a smoke run.")
 @click.option("--large", type=int, default=1_000_000, show_default=True,
               help="Customers in the large store of the scale comparison.")
+@click.option("--touches-per-customer", type=int, default=3, show_default=True,
+              help="Recorded touches per customer in the scale stores (10 × 1M = 10M).")
 @click.option("--http", "with_http", is_flag=True, help="Also drive the HTTP path (slower).")
 @click.option("--pg", default=None, envvar="ACCORD_BENCH_PG",
               help="PostgreSQL URL for the HTTP benchmark on PostgreSQL.")
 @click.option("--attribution", "with_attribution", is_flag=True,
               help="Also measure attribution journeys per second.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def bench(quick: bool, large: int, with_http: bool, pg: str | None, with_attribution: bool,
-          as_json: bool) -> None:
+def bench(quick: bool, large: int, touches_per_customer: int, with_http: bool, pg: str | None,
+          with_attribution: bool, as_json: bool) -> None:
     """Measure the gate, the embedded store and scale (and, on request, HTTP and attribution).
 
     Reports µs per pure evaluation; full decisions per second against a bare SQLite
@@ -39,7 +41,7 @@ def bench(quick: bool, large: int, with_http: bool, pg: str | None, with_attribu
     result.update(b.bench_store(500 if quick else 2000))
     say("scale")
     result.update(b.bench_scale(large=100_000 if quick else large, n=500 if quick else 2000,
-                                progress=say))
+                                touches_per=touches_per_customer, progress=say))
     if with_attribution:
         from accord.attribution import bench_attribution
 
@@ -66,8 +68,8 @@ def bench(quick: bool, large: int, with_http: bool, pg: str | None, with_attribu
                f"{result['bare_tx_per_s']}/s → ratio {result['ratio']} (target ≥ 0.5)")
     click.echo(f"scale               {result['small_us_per_decision']} µs at "
                f"{result['small_customers']:,} customers, {result['large_us_per_decision']} µs "
-               f"at {result['large_customers']:,} → ratio {result['scale_ratio']} "
-               "(target ≤ 1.5)")
+               f"at {result['large_customers']:,} ({result['large_touches']:,} touches) → "
+               f"ratio {result['scale_ratio']} (target ≤ 1.5)")
     for key in ("attribution", "http_sqlite", "http_postgres"):
         if key in result:
             click.echo(f"{key:<19} {json.dumps(result[key])}")
