@@ -132,6 +132,7 @@ th{font-weight:600;color:var(--mute);font-size:12px;text-transform:uppercase;
 letter-spacing:.04em;background:#fbfcfd}
 td.empty,p.empty{color:var(--mute);font-style:italic}
 time{white-space:nowrap}
+.sub{color:var(--mute);font-size:12px}
 code,.mono{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;
 color:#fff;background:var(--mute)}

@@ -117,8 +117,8 @@ class Dashboard:
                            + ([tag("div", f"actions: {', '.join(s.actions)}")]
                               if s.actions else []))
             protos = spoken.get(s.id) or (["in-process"] if s.id in acted else [])
-            rows.append([tag("strong", s.id),
-                         join([s.owner, tag("div", s.team, class_="mono") if s.team else ""]),
+            team = tag("div", f"team {s.team}", class_="sub") if s.team else ""
+            rows.append([tag("strong", s.id), join([s.owner, team]),
                          mandate, "—" if s.precedence is None else f"#{s.precedence + 1}",
                          badge(s.status), when(acted.get(s.id)), ", ".join(protos) or "—"])
         counts = {k: sum(1 for s in seats if s.status == k)
