@@ -195,3 +195,17 @@ def test_screenshots_of_the_fleet_customer_and_reports_pages(dash: Dashboard,
         shot = screenshot(dash.login_url("admin", path), where / f"dashboard-{name}.png")
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert day.revoked_touch in dump_dom(dash.login_url("admin", "/customers/c-ada"))
+
+
+def test_reviewing_twice_is_refused_and_markup_in_data_is_shown_as_text(
+        dash: Dashboard) -> None:
+    flagged = dash.service.propose("upsell", "<b>c</b>", channel="email", intent="upsell",
+                                   offer={"product": "pro", "discount_pct": 20})
+    with dash.http("admin") as client:
+        assert client.post(f"/ui/approvals/{flagged.id}",
+                           data={"verdict": "reject"}).status_code == 303
+        again = client.post(f"/ui/approvals/{flagged.id}", data={"verdict": "approve"})
+        assert again.status_code == 409 and "not waiting for approval" in again.text
+        journey = client.get("/ui/customers/%3Cb%3Ec%3C%2Fb%3E").text
+    assert "<b>c</b>" not in journey and "&lt;b&gt;c&lt;/b&gt;" in journey
+    assert "rejected by ops" in journey
