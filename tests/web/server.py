@@ -19,8 +19,7 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 
 from accord import Accord
-from accord.http import create_token
-from accord.http._auth import Tokens
+from accord.http import Tokens, create_token
 from accord.policy import Policy
 from accord.web import build_asgi
 

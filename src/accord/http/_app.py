@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
 from accord.http import (
     _context_routes,
@@ -26,44 +27,12 @@ from accord.http import (
 from accord.http._auth import Principal, Tokens, Usage
 from accord.http._idem import Requests
 from accord.http._overload import InFlight, OverloadLimiter
-from accord.policy import Policy
 from accord.service import Accord
 
 DESCRIPTION = """The gate every customer-facing action of every agent passes, over HTTP.
 
 Send `Authorization: Bearer <token>` (create one with `accord token create`) and an
 `Idempotency-Key` on every write. Errors are RFC 9457 problem details. See docs/api.md."""
-
-
-class PolicyWatch:
-    """Follows the newest row of ``policies`` so a policy applied on any replica reaches all."""
-
-    def __init__(self, service: Accord) -> None:
-        self.service = service
-        self.applied_at = self._newest()[1]
-
-    def _newest(self) -> tuple[dict[str, Any] | None, float]:
-        with self.service.store.read() as tx:
-            r = tx.one("SELECT version, applied_at FROM policies ORDER BY applied_at DESC "
-                       "LIMIT 1")
-        return r, float(r["applied_at"]) if r else 0.0
-
-    def seen(self, applied_at: float) -> None:
-        self.applied_at = max(self.applied_at, applied_at)
-
-    def poll(self) -> bool:
-        r, at = self._newest()
-        if r is None or at <= self.applied_at:
-            return False
-        self.applied_at = at
-        if r["version"] == self.service.policy.version:
-            return False
-        with self.service.store.read() as tx:
-            row = tx.one("SELECT text FROM policies WHERE version = ?", (r["version"],))
-        if row is None:
-            return False
-        self.service.policy = Policy.from_text(row["text"], source=f"policy {r['version']}")
-        return True
 
 
 class Housekeeper:
@@ -109,8 +78,7 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     ``background=False`` starts no threads (for schema-only use)."""
     dispatcher = webhooks.Dispatcher(service, attempts=webhook_attempts, backoff=webhook_backoff)
     usage = Usage(service.store)
-    watch = PolicyWatch(service)
-    house = Housekeeper([(2.0, usage.flush), (policy_poll, watch.poll)])
+    house = Housekeeper([(2.0, usage.flush), (policy_poll, service.refresh_policy)])
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -118,7 +86,10 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
             dispatcher.start()
             house.start()
         try:
-            yield
+            async with contextlib.AsyncExitStack() as stack:
+                for enter in app.state.lifespans:  # mounted apps' lifespans do not run
+                    await stack.enter_async_context(enter())
+                yield
         finally:
             if background:
                 dispatcher.stop()
@@ -131,8 +102,8 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     state.usage = usage
     state.requests = Requests()
     state.webhooks = dispatcher
-    state.policy_watch = watch
     state.in_flight = InFlight(max_in_flight, retry_after)
+    state.lifespans = []
     _problems.install(app)
     for module in (_gate_routes, _context_routes, _seat_routes, _fleet_routes, webhooks):
         app.include_router(module.router)
@@ -161,11 +132,28 @@ def _mount_protocols(app: FastAPI, service: Accord, base_url: str | None) -> Non
     except ImportError:
         pass
     else:
-        app.mount("/mcp", mcp.build_asgi(service, resolve_agent))
+        mcp_app = mcp.build_asgi(service, resolve_agent)
+        app.mount("/mcp", mcp_app)
+        app.state.lifespans.append(mcp_app.lifespan)
     try:
         from accord.protocols import a2a
     except ImportError:
         pass
     else:
-        for route in a2a.routes(service, base_url or "http://127.0.0.1:8000"):
+        for route in a2a.routes(service, base_url or "http://127.0.0.1:8000",
+                                resolve_agent=resolve_agent):
             app.router.routes.append(route)
+    try:
+        from accord import web
+    except ImportError:
+        pass
+    else:
+        def resolve_role(token: str) -> tuple[str, str] | None:
+            p: Principal | None = tokens.resolve(token)
+            return (p.role, p.subject) if p is not None else None
+
+        app.mount("/ui", web.build_asgi(service, resolve_role=resolve_role))
+
+        @app.get("/", include_in_schema=False)
+        def home() -> RedirectResponse:
+            return RedirectResponse("/ui/")

@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from accord._errors import InvalidInput
 from accord.bus import Message, Subscription
 from accord.http._common import COMMON, Caller, Service, errors, once
 from accord.http._shapes import AckIn, HandoffIn, PolicyIn, PolicyOut
-from accord.ledger import FLEET
 from accord.policy import Policy
 
 router = APIRouter(prefix="/v1", responses=COMMON)
@@ -60,21 +60,11 @@ def current_policy(caller: Caller, svc: Service) -> PolicyOut:
 def apply_policy(body: PolicyIn, request: Request, caller: Caller, svc: Service) -> JSONResponse:
     """Validate and apply a new accord.yaml without a restart; every replica follows."""
     caller.require("admin", doing="apply a policy")
-    new = Policy.from_text(body.text, source="POST /v1/policy")
+    Policy.from_text(body.text, source="POST /v1/policy")  # a bad file is a 422 before anything
 
     def act() -> PolicyOut:
-        now = time.time()
-        with svc.store.lock(FLEET) as tx:
-            tx.execute("INSERT INTO policies (version, text, applied_at, applied_by) VALUES "
-                       "(?,?,?,?) ON CONFLICT (version) DO UPDATE SET applied_at = "
-                       "excluded.applied_at, applied_by = excluded.applied_by",
-                       (new.version, new.text, now, caller.label))
-        previous = svc.policy.version
-        svc.policy = new
-        request.app.state.policy_watch.seen(now)
-        svc.fleet_entry("policy", {"action": "apply", "version": new.version,
-                                   "previous": previous, "by": caller.label})
-        return PolicyOut(version=new.version, applied_at=now, applied_by=caller.label,
+        new = svc.apply_policy(body.text, by=caller.label, source="POST /v1/policy")
+        return PolicyOut(version=new.version, applied_at=svc.clock(), applied_by=caller.label,
                          warnings=list(new.warnings))
 
     return once(request, caller, body, act)
@@ -120,3 +110,23 @@ async def stream(request: Request, caller: Caller, agent: str | None = None) -> 
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@router.get("/attribution", tags=["attribution"])
+def attribution(caller: Caller, svc: Service,
+                model: Annotated[list[str] | None, Query()] = None,
+                by: Literal["agent", "channel", "agent_set"] = "agent",
+                lookback: str = "30d", budget: float | None = None) -> dict[str, Any]:
+    """Credit conversions to agents, channels or agent combinations (reviewers and admins).
+    ``model`` repeats: first_touch, last_touch, linear, time_decay, position, markov, shapley."""
+    caller.require("admin", "reviewer", doing="read attribution")
+    from accord._time import parse_duration
+    from accord.attribution import attribution_report
+
+    try:
+        lookback_s = parse_duration(lookback)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), where="lookback") from None
+    report: dict[str, Any] = attribution_report(svc, models=model, by=by, lookback_s=lookback_s,
+                                                budget=budget)
+    return report

@@ -9,7 +9,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from accord.http._problems import PROBLEM, TYPE_BASE
 
-EXEMPT = ("/v1/stream", "/healthz", "/openapi.json", "/docs")
+EXEMPT = ("/v1/stream", "/ui/stream", "/healthz", "/openapi.json", "/docs")
 
 
 class InFlight:
