@@ -5,34 +5,21 @@ from __future__ import annotations
 import importlib.util
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 import uvicorn
 
 from accord import Accord
 from accord.http import create_app, create_token
 from accord.policy import Policy
+from tests.conftest import wait_until
 
 ROLES = {"admin": ("admin", "ops"), "reviewer": ("reviewer", "rita"),
          "agent_a": ("agent", "upsell"), "agent_b": ("agent", "churn-guard")}
 HAS_PG_STORE = importlib.util.find_spec("accord.store.postgres") is not None
-
-
-def wait_until(check: Any, *, timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.01)
 
 
 @dataclass

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import RedirectResponse
@@ -22,21 +20,10 @@ from accord import Accord
 from accord.http import Tokens, create_token
 from accord.policy import Policy
 from accord.web import build_asgi
+from tests.conftest import wait_until
 
 ROLES = {"admin": ("admin", "ops"), "reviewer": ("reviewer", "rita"),
          "upsell": ("agent", "upsell"), "churn": ("agent", "churn-guard")}
-
-
-def wait_until(check: Any, *, timeout: float = 15.0, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
 
 
 @dataclass
