@@ -210,6 +210,7 @@ def bench_scale(small: int = 10_000, large: int = 1_000_000, touches_per: int = 
             rate = _rate(one, n)
             acc.close()
             out[f"{label}_customers"] = size
+            out[f"{label}_touches"] = size * touches_per
             out[f"{label}_us_per_decision"] = round(1e6 / rate, 1)
             if progress:
                 progress(f"{size:,} customers: {1e6 / rate:.0f} µs per decision")
