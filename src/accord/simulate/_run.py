@@ -55,31 +55,34 @@ HEADLINE = (
 )
 
 
-def build_arms(
-    policy_file: str | Path | None,
-    *,
-    small: bool = False,
-) -> list[tuple[str, str, Callable[[], Arm]]]:
-    """(name, label, factory) per arm. A user policy gets the same missing seats added."""
+PolicyArm = tuple[str, str, Policy | None]
+"""(name, label, policy) per arm; ``None`` is the uncoordinated arm."""
+
+
+def load_policies(policy_file: str | Path | None) -> list[PolicyArm]:
+    """Load every arm's policy once, before anything runs: a refused file fails fast, and the
+    sensitivity runs use exactly the policies of the main run. A user policy gets the same
+    missing seats added."""
     ids = [a.id for a in fleet()]
     text, _ = with_fleet_seats(example_policy_text(), ids)
     example = Policy.from_text(text, source="accord.yaml (example + ad seats)")
-    arms: list[tuple[str, str, Callable[[], Arm]]] = [
-        ("uncoordinated", "Without Accord", Uncoordinated),
-        ("accord", "With Accord", lambda: Coordinated(example, in_memory_fs=small)),
+    arms: list[PolicyArm] = [
+        ("uncoordinated", "Without Accord", None),
+        ("accord", "With Accord", example),
     ]
     if policy_file is not None:
         path = Path(policy_file)
         user_text, _ = with_fleet_seats(path.read_text(), ids)
-        user = Policy.from_text(user_text, source=str(path))
         arms.append(
-            (
-                "policy",
-                f"With Accord ({path.name})",
-                lambda: Coordinated(user, name="policy", label=path.name, in_memory_fs=small),
-            )
+            ("policy", f"With Accord ({path.name})", Policy.from_text(user_text, source=str(path)))
         )
     return arms
+
+
+def factory(name: str, label: str, policy: Policy | None, *, small: bool) -> Callable[[], Arm]:
+    if policy is None:
+        return Uncoordinated
+    return lambda: Coordinated(policy, name=name, label=label, in_memory_fs=small)
 
 
 def run_arm(
@@ -207,7 +210,7 @@ def pick_timeline(metrics: dict[str, ArmMetrics], cfg: SimConfig) -> dict[str, A
 
 
 def sensitivity(
-    cfg: SimConfig, arms: list[tuple[str, str, Callable[[], Arm]]], progress: Progress | None = None
+    cfg: SimConfig, arms: list[PolicyArm], progress: Progress | None = None
 ) -> dict[str, Any]:
     """One at a time: halve and double each key parameter; the accord-minus-uncoordinated
     deltas of revenue and unsubscribes, on a small company."""
@@ -225,7 +228,10 @@ def sensitivity(
     for done, (key, factor) in enumerate(cases):
         params = cfg.response if key == "baseline" else scaled(cfg.response, key, factor)
         run = replace(small, response=params)
-        res = {name: run_arm(run, fac).c for name, _, fac in build_arms(None, small=True)}
+        res = {
+            name: run_arm(run, factory(name, label, pol, small=True)).c
+            for name, label, pol in arms[:2]
+        }
         u, a = res["uncoordinated"], res["accord"]
         rows.append(
             {
@@ -261,12 +267,14 @@ def simulate(
     from accord.simulate._attribution import attribution_report
 
     started = time.perf_counter()
-    arms = build_arms(policy_file, small=cfg.customers * cfg.days <= SMALL_RUN)
+    arms = load_policies(policy_file)
+    small = cfg.customers * cfg.days <= SMALL_RUN
     metrics: dict[str, ArmMetrics] = {}
     timings = {}
-    for name, _label, factory in arms:
+    for name, label, policy in arms:
         t = time.perf_counter()
-        metrics[name] = run_arm(cfg, factory, _day_progress(progress, name, cfg.days))
+        make = factory(name, label, policy, small=small)
+        metrics[name] = run_arm(cfg, make, _day_progress(progress, name, cfg.days))
         timings[name] = round(time.perf_counter() - t, 2)
     results: dict[str, Any] = {
         "note": ASSUMPTIONS,
