@@ -39,6 +39,17 @@ class LedgerMixin:
                            (after, limit))
         return [_entry(r) for r in rows]
 
+    def _ledger_rows(self, batch: int = 5000) -> Iterator[dict[str, Any]]:
+        after = 0
+        while True:
+            with self.store.read() as tx:
+                page = tx.rows("SELECT * FROM ledger WHERE seq > ? ORDER BY seq LIMIT ?",
+                               (after, batch))
+            if not page:
+                return
+            yield from page
+            after = page[-1]["seq"]
+
     def iter_ledger(self, batch: int = 5000) -> Iterator[LedgerEntry]:
         after = 0
         while True:
@@ -53,21 +64,20 @@ class LedgerMixin:
         problems: list[str] = []
         heads: dict[str, tuple[int, str]] = {}
         entries = 0
-        for e in self.iter_ledger():
+        for e in self._ledger_rows():
             entries += 1
-            seq, head = heads.get(e.chain, (0, GENESIS))
-            if e.chain_seq != seq + 1:
-                problems.append(f"chain {e.chain}: entry {e.seq} has position {e.chain_seq}, "
-                                f"expected {seq + 1} (an entry was removed or inserted)")
-            if e.prev_hash != head:
-                problems.append(f"chain {e.chain}: entry {e.seq} does not link to the entry "
-                                "before it")
-            digest = entry_hash(e.prev_hash, e.chain, e.chain_seq, e.kind, e.at.timestamp(),
-                                e.agent, e.trace_id, e.parent_id, e.ref, e.body)
-            if digest != e.hash:
-                problems.append(f"chain {e.chain}: entry {e.seq} ({e.kind} {e.ref or ''}) was "
-                                "altered: its content does not match its hash")
-            heads[e.chain] = (e.chain_seq, e.hash)
+            seq, head = heads.get(e["chain"], (0, GENESIS))
+            where = f"chain {e['chain']}: entry {e['seq']} ({e['kind']} {e['ref'] or ''})"
+            if e["chain_seq"] != seq + 1:
+                problems.append(f"{where} has position {e['chain_seq']}, expected {seq + 1} "
+                                "(an entry was removed or inserted)")
+            if e["prev_hash"] != head:
+                problems.append(f"{where} does not link to the entry before it")
+            digest = entry_hash(e["prev_hash"], e["chain"], e["chain_seq"], e["kind"], e["at"],
+                                e["agent"], e["trace_id"], e["parent_id"], e["ref"], e["body"])
+            if digest != e["hash"]:
+                problems.append(f"{where} was altered: its content does not match its hash")
+            heads[e["chain"]] = (e["chain_seq"], e["hash"])
         with self.store.read() as tx:
             for r in tx.rows("SELECT id, chain_seq, chain_head FROM customers WHERE chain_seq > 0"):
                 seen = heads.get(r["id"])

@@ -79,6 +79,11 @@ class Bus:
             self._subs.append(sub)
         return sub
 
+    @property
+    def active(self) -> bool:
+        """Whether anyone listens: publishers may skip building messages when nobody does."""
+        return bool(self._subs)
+
     def unsubscribe(self, sub: Subscription) -> None:
         with self._lock:
             if sub in self._subs:

@@ -123,7 +123,7 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
         _claims(p, at, snap, policy, reasons, defer_until)
         live = [t for t in snap.touches if t.status in _LIVE
                 and not (t.status == "pending" and t.at + policy.spec.settings.touch_lease < at)]
-        hits = _window_hits(p, at, live, policy)
+        hits = _window_hits(p, at, live, policy) if live else []
         blocking = _blocking(hits)
         if blocking:
             pre = {t.id for t in live if t.status == "pending"
@@ -373,10 +373,13 @@ def _window_hits(p: Proposal, at: float, live: list[TouchView], policy: Policy) 
                 or (cap.intents is not None and p.intent not in cap.intents)
                 or p.intent in cap.exempt_intents):
             continue
-        counted = [t for t in live
-                   if (cap.channels is None or t.channel in cap.channels)
+        lo, hi = at - cap.per, at + cap.per
+        counted = [t for t in live if lo < t.at < hi
+                   and (cap.channels is None or t.channel in cap.channels)
                    and (cap.intents is None or t.intent in cap.intents)
                    and t.intent not in cap.exempt_intents]
+        if len(counted) < cap.limit:
+            continue  # even all of them together leave room
         ids = _cap_blocking([(t.at, t.id) for t in counted], at, cap.limit, cap.per)
         if ids is not None:
             hits.append(_Hit(cap, "cap", [t for t in counted if t.id in ids], cap.per))

@@ -22,7 +22,9 @@ def canonical(value: Any) -> bytes:
 
 def entry_hash(prev_hash: str, chain: str, chain_seq: int, kind: str, at: float,
                agent: str | None, trace_id: str | None, parent_id: str | None, ref: str | None,
-               body: dict[str, Any]) -> str:
-    material = canonical([prev_hash, chain, chain_seq, kind, round(at, 6), agent, trace_id,
-                          parent_id, ref, body])
-    return hashlib.sha256(material).hexdigest()
+               body: str) -> str:
+    """SHA-256 over the entry's header (canonical JSON) and its body exactly as stored, so
+    verifying never depends on serializing the body the same way twice."""
+    header = canonical([prev_hash, chain, chain_seq, kind, round(at, 6), agent, trace_id,
+                        parent_id, ref])
+    return hashlib.sha256(header + b"\n" + body.encode()).hexdigest()

@@ -130,6 +130,8 @@ class Decision(_Model):
     approval: str | None = Field(default=None,
                                  description="for flag: pending, approved or rejected")
     parent_decision: str | None = None
+    at: Timestamp | None = Field(default=None, description="when the action would reach the "
+                                 "customer: the `now` the gate decided at")
     decided_at: Timestamp | None = None
     proposal: Proposal
 

@@ -139,15 +139,17 @@ def save_customer(tx: Tx, row: CustomerRow) -> None:
 
 def append_ledger(tx: Tx, row: CustomerRow, kind: str, at: float, *, agent: str | None = None,
                   trace_id: str | None = None, parent_id: str | None = None,
-                  ref: str | None = None, body: dict[str, Any]) -> str:
-    """Extend ``row``'s chain by one entry; the caller saves ``row`` before commit."""
+                  ref: str | None = None, body: dict[str, Any] | str) -> str:
+    """Extend ``row``'s chain by one entry; the caller saves ``row`` before commit. ``body``
+    may come already serialized (JSON text), as a decision's does."""
     seq = row.chain_seq + 1
-    digest = entry_hash(row.chain_head, row.id, seq, kind, at, agent, trace_id, parent_id, ref,
-                        body)
+    text = body if isinstance(body, str) else dumps(body)
+    digest = entry_hash(row.chain_head, row.id, seq, kind, round(at, 6), agent, trace_id,
+                        parent_id, ref, text)
     tx.execute("INSERT INTO ledger (chain, chain_seq, kind, at, customer, agent, trace_id, "
                "parent_id, ref, body, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                (row.id, seq, kind, round(at, 6), None if row.id.startswith("_") else row.id,
-                agent, trace_id, parent_id, ref, dumps(body), row.chain_head, digest))
+                agent, trace_id, parent_id, ref, text, row.chain_head, digest))
     row.chain_seq, row.chain_head = seq, digest
     return digest
 
