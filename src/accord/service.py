@@ -28,7 +28,7 @@ from accord._errors import (
 from accord._fleet import FleetMixin
 from accord._ids import new_id
 from accord._ledgerview import LedgerMixin
-from accord._time import Clock, iso, system_clock
+from accord._time import Clock, iso, system_clock, to_datetime
 from accord.bus import Bus, Message, Subscription
 from accord.ledger import FLEET
 from accord.model import (
@@ -118,7 +118,8 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
         if time.monotonic() >= self._next_refresh:
             self.refresh_policy()
         at = p.at.timestamp() if p.at else self.clock()
-        request_hash = hashlib.sha256(p.model_dump_json().encode()).hexdigest()
+        request_hash = (hashlib.sha256(p.model_dump_json().encode()).hexdigest()
+                        if p.idempotency_key else "")
         published: list[Message] = []
         with self.store.lock(p.customer) as tx:
             row = tx.customer()
@@ -180,12 +181,15 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
         did = decision_id or new_id("d")
         touch_id = "t_" + did[2:] if v.outcome is Outcome.GO else None
         now = self.clock()
-        decision = Decision(
+        # Every field is built here from validated parts, so validating again is skipped.
+        decision = Decision.model_construct(
             id=did, outcome=v.outcome, reasons=v.reasons,
-            retry_at=v.retry_at, touch_id=touch_id, context_version=row.version,
+            retry_at=None if v.retry_at is None else to_datetime(v.retry_at),
+            touch_id=touch_id, context_version=row.version,
             policy_version=self.policy.version, amend=v.amend, shadow=v.shadow,
             preempted=v.preempt, approval="pending" if v.outcome is Outcome.FLAG else None,
-            parent_decision=parent_decision, at=at, decided_at=now, proposal=p)
+            parent_decision=parent_decision, at=to_datetime(at), decided_at=to_datetime(now),
+            proposal=p)
         body = decision.model_dump_json()
         tx.execute("INSERT INTO decisions (customer, id, agent, outcome, approval, at, trace_id, "
                    "idem_key, request_hash, body) VALUES (?,?,?,?,?,?,?,?,?,?)",
