@@ -67,3 +67,11 @@ def test_the_cli_reference_matches_the_commands_help() -> None:
 
     current = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     assert current == render() + "\n", "stale: python -m accord.cli._docs > docs/cli.md"
+
+
+@pytest.mark.parametrize("name", ["mcp-stdio", "mcp-http", "guard"])
+def test_the_readmes_protocol_snippets_are_the_tested_ones(name: str) -> None:
+    protocols = (ROOT / "docs" / "protocols.md").read_text(encoding="utf-8")
+    pattern = rf"<!-- doc:{name} -->\n```\w+\n(.*?)```"
+    in_readme, in_doc = re.search(pattern, README, re.S), re.search(pattern, protocols, re.S)
+    assert in_readme and in_doc and in_readme.group(1) == in_doc.group(1)
