@@ -1,8 +1,9 @@
 """The dashboard ``accord serve`` shows at ``/ui``: fleet and seats, live decisions, customer
 journeys, the approvals queue, coordination and attribution reports.
 
-Server-rendered HTML over the one service, with nothing to build and nothing fetched from
-elsewhere: inline CSS, inline SVG charts, a few lines of JavaScript for the live feed. Mount it::
+Server-rendered HTML (Jinja2 templates in ``templates/``, autoescaped) over the one service, with
+nothing to build and nothing fetched from elsewhere: inline CSS, inline SVG charts, a few lines
+of JavaScript for the live feed. Mount it::
 
     app.mount("/ui", accord.web.build_asgi(service, resolve_role=resolve))
 
