@@ -1,7 +1,8 @@
 """Render results for people (terminal, HTML) and programs (JSON-ready dicts, CSV).
 
-The HTML page is self-contained — inline CSS and SVG bar charts generated here — so it can be
-mailed or archived and still open offline; nothing is fetched from anywhere.
+The HTML page is self-contained — inline CSS and SVG bar charts — so it can be mailed or
+archived and still open offline; nothing is fetched from anywhere. Its markup is the autoescaped
+Jinja2 template ``templates/report.html``; the charts' geometry is computed here.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import csv
 import io
 import math
 from collections.abc import Sequence
-from html import escape
+from dataclasses import dataclass, field
 from typing import Any
 
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from rich.console import Console
 from rich.table import Table
 
@@ -127,80 +129,108 @@ def to_csv(result: Report) -> str:
     return out.getvalue()
 
 
-def _bars(items: Sequence[tuple[str, float, float, float]], pct: bool) -> str:
-    """Horizontal bar chart as inline SVG; optional error bars from (low, high)."""
-    if not items:
-        return ""
+@dataclass(frozen=True, slots=True)
+class _Bar:
+    label: str
+    shown: str
+    y: int
+    width: float
+    value_x: float
+    error: tuple[float, float] | None
+    """x of the interval's ends, when there is one."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Chart:
+    """A horizontal bar chart's geometry; the template draws it as inline SVG."""
+
+    heading: str | None
+    bars: list[_Bar] = field(default_factory=list)
+    left: int = 170
+    width: int = 420
+    row: int = 22
+
+    @property
+    def svg_width(self) -> int:
+        return self.left + self.width + 110
+
+    @property
+    def svg_height(self) -> int:
+        return self.row * len(self.bars) + 10
+
+
+def _bars(
+    items: Sequence[tuple[str, float, float, float]], pct: bool, heading: str | None = None
+) -> _Chart:
+    """One bar per (label, value, low, high), scaled to the largest; error bars from (low, high)."""
+    chart = _Chart(heading)
     finite = [abs(x) for _, v, lo, hi in items for x in (v, lo, hi) if math.isfinite(x)]
     top = max(finite, default=1.0) or 1.0
-    left, width, row = 170, 420, 22
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 110}" '
-        f'height="{row * len(items) + 10}" role="img">'
-    ]
+    left, width = chart.left, chart.width
     for i, (label, v, lo, hi) in enumerate(items):
-        y = 5 + i * row
         w = max(0.0, v) / top * width if math.isfinite(v) else 0.0
-        parts.append(
-            f'<text x="{left - 6}" y="{y + 15}" text-anchor="end">{escape(label[:28])}</text>'
-            f'<rect x="{left}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" fill="#4a7bb7"/>'
-        )
+        error = None
         if math.isfinite(lo) and math.isfinite(hi):
-            x1, x2 = left + max(lo, 0) / top * width, left + max(hi, 0) / top * width
-            parts.append(
-                f'<line x1="{x1:.1f}" x2="{x2:.1f}" y1="{y + 9}" y2="{y + 9}" stroke="#222"/>'
+            error = (
+                round(left + max(lo, 0) / top * width, 1),
+                round(left + max(hi, 0) / top * width, 1),
             )
-        parts.append(f'<text x="{left + w + 6:.1f}" y="{y + 15}">{escape(_fmt(v, pct))}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+        chart.bars.append(
+            _Bar(
+                label[:28],
+                _fmt(v, pct),
+                5 + i * chart.row,
+                round(w, 1),
+                round(left + w + 6, 1),
+                error,
+            )
+        )
+    return chart
 
 
-def _chart(result: Report) -> str:
+def _charts(result: Report) -> list[_Chart]:
     nan = float("nan")
     if isinstance(result, AttributionResult):
-        return _bars([(k, v, nan, nan) for k, v in result.credit.items()], False)
+        return [_bars([(k, v, nan, nan) for k, v in result.credit.items()], False)]
     if isinstance(result, QualityReport):
-        return "".join(
-            f"<h3>{escape(m)} rate</h3>"
-            + _bars(
+        return [
+            _bars(
                 [(r.group, r.rates[m].rate, r.rates[m].low, r.rates[m].high) for r in result.rows],
                 True,
+                heading=f"{m} rate",
             )
             for m in METRICS
-        )
+        ]
     if isinstance(result, BudgetReport):
-        return _bars([(r.key, r.roi, nan, nan) for r in result.rows], True)
-    return _bars([(k, v, result.low[k], result.high[k]) for k, v in result.spend.items()], False)
+        return [_bars([(r.key, r.roi, nan, nan) for r in result.rows], True)]
+    return [_bars([(k, v, result.low[k], result.high[k]) for k, v in result.spend.items()], False)]
 
 
-def _html_table(result: Report) -> str:
-    head, rows = _rows(result)
-    th = "".join(f"<th>{escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
-
-
-_CSS = (
-    "body{font-family:system-ui,sans-serif;margin:2em;max-width:70em;color:#222}"
-    "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.2em .5em;"
-    "text-align:right}td:first-child,th:first-child{text-align:left}svg{font-size:12px}"
-    ".warn{color:#a33}"
+_ENV = Environment(
+    loader=PackageLoader("accord.attribution", "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
 )
 
+Rows = Sequence[Sequence[str]]
 
-def render_html(results: Sequence[Report], title: str = "Accord attribution report") -> str:
-    """One self-contained HTML page (inline CSS and SVG, no scripts) for all ``results``."""
-    sections = []
-    for result in results:
-        warns = "".join(
-            f'<p class="warn">⚠ {escape(w)}</p>' for w in getattr(result, "warnings", ())
-        )
-        sections.append(
-            f"<section><h2>{escape(_title(result))}</h2>{_chart(result)}"
-            f"{_html_table(result)}{warns}</section>"
-        )
-    return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}'
-        f"</title><style>{_CSS}</style></head><body><h1>{escape(title)}</h1>"
-        f"{''.join(sections)}</body></html>"
-    )
+
+def render_html(
+    results: Sequence[Report],
+    title: str = "Accord attribution report",
+    extra: Sequence[tuple[str, Sequence[str], Rows]] = (),
+) -> str:
+    """One self-contained HTML page (inline CSS and SVG, no scripts) for all ``results``, then
+    any ``extra`` sections, each a heading, a table header and its rows."""
+    sections = [
+        {
+            "title": _title(result),
+            "charts": _charts(result),
+            "table": _rows(result),
+            "warnings": list(getattr(result, "warnings", ())),
+        }
+        for result in results
+    ]
+    return _ENV.get_template("report.html").render(title=title, sections=sections, extra=extra)
