@@ -1,15 +1,16 @@
 """The audit for people: a terminal report (rich) and one self-contained HTML page whose charts
 are inline SVG — no JavaScript, no stylesheet or font fetched from anywhere, so it can be mailed to
-an auditor as it is."""
+an auditor as it is. The page is the autoescaped Jinja2 template ``templates/audit.html``; the
+tables are the terminal report's, the charts' geometry is computed here."""
 
 from __future__ import annotations
 
-import html
 import io
-import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from rich.console import Console
 from rich.table import Table
 
@@ -115,33 +116,49 @@ def render_audit_text(audit: dict[str, Any], width: int = 140) -> str:
     return buf.getvalue()
 
 
-def _bars(title: str, items: Sequence[tuple[str, float]], unit: str = "") -> str:
-    """A horizontal bar chart as inline SVG."""
-    if not items:
-        return f"<p class=muted>{html.escape(title)}: nothing recorded.</p>"
-    top = max(v for _, v in items) or 1.0
-    h = 22 * len(items) + 30
-    parts = [f'<svg role="img" aria-label="{html.escape(title)}" width="640" height="{h}" '
-             f'xmlns="http://www.w3.org/2000/svg"><title>{html.escape(title)}</title>',
-             f'<text x="0" y="16" font-size="13" font-weight="bold">{html.escape(title)}</text>']
+@dataclass(frozen=True, slots=True)
+class _Bar:
+    label: str
+    shown: str
+    y: int
+    width: float
+    value_x: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Chart:
+    """A horizontal bar chart's geometry, titled; the template draws it as inline SVG."""
+
+    title: str
+    bars: list[_Bar] = field(default_factory=list)
+
+    @property
+    def height(self) -> int:
+        return 22 * len(self.bars) + 30
+
+
+def _bars(title: str, items: Sequence[tuple[str, float]], unit: str = "") -> _Chart:
+    chart = _Chart(title)
+    top = max((v for _, v in items), default=0.0) or 1.0
     for i, (label, v) in enumerate(items):
-        y = 28 + 22 * i
         w = 380 * v / top
-        parts.append(f'<text x="0" y="{y + 14}" font-size="12">{html.escape(label[:34])}</text>'
-                     f'<rect x="230" y="{y}" width="{w:.1f}" height="16" fill="#4a6fa5"/>'
-                     f'<text x="{236 + w:.1f}" y="{y + 13}" font-size="11">{v:g}{unit}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+        chart.bars.append(_Bar(label[:34], f"{v:g}{unit}", 28 + 22 * i, round(w, 1),
+                               round(236 + w, 1)))
+    return chart
 
 
-def _html_table(t: Table) -> str:
-    head = "".join(f"<th>{html.escape(str(c.header))}</th>" for c in t.columns)
-    n = len(t.rows)
-    cells = [list(c.cells) for c in t.columns]
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(cells[j][i]))}</td>"
-                                    for j in range(len(cells))) + "</tr>" for i in range(n))
-    return (f"<h3>{html.escape(str(t.title or ''))}</h3><table><thead><tr>{head}</tr></thead>"
-            f"<tbody>{body}</tbody></table>")
+def _grid(t: Table) -> dict[str, Any]:
+    """A terminal table's title, header and cells, for the page to lay out as HTML."""
+    cells = [[str(c) for c in col.cells] for col in t.columns]
+    return {"title": str(t.title or ""), "head": [str(c.header) for c in t.columns],
+            "rows": [[col[i] for col in cells] for i in range(len(t.rows))]}
+
+
+_ENV = Environment(loader=PackageLoader("accord.fleet", "templates"),
+                   autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+                   trim_blocks=True, lstrip_blocks=True)
+# the audit rides along as JSON for machines, in the order compute_audit built it
+_ENV.policies["json.dumps_kwargs"] = {"default": str}
 
 
 def render_audit_html(audit: dict[str, Any]) -> str:
@@ -160,19 +177,6 @@ def render_audit_html(audit: dict[str, Any]) -> str:
         c = audit["chains"]
         charts.append(_bars("Decision chains", [("reconstructable", c["reconstructable"]),
                                                ("not", c["decisions"] - c["reconstructable"])]))
-    sections = []
-    for name in TITLES:
-        if name in audit:
-            tables = "".join(_html_table(t) for t in _tables(name, audit[name]))
-            sections.append(f"<section>{tables}</section>")
-    data = json.dumps(audit, default=str).replace("<", "\\u003c")
-    return ("<!doctype html><html lang=en><head><meta charset=utf-8>"
-            "<title>Accord fleet audit</title><style>body{font:14px system-ui,sans-serif;"
-            "margin:2em;max-width:1100px}table{border-collapse:collapse;margin:.5em 0 1.5em}"
-            "td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}"
-            "th{background:#eef}.muted{color:#777}svg{display:block;margin:1em 0}</style>"
-            f"</head><body><h1>Accord fleet audit</h1><p class=muted>generated "
-            f"{html.escape(str(audit['generated_at']))} · policy "
-            f"{html.escape(str(audit['policy_version']))} · store "
-            f"{html.escape(str(audit['store']))}</p>{''.join(charts)}{''.join(sections)}"
-            f'<script type="application/json" id="audit-data">{data}</script></body></html>')
+    sections = [[_grid(t) for t in _tables(name, audit[name])] for name in TITLES
+                if name in audit]
+    return _ENV.get_template("audit.html").render(audit=audit, charts=charts, sections=sections)
