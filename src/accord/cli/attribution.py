@@ -10,7 +10,6 @@ import os
 import shutil
 import sys
 from contextlib import nullcontext
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -125,8 +124,11 @@ def _render(report: StoreReport, fmt: str) -> str:
                 writer.writerow([result.model, key, f"{credit:.4f}", f"{share[key]:.6f}"])
         return buf.getvalue()
     if fmt == "html":
-        page: str = render_html(report.sections(), title="Accord attribution report")
-        return page.replace("</body>", _not_delivered_html(report) + "</body>", 1)
+        head, rows = _not_delivered_rows(report)
+        page: str = render_html(report.sections(), title="Accord attribution report", extra=[
+            ("Not delivered (no credit: the gate or the agent kept these from the customer)",
+             head, rows)])
+        return page
     # Wide enough for the quality table; a terminal narrower than that squeezes columns.
     width = shutil.get_terminal_size((200, 24)).columns if sys.stdout.isatty() else 200
     console = Console(record=True, file=io.StringIO(), width=width)
@@ -156,13 +158,3 @@ def _not_delivered_table(report: StoreReport) -> Any:
     for row in rows:
         table.add_row(*row)
     return table
-
-
-def _not_delivered_html(report: StoreReport) -> str:
-    head, rows = _not_delivered_rows(report)
-    th = "".join(f"<th>{escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return ("<section><h2>Not delivered (no credit: the gate or the agent kept these from the "
-            f"customer)</h2><table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
-            "</section>")
-
