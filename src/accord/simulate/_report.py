@@ -1,14 +1,22 @@
-"""The report: one self-contained HTML page (inline CSS and SVG, no external asset) and a
-terminal summary, both formatted from the results dict and nothing else."""
+"""The report: one self-contained HTML page (inline CSS and SVG, no external asset, no script)
+and a terminal summary, both formatted from the results dict and nothing else.
+
+The page's markup is the autoescaped Jinja2 template ``templates/report.html`` (its charts are
+macros in ``templates/_charts.html``); this module picks and formats the numbers and ``_svg``
+computes the charts' geometry.
+"""
 
 from __future__ import annotations
 
+import html
 import time
-from html import escape
-from typing import Any
+from typing import Any, NamedTuple
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from accord._time import iso
-from accord.simulate._svg import ARM_COLORS, PALETTE, grouped_bars, lines, week
+from accord.simulate._svg import ARM_COLORS, PALETTE, Bars, grouped_bars, lines, week
 
 LABELS = {
     "touches_per_customer_week_mean": "touches per customer per week (mean)",
@@ -35,25 +43,80 @@ HARMS = (
     "unsubscribes",
     "complaints",
 )
-CSS = """body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;
-max-width:1160px;color:#1c2833;padding:0 16px}h1{font-size:24px;margin-bottom:4px}
-h2{font-size:18px;margin-top:32px;border-bottom:1px solid #d5d8dc;padding-bottom:4px}
-table{border-collapse:collapse;margin:8px 0}td,th{padding:4px 10px;border-bottom:1px solid #eaecee;
-text-align:right}td:first-child,th:first-child{text-align:left}th{background:#f4f6f7}
-.note{background:#fef9e7;border-left:4px solid #f4d03f;padding:8px 12px;margin:12px 0}
-.grid{display:flex;flex-wrap:wrap;gap:24px}.better{color:#1e8449}.worse{color:#c0392b}
-.muted{color:#707b7c;font-size:12px}code{background:#f4f6f7;padding:1px 4px}"""
+TOUCHES = (
+    "touches_per_customer_week_mean",
+    "touches_per_customer_week_p95",
+    "touches_per_customer_week_max",
+)
+DAILY = (
+    ("delivered", "touches delivered per day"),
+    ("unsubscribes", "unsubscribes per day"),
+    ("revenue", "revenue per day (USD)"),
+)
+GATE_COUNTS = (
+    "proposals",
+    "go",
+    "defer",
+    "flag",
+    "stop",
+    "revoked_before_send",
+    "approved",
+    "rejected",
+)
+SENSITIVITY_COLUMNS = (
+    "revenue_without",
+    "revenue_with",
+    "revenue_delta",
+    "unsubscribes_without",
+    "unsubscribes_with",
+    "unsubscribe_delta",
+    "complaint_delta",
+    "conversion_delta",
+)
+
+
+def _escape(value: Any) -> Markup:
+    """Escape as the standard library does: an apostrophe becomes ``&#x27;`` (markupsafe
+    writes ``&#39;``), so every label and value reads byte for byte as the report always wrote
+    it and ``html.escape(label) in page`` still finds it. Markup (a macro's output) passes."""
+    if isinstance(value, Markup):
+        return value
+    return Markup(html.escape(str(value)))
+
+
+_ENV = Environment(
+    loader=PackageLoader("accord.simulate", "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    finalize=_escape,
+)
+
+
+class Cell(NamedTuple):
+    """A table cell the page colours: ``css`` is better, worse or muted."""
+
+    text: str
+    css: str
+
+
+Row = list[str | Cell]
 
 
 def _n(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
-    return f"{v:,}" if isinstance(v, int) else escape(str(v))
+    return f"{v:,}" if isinstance(v, int) else str(v)
 
 
-def _change(base: float, new: float, higher_is_better: bool | None) -> str:
+def _pct(share: float, digits: int = 1) -> str:
+    return f"{share * 100:.{digits}f}%"
+
+
+def _change(base: float, new: float, higher_is_better: bool | None) -> Cell:
     if base == new:
-        return '<td class="muted">—</td>'
+        return Cell("—", "muted")
     pct = f" ({(new - base) / base * 100:+.0f}%)" if base else ""
     css = (
         "muted"
@@ -61,41 +124,53 @@ def _change(base: float, new: float, higher_is_better: bool | None) -> str:
         else ("better" if (new > base) == higher_is_better else "worse")
     )
     diff: float | int = int(new - base) if base % 1 == 0 and new % 1 == 0 else new - base
-    return f'<td class="{css}">{"+" if diff > 0 else ""}{_n(diff)}{pct}</td>'
+    return Cell(f"{'+' if diff > 0 else ''}{_n(diff)}{pct}", css)
 
 
-def _table(head: list[str], rows: list[list[str]]) -> str:
-    h = "".join(f"<th>{escape(x)}</th>" for x in head)
-    body = "".join(
-        "<tr>" + "".join(r if r.startswith("<td") else f"<td>{r}</td>" for r in row) + "</tr>"
-        for row in rows
-    )
-    return f"<table><tr>{h}</tr>{body}</table>"
+def _color(arm: str) -> str:
+    return ARM_COLORS.get(arm, "#555")
 
 
 def render_html(res: dict[str, Any]) -> str:
+    """The whole page as one string; open it offline, mail it, archive it."""
     arms = res["arms"]
     names = list(arms)
-    labels = [arms[a]["label"] for a in names]
-    series = [(arms[a]["label"], ARM_COLORS.get(a, "#555")) for a in names]
     cfg = res["config"]
-    parts = [
-        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Accord fleet "
-        f"simulation</title><style>{CSS}</style></head><body>",
-        "<h1>A fleet with and without Accord</h1>",
-        f'<p class="muted">{cfg["customers"]:,} customers × {cfg["days"]} days, seed '
-        f"{cfg['seed']}; ten agents; the same company, the same random world in every arm."
-        "</p>",
-        '<div class="note"><b>Read this first.</b> The customer reactions below come from a '
-        "<i>response model</i> whose effects — contact fatigue raises unsubscribes, mixed "
-        "signals lower conversion, contact after a purchase or an opt-out raises complaints "
-        "— are <b>model assumptions</b>, not measurements. The counts of collisions, "
-        "contradictions and sends after opt-outs are what the agents did; what customers "
-        "did about them is assumed. The sensitivity table shows which assumption drives "
-        "which result.</div>",
-        "<h2>Headline</h2>",
+    series = [(arms[a]["label"], _color(a)) for a in names]
+    charts = [
+        grouped_bars([(LABELS[k], [float(arms[a][k]) for a in names]) for k in keys], series)
+        for keys in (HARMS, TOUCHES)
     ]
-    rows = []
+    daily = [
+        lines(
+            [
+                (arms[a]["label"], _color(a), arms[a]["daily"].get(metric, [0.0] * cfg["days"]))
+                for a in names
+            ],
+            title=title,
+        )
+        for metric, title in DAILY
+    ]
+    return _ENV.get_template("report.html").render(
+        customers=f"{cfg['customers']:,}",
+        days=cfg["days"],
+        seed=cfg["seed"],
+        headline=_headline(res, names),
+        revenue=_revenue_moves(res, names),
+        charts=charts,
+        daily=daily,
+        agents=_agents(res, names),
+        gate=_gate(res, names),
+        attribution=_attribution(res, names),
+        timeline=_timeline(res, names),
+        model=_model(res),
+    )
+
+
+def _headline(res: dict[str, Any], names: list[str]) -> tuple[list[str], list[Row]]:
+    arms = res["arms"]
+    labels = [arms[a]["label"] for a in names]
+    rows: list[Row] = []
     for key in res["headline"]:
         vals = [arms[a][key] for a in names]
         better_up = (
@@ -105,62 +180,16 @@ def render_html(res: dict[str, Any]) -> str:
             if key == "approvals_requested"
             else False
         )
-        row = [escape(LABELS.get(key, key)), *(_n(v) for v in vals)]
+        row: Row = [LABELS.get(key, key), *(_n(v) for v in vals)]
         row += [_change(float(vals[0]), float(v), better_up) for v in vals[1:]]
         rows.append(row)
-    head = ["metric", *labels] + [f"change ({lbl})" for lbl in labels[1:]]
-    parts.append(_table(head, rows))
-    parts.append(_revenue_note(res, names))
-    parts.append('<div class="grid">')
-    parts.append(
-        grouped_bars([(LABELS[k], [float(arms[a][k]) for a in names]) for k in HARMS], series)
-    )
-    parts.append(
-        grouped_bars(
-            [
-                (LABELS[k], [float(arms[a][k]) for a in names])
-                for k in (
-                    "touches_per_customer_week_mean",
-                    "touches_per_customer_week_p95",
-                    "touches_per_customer_week_max",
-                )
-            ],
-            series,
-        )
-    )
-    parts.append("</div><h2>Day by day</h2><div class=grid>")
-    for metric, title in (
-        ("delivered", "touches delivered per day"),
-        ("unsubscribes", "unsubscribes per day"),
-        ("revenue", "revenue per day (USD)"),
-    ):
-        parts.append(
-            lines(
-                [
-                    (
-                        arms[a]["label"],
-                        ARM_COLORS.get(a, "#555"),
-                        arms[a]["daily"].get(metric, [0.0] * cfg["days"]),
-                    )
-                    for a in names
-                ],
-                title=title,
-            )
-        )
-    parts.append("</div>")
-    parts.append(_agents_section(res, names))
-    parts.append(_gate_section(res, names))
-    parts.append(_attribution_section(res, names))
-    parts.append(_timeline_section(res, names))
-    parts.append(_model_section(res))
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return ["metric", *labels] + [f"change ({lbl})" for lbl in labels[1:]], rows
 
 
-def _revenue_note(res: dict[str, Any], names: list[str]) -> str:
-    """Say where revenue moved, per agent, so a revenue difference is never a mystery."""
+def _revenue_moves(res: dict[str, Any], names: list[str]) -> dict[str, Any] | None:
+    """Where revenue moved, per agent, so a revenue difference is never a mystery."""
     if len(names) < 2:
-        return ""
+        return None
     base = {a["agent"]: a for a in res["arms"][names[0]]["per_agent"]}
     moved = []
     for a in res["arms"][names[1]]["per_agent"]:
@@ -168,130 +197,97 @@ def _revenue_note(res: dict[str, Any], names: list[str]) -> str:
         if abs(delta) >= 1:
             moved.append((delta, a))
     moved.sort(key=lambda x: abs(x[0]), reverse=True)
-    parts = [
-        f"{escape(a['agent'])} {'+' if d > 0 else ''}{_n(round(d))} ({_n(a['deferred'])} "
-        f"deferred, {_n(a['flagged'])} flagged, {_n(a['stopped'])} stopped)"
-        for d, a in moved[:3]
-    ]
-    if not parts:
-        return ""
-    new, old = res["arms"][names[1]]["label"], res["arms"][names[0]]["label"]
-    return (
-        f'<p class="muted">Where touch-driven revenue moved ({escape(new)} vs '
-        f"{escape(old)}): " + "; ".join(parts) + ". Held "
-        "touches that would have converted cost revenue; the response model decides how "
-        "much the avoided fatigue and contradictions win back.</p>"
-    )
+    if not moved:
+        return None
+    return {
+        "new": res["arms"][names[1]]["label"],
+        "old": res["arms"][names[0]]["label"],
+        "moved": [
+            {
+                "agent": a["agent"],
+                "delta": f"{'+' if d > 0 else ''}{_n(round(d))}",
+                **{k: _n(a[k]) for k in ("deferred", "flagged", "stopped")},
+            }
+            for d, a in moved[:3]
+        ],
+    }
 
 
-def _agents_section(res: dict[str, Any], names: list[str]) -> str:
+def _agents(res: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """Each agent's own dashboard in the first arm, then every arm's customer journeys."""
     base = res["arms"][names[0]]
-    rows = [
-        [
-            escape(a["agent"]),
-            _n(a["sent"]),
-            f"{a['conversion_rate'] * 100:.1f}%",
-            _n(a["unsub_per_1000"]),
-            _n(a["claimed_conversions"]),
-            _n(a["revenue"]),
-        ]
-        for a in base["per_agent"]
-        if a["proposals"]
-    ]
     j = base["journeys"]
-    out = [
-        "<h2>Each agent looks fine alone; the journeys do not</h2>",
-        f"<p>{escape(base['label'])}: every agent's own dashboard — its sends, its "
-        "conversion rate, its unsubscribes per 1,000 sends, and the conversions it claims "
-        "(any conversion within 7 days of its touch).</p>",
-        _table(
+    return {
+        "label": base["label"],
+        "rows": [
             [
-                "agent",
-                "sent",
-                "own conversion rate",
-                "unsubs / 1,000 sends",
-                "claimed conversions",
-                "own revenue",
-            ],
-            rows,
-        ),
-        f"<p>Claimed conversions add up to <b>{_n(base['claimed_conversions_total'])}</b>; "
-        f"customers made <b>{_n(base['conversions'])}</b>. Across the journey: "
-        f"<b>{j['share_unsubscribed'] * 100:.1f}%</b> of customers unsubscribed from "
-        f"something, <b>{j['share_collided'] * 100:.1f}%</b> were hit by two agents within "
-        f"72 h, and customers touched 4+ times a week unsubscribed at "
-        f"<b>{j['unsub_rate_heavy'] * 100:.1f}%</b> against "
-        f"<b>{j['unsub_rate_light'] * 100:.1f}%</b> for the rest.</p>",
-    ]
-    jrows = [
-        [
-            escape(res["arms"][a]["label"]),
-            f"{res['arms'][a]['journeys']['share_unsubscribed'] * 100:.2f}%",
-            f"{res['arms'][a]['journeys']['share_complained'] * 100:.2f}%",
-            f"{res['arms'][a]['journeys']['share_converted'] * 100:.2f}%",
-            f"{res['arms'][a]['journeys']['share_collided'] * 100:.2f}%",
-            _n(res["arms"][a]["churned_at_end"]),
-        ]
-        for a in names
-    ]
-    out.append(
-        _table(
+                a["agent"],
+                _n(a["sent"]),
+                _pct(a["conversion_rate"]),
+                _n(a["unsub_per_1000"]),
+                _n(a["claimed_conversions"]),
+                _n(a["revenue"]),
+            ]
+            for a in base["per_agent"]
+            if a["proposals"]
+        ],
+        "claimed": _n(base["claimed_conversions_total"]),
+        "conversions": _n(base["conversions"]),
+        "unsubscribed": _pct(j["share_unsubscribed"]),
+        "collided": _pct(j["share_collided"]),
+        "heavy": _pct(j["unsub_rate_heavy"]),
+        "light": _pct(j["unsub_rate_light"]),
+        "journeys": [
             [
-                "journeys",
-                "unsubscribed",
-                "complained",
-                "converted",
-                "hit by 2 agents in 72 h",
-                "churned at end",
-            ],
-            jrows,
-        )
-    )
-    return "".join(out)
+                res["arms"][a]["label"],
+                *(
+                    _pct(res["arms"][a]["journeys"][f"share_{k}"], 2)
+                    for k in ("unsubscribed", "complained", "converted", "collided")
+                ),
+                _n(res["arms"][a]["churned_at_end"]),
+            ]
+            for a in names
+        ],
+    }
 
 
-def _gate_section(res: dict[str, Any], names: list[str]) -> str:
-    out = ["<h2>What the gate did</h2>"]
+def _gate(res: dict[str, Any], names: list[str]) -> list[dict[str, Any]]:
+    """Per coordinated arm: what the gate decided, and which rules held how many proposals."""
+    out = []
     for a in names[1:]:
         arm = res["arms"][a]
-        out.append(
-            f"<p><b>{escape(arm['label'])}</b>: {_n(arm['proposals'])} proposals — "
-            f"{_n(arm['go'])} go, {_n(arm['defer'])} defer, {_n(arm['flag'])} flag, "
-            f"{_n(arm['stop'])} stop; {_n(arm['revoked_before_send'])} queued sends "
-            f"revoked before they went out; {_n(arm['approved'])} approvals granted, "
-            f"{_n(arm['rejected'])} rejected.</p>"
-        )
         rules = list(arm["rules"].items())[:12]
+        chart: Bars | None = None
         if rules:
-            out.append(
-                grouped_bars(
-                    [(r, [float(v)]) for r, v in rules],
-                    [("proposals held by this rule", ARM_COLORS.get(a, "#555"))],
-                    shared_scale=True,
-                )
-            )
-    return "".join(out)
+            held = [("proposals held by this rule", _color(a))]
+            chart = grouped_bars([(r, [float(v)]) for r, v in rules], held, shared_scale=True)
+        out.append(
+            {
+                "label": arm["label"],
+                **{k: _n(arm[k]) for k in GATE_COUNTS},
+                "chart": chart,
+            }
+        )
+    return out
 
 
-def _attribution_section(res: dict[str, Any], names: list[str]) -> str:
+def _attribution(res: dict[str, Any], names: list[str]) -> dict[str, Any]:
     att = res.get("attribution") or {}
-    out = ["<h2>Attribution by agent</h2>"]
     if not att.get("available"):
-        return "".join(out) + f'<p class="muted">{escape(att.get("note", "not computed"))}</p>'
-    agents = sorted({k for a in names for k in att["arms"].get(a, {}).get("credit", {})})
-    rows = [
-        [escape(ag), *(_n(att["arms"].get(a, {}).get("credit", {}).get(ag, 0.0)) for a in names)]
-        for ag in agents
-    ]
-    out.append(
-        f'<p class="muted">{att["model"]} model, by agent, on the first '
-        f"{att['customers']:,} customers; credit in USD of conversion value.</p>"
-    )
-    out.append(_table(["agent", *(res["arms"][a]["label"] for a in names)], rows))
-    return "".join(out)
+        return {"available": False, "note": att.get("note", "not computed")}
+    credit = {a: att["arms"].get(a, {}).get("credit", {}) for a in names}
+    agents = sorted({k for a in names for k in credit[a]})
+    return {
+        "available": True,
+        "model": att["model"],
+        "customers": f"{att['customers']:,}",
+        "head": ["agent", *(res["arms"][a]["label"] for a in names)],
+        "rows": [[ag, *(_n(credit[a].get(ag, 0.0)) for a in names)] for ag in agents],
+    }
 
 
-def _timeline_section(res: dict[str, Any], names: list[str]) -> str:
+def _timeline(res: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """One customer's week in every arm: a chart with a lane per arm, then a table per arm."""
     tl = res["timeline"]
     agents = [a["agent"] for a in res["arms"][names[0]]["per_agent"]]
     colors = {a: PALETTE[i % len(PALETTE)] for i, a in enumerate(agents)}
@@ -303,100 +299,60 @@ def _timeline_section(res: dict[str, Any], names: list[str]) -> str:
         )
         for a in names
     ]
-    legend = " ".join(f'<span style="color:{c}">● {escape(a)}</span>' for a, c in colors.items())
-    out = [
-        f"<h2>One customer's week: {escape(tl['customer'])}</h2>",
-        f'<p class="muted">From {iso(tl["start"])} — dots are touches that reached the '
-        "customer, × are proposals the gate held (stop, defer, flag), black ticks are the "
-        f"customer's own events. Hover for details.</p><p>{legend}</p>",
-        week(lanes, tl["start"], tl["end"], colors),
-    ]
-    for a in names:
-        rows = [
-            [
-                _when(r["at"]),
-                escape(str(r.get("agent") or "")),
-                escape(r["kind"] if r["kind"] != "event" else f"event: {r['type']}"),
-                escape(str(r.get("channel") or "")),
-                escape(str(r.get("intent") or "")),
-                escape(str(r.get("outcome") or "")),
-                escape(", ".join(r.get("rules") or [])),
-            ]
-            for r in tl["arms"].get(a, [])
-        ]
-        out.append(f"<h3>{escape(res['arms'][a]['label'])}</h3>")
-        out.append(
-            _table(["when", "agent", "what", "channel", "intent", "outcome", "rules"], rows)
-            if rows
-            else "<p class=muted>nothing happened</p>"
-        )
-    return "".join(out)
+    return {
+        "customer": tl["customer"],
+        "start": iso(tl["start"]),
+        "legend": list(colors.items()),
+        "chart": week(lanes, tl["start"], tl["end"], colors),
+        "arms": [
+            {
+                "label": res["arms"][a]["label"],
+                "rows": [
+                    [
+                        _when(r["at"]),
+                        str(r.get("agent") or ""),
+                        r["kind"] if r["kind"] != "event" else f"event: {r['type']}",
+                        str(r.get("channel") or ""),
+                        str(r.get("intent") or ""),
+                        str(r.get("outcome") or ""),
+                        ", ".join(r.get("rules") or []),
+                    ]
+                    for r in tl["arms"].get(a, [])
+                ],
+            }
+            for a in names
+        ],
+    }
 
 
 def _when(at: float) -> str:
     return time.strftime("%a %d %b %H:%M", time.gmtime(at))
 
 
-def _model_section(res: dict[str, Any]) -> str:
+def _model(res: dict[str, Any]) -> dict[str, Any]:
+    """The response model's parameters, and the one-at-a-time sensitivity rows if computed."""
     params = res["config"]["response"]
-    rows = [
-        [
-            escape(k),
-            escape(
-                ", ".join(f"{c} {x:g}" for c, x in v.items()) if isinstance(v, dict) else f"{v:g}"
-            ),
-        ]
-        for k, v in params.items()
-    ]
-    out = [
-        "<h2>The response model (assumptions)</h2>",
-        "<p>These parameters decide how a simulated customer reacts to a touch; see "
-        "docs/simulate.md for each one's meaning.</p>",
-        _table(["parameter", "value"], rows),
-    ]
     sens = res.get("sensitivity") or {}
-    if sens.get("rows"):
-        out.append(
-            f"<h3>Sensitivity (one at a time, {sens['customers']:,} customers × "
-            f"{sens['days']} days)</h3><p>Each row changes one parameter and reruns both "
-            "arms. Δ columns are <i>With Accord minus Without</i>. A parameter that moves "
-            "both arms alike leaves Δ unchanged; one that moves Δ is what the comparison "
-            "rests on. Small companies give small counts: raise "
-            "<code>--sensitivity-customers</code> for a firmer table.</p>"
-        )
-        srows = [
-            [
-                escape(r["parameter"]),
-                "" if r["parameter"] == "baseline" else f"×{r['factor']:g} → {r['value']:g}",
-                _n(r["revenue_without"]),
-                _n(r["revenue_with"]),
-                _n(r["revenue_delta"]),
-                _n(r["unsubscribes_without"]),
-                _n(r["unsubscribes_with"]),
-                _n(r["unsubscribe_delta"]),
-                _n(r["complaint_delta"]),
-                _n(r["conversion_delta"]),
-            ]
-            for r in sens["rows"]
-        ]
-        out.append(
-            _table(
+    return {
+        "rows": [
+            [k, ", ".join(f"{c} {x:g}" for c, x in v.items()) if isinstance(v, dict) else f"{v:g}"]
+            for k, v in params.items()
+        ],
+        "sensitivity": {
+            "customers": f"{sens['customers']:,}",
+            "days": sens["days"],
+            "rows": [
                 [
-                    "parameter",
-                    "set to",
-                    "revenue without",
-                    "revenue with",
-                    "Δ revenue",
-                    "unsubs without",
-                    "unsubs with",
-                    "Δ unsubscribes",
-                    "Δ complaints",
-                    "Δ conversions",
-                ],
-                srows,
-            )
-        )
-    return "".join(out)
+                    r["parameter"],
+                    "" if r["parameter"] == "baseline" else f"×{r['factor']:g} → {r['value']:g}",
+                    *(_n(r[k]) for k in SENSITIVITY_COLUMNS),
+                ]
+                for r in sens["rows"]
+            ],
+        }
+        if sens.get("rows")
+        else None,
+    }
 
 
 def print_summary(res: dict[str, Any], console: Any) -> None:
