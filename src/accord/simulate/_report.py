@@ -8,12 +8,10 @@ computes the charts' geometry.
 
 from __future__ import annotations
 
-import html
 import time
 from typing import Any, NamedTuple
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
 
 from accord._time import iso
 from accord.simulate._svg import ARM_COLORS, PALETTE, Bars, grouped_bars, lines, week
@@ -75,22 +73,12 @@ SENSITIVITY_COLUMNS = (
 )
 
 
-def _escape(value: Any) -> Markup:
-    """Escape as the standard library does: an apostrophe becomes ``&#x27;`` (markupsafe
-    writes ``&#39;``), so every label and value reads byte for byte as the report always wrote
-    it and ``html.escape(label) in page`` still finds it. Markup (a macro's output) passes."""
-    if isinstance(value, Markup):
-        return value
-    return Markup(html.escape(str(value)))
-
-
 _ENV = Environment(
     loader=PackageLoader("accord.simulate", "templates"),
     autoescape=select_autoescape(["html"]),
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
-    finalize=_escape,
 )
 
 
