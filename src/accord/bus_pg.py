@@ -55,6 +55,9 @@ class PgBus(Bus):
         super().__init__()
         self.url = url
         self.replica = replica or uuid.uuid4().hex[:16]
+        self._own = '{"r":' + json.dumps(self.replica) + ","
+        """How this replica's own notifications begin (see ``payload``): they are skipped
+        unparsed, since the listener hears every one of them back."""
         self.lost = 0
         """Messages that could not be sent to the other replicas (the database was away)."""
         self._pool = pool
@@ -182,6 +185,8 @@ class PgBus(Bus):
         return None
 
     def _deliver(self, text: str) -> None:
+        if text.startswith(self._own):
+            return
         try:
             envelope = json.loads(text)
             if envelope.get("r") == self.replica:

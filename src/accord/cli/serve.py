@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -11,15 +12,10 @@ from accord.cli._common import db_option, friendly, store_options
 
 
 def open_service(db: str, policy: str) -> object:
-    """The service for a server: on a store with a cross-replica bus, live updates use it."""
-    from accord.bus import Bus
-    from accord.service import Accord
+    """The service for a server (kept here for callers of the CLI module)."""
+    from accord.http._serving import open_service as _open
 
-    service = Accord.open(db, policy=policy)
-    make_bus = getattr(service.store, "make_bus", None)
-    if make_bus is not None and type(service.bus) is Bus:
-        service.bus = make_bus()
-    return service
+    return _open(db, policy)
 
 
 @click.command()
@@ -27,28 +23,42 @@ def open_service(db: str, policy: str) -> object:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to bind.")
 @click.option("--max-in-flight", default=64, show_default=True, type=int,
-              help="Concurrent requests before answering 429 with Retry-After.")
+              help="Concurrent requests before answering 429 with Retry-After (per worker).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Worker processes, each with its own store connections. PostgreSQL gains "
+                   "from 2 or more; SQLite writers queue on one file, so it gains little.")
 @click.option("--base-url", default=None, help="Public URL (for the A2A agent card).")
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 @friendly
-def serve(db: str, policy: str, host: str, port: int, max_in_flight: int, base_url: str | None,
-          log_level: str) -> None:
+def serve(db: str, policy: str, host: str, port: int, max_in_flight: int, workers: int,
+          base_url: str | None, log_level: str) -> None:
     """Run the HTTP API (/v1, /openapi.json), MCP at /mcp and the A2A agent card.
 
-    Any number of replicas may serve one PostgreSQL database; they decide as one."""
+    Any number of replicas (and of --workers in each) may serve one database; they decide as
+    one."""
     import uvicorn
 
-    from accord.http import create_app
+    from accord.http import _serving, create_app
 
-    service = open_service(db, policy)
-    app = create_app(service, max_in_flight=max_in_flight,  # type: ignore[arg-type]
-                     base_url=base_url or f"http://{host}:{port}")
-    click.echo(f"accord serving {db} on http://{host}:{port} (docs: /docs)", err=True)
+    public = base_url or f"http://{host}:{port}"
+    click.echo(f"accord serving {db} on http://{host}:{port} with {workers} worker(s) "
+               "(docs: /docs)", err=True)
+    if workers > 1:  # each worker process builds its own app and store from the environment
+        from accord.service import Accord
+
+        Accord.open(db, policy=policy).close()  # a bad store or policy fails here, once
+        os.environ.update(_serving.settings_env(db, policy, max_in_flight=max_in_flight,
+                                                base_url=public))
+        uvicorn.run(_serving.FACTORY, factory=True, workers=workers, host=host, port=port,
+                    log_level=log_level, access_log=False)
+        return
+    service = _serving.open_service(db, policy)
+    app = create_app(service, max_in_flight=max_in_flight, base_url=public)
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
     finally:
-        service.close()  # type: ignore[attr-defined]
+        service.close()
 
 
 @click.group()

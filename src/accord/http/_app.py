@@ -69,13 +69,14 @@ class Housekeeper:
 def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1,
                webhook_attempts: int = 8, webhook_backoff: float = 1.0,
                policy_poll: float = 1.0, background: bool = True,
-               base_url: str | None = None) -> FastAPI:
+               base_url: str | None = None, close_service: bool = False) -> FastAPI:
     """Build the HTTP API over ``service``.
 
     ``max_in_flight`` bounds concurrent requests (beyond it: 429 + Retry-After);
     ``webhook_attempts``/``webhook_backoff`` shape delivery retries (backoff doubles each time);
     ``policy_poll`` is how often a replica checks for a newer applied policy;
-    ``background=False`` starts no threads (for schema-only use)."""
+    ``background=False`` starts no threads (for schema-only use);
+    ``close_service`` closes ``service`` when the app shuts down (a worker that opened it)."""
     dispatcher = webhooks.Dispatcher(service, attempts=webhook_attempts, backoff=webhook_backoff)
     usage = Usage(service.store)
     house = Housekeeper([(2.0, usage.flush), (policy_poll, service.refresh_policy)])
@@ -94,6 +95,8 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
             if background:
                 dispatcher.stop()
                 house.stop()
+            if close_service:
+                service.close()
 
     app = FastAPI(title="Accord", version="1", description=DESCRIPTION, lifespan=lifespan)
     state: Any = app.state

@@ -23,6 +23,8 @@ from typing import Any
 import httpx
 
 WARMUP = 200
+PROPOSALS = "/v1/proposals"
+BASELINE = "/healthz"
 
 
 def _free_port() -> int:
@@ -47,9 +49,15 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) 
 
 
 def bench_http(db_url: str, *, rate: int = 1000, seconds: float = 10,
-               policy: str | Path | None = None, max_in_flight: int = 512) -> dict[str, Any]:
-    """Start ``accord serve`` on ``db_url``, offer ``rate`` proposals/s for ``seconds``, and
-    return the sustained decisions/s and latency percentiles (ms)."""
+               policy: str | Path | None = None, max_in_flight: int = 512,
+               workers: int = 1) -> dict[str, Any]:
+    """Start ``accord serve`` (``workers`` processes) on ``db_url``, offer ``rate``
+    proposals/s for ``seconds``, and return the sustained decisions/s and latency percentiles
+    (ms).
+
+    The same driver first offers ``GET /healthz`` at the same rate for the same time:
+    ``baseline_*`` is what the machine, the driver and the HTTP stack cost without a decision,
+    so figures taken on a busy, shared machine can still be compared by their ratio."""
     from accord.http import create_token
     from accord.store import open_store
 
@@ -63,7 +71,8 @@ def bench_http(db_url: str, *, rate: int = 1000, seconds: float = 10,
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [sys.executable, "-c", "from accord.cli import main; main()", "serve", "--db", db_url,
-         "--policy", pol, "--port", str(port), "--max-in-flight", str(max_in_flight)],
+         "--policy", pol, "--port", str(port), "--max-in-flight", str(max_in_flight),
+         "--workers", str(workers)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_healthy(url, server)
@@ -75,16 +84,17 @@ def bench_http(db_url: str, *, rate: int = 1000, seconds: float = 10,
         server.terminate()
         server.wait(timeout=30)
     backend = "postgresql" if db_url.startswith(("postgres://", "postgresql://")) else "sqlite"
-    return {"backend": backend, **result}
+    return {"backend": backend, "workers": workers, **result}
 
 
 class _Conn:
     """One keep-alive HTTP/1.1 connection, written by hand: a driver that is cheaper than the
     server it measures (a general client's pool costs more than the decision at this rate)."""
 
-    def __init__(self, host: str, port: int, token: str) -> None:
+    def __init__(self, host: str, port: int, token: str, path: str = PROPOSALS) -> None:
         self.host, self.port = host, port
-        self.head = (f"POST /v1/proposals HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        method = "POST" if path == PROPOSALS else "GET"
+        self.head = (f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
                      f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n")
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
@@ -104,8 +114,9 @@ class _Conn:
         return status
 
 
-async def _drive(url: str, token: str, rate: int, seconds: float,
+async def _drive(url: str, token: str, rate: int, seconds: float, path: str = PROPOSALS,
                  connections: int = 64) -> dict[str, Any]:
+    """Offer ``rate`` requests/s to ``path`` for ``seconds`` (after a warm-up) and measure."""
     host, port = url.removeprefix("http://").split(":")
     run = f"{random.getrandbits(32):08x}"
     latencies: list[float] = []
@@ -113,15 +124,15 @@ async def _drive(url: str, token: str, rate: int, seconds: float,
     queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
 
     async def worker() -> None:
-        conn = _Conn(host, int(port), token)
+        conn = _Conn(host, int(port), token, path)
         while (item := await queue.get()) is not None:
             i, scheduled = item
             body = json.dumps({"agent": "email-cadence", "customer": f"b{run}-{i}",
                                "channel": "email", "intent": "nurture"}).encode()
             try:
-                key = str(await conn.post(body))
+                key = str(await conn.post(body if path == PROPOSALS else b""))
             except (OSError, asyncio.IncompleteReadError) as exc:
-                key, conn = type(exc).__name__, _Conn(host, int(port), token)
+                key, conn = type(exc).__name__, _Conn(host, int(port), token, path)
             if i >= 0:
                 statuses[key] = statuses.get(key, 0) + 1
                 if key == "200":
@@ -156,6 +167,18 @@ async def _drive(url: str, token: str, rate: int, seconds: float,
             "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": pct(1.0), "statuses": statuses}
 
 
+async def _drive_both(url: str, token: str, rate: int, seconds: float) -> dict[str, Any]:
+    """The baseline (``GET /healthz``) first, then the proposals, at the same offered load."""
+    base = await _drive(url, token, rate, seconds, BASELINE)
+    result = await _drive(url, token, rate, seconds, PROPOSALS)
+    result.update(baseline_per_s=base["decisions_per_s"], baseline_p50_ms=base["p50_ms"],
+                  baseline_p99_ms=base["p99_ms"])
+    return result
+
+
 if __name__ == "__main__":
     _url, _token, _rate, _seconds = sys.argv[1:5]
-    print(json.dumps(asyncio.run(_drive(_url, _token, int(_rate), float(_seconds)))))
+    _path = sys.argv[5] if len(sys.argv) > 5 else None
+    print(json.dumps(asyncio.run(
+        _drive_both(_url, _token, int(_rate), float(_seconds)) if _path is None else
+        _drive(_url, _token, int(_rate), float(_seconds), _path))))
