@@ -25,7 +25,6 @@ from accord._errors import (
     InvalidInput,
     NotFound,
 )
-from accord._fleet import _VERSION_KEY as SEATS_VERSION_KEY
 from accord._fleet import FleetMixin
 from accord._ids import new_id
 from accord._ledgerview import LedgerMixin
@@ -45,12 +44,6 @@ from accord.store import Store, open_store
 from accord.store import _rows as sql
 from accord.store._base import CustomerRow, Tx
 
-_SEEN = ("SELECT body, request_hash FROM decisions WHERE customer = ? AND agent = ? AND "
-         "idem_key = ?")
-_OPEN_CLAIMS = ("SELECT id, agent, purpose, until FROM claims WHERE customer = ? AND "
-                "released = 0 AND until > ?")
-_SEATS_VERSION = "SELECT value FROM meta WHERE key = ?"
-"""The registry version ``FleetMixin._refresh_from`` reads (the same text, for read-ahead)."""
 _REFRESH_EVERY = 1.0
 """Seconds between checks for a policy applied by another replica."""
 
@@ -130,10 +123,11 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
         published: list[Message] = []
         with self.store.lock(p.customer) as tx:
             row = tx.customer()
-            self._read_ahead(tx, p, at)
             self._refresh_seats(tx)  # a paused seat stops on its next proposal, on every replica
             if p.idempotency_key:
-                seen = tx.one(_SEEN, (p.customer, p.agent, p.idempotency_key))
+                seen = tx.one("SELECT body, request_hash FROM decisions WHERE customer = ? AND "
+                              "agent = ? AND idem_key = ?", (p.customer, p.agent,
+                                                            p.idempotency_key))
                 if seen is not None:
                     if seen["request_hash"] != request_hash:
                         raise IdempotencyConflict(
@@ -149,30 +143,15 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
         self.bus.publish(published)
         return decision
 
-    def _read_ahead(self, tx: Tx, p: Proposal, at: float) -> None:
-        """On a store that pipelines reads (PostgreSQL), send the reads every decision makes
-        after the lock — seat registry version, idempotency key, nearby touches, open claims —
-        in one round trip instead of one each. Same statements, same transaction, no write in
-        between, so the answers are the ones the sequential reads would get."""
-        prefetch = getattr(tx, "prefetch", None)
-        if prefetch is None:
-            return
-        horizon = self.policy.horizon + self.policy.spec.settings.touch_lease
-        reads = [(_SEATS_VERSION, (SEATS_VERSION_KEY,)),
-                 (sql.TOUCHES_NEAR, (p.customer, at - horizon, at + horizon)),
-                 (_OPEN_CLAIMS, (p.customer, at))]
-        if p.idempotency_key:
-            reads.append((_SEEN, (p.customer, p.agent, p.idempotency_key)))
-        prefetch(reads)
-
     def _snapshot(self, tx: Tx, row: CustomerRow, p: Proposal, at: float) -> gate.Snapshot:
         pol = self.policy
         horizon = pol.horizon + pol.spec.settings.touch_lease
         touches = [gate.TouchView(r["id"], r["agent"], r["channel"], r["intent"], r["at"],
                                   r["status"], r["seq"])
                    for r in sql.touches_near(tx, p.customer, at - horizon, at + horizon)]
-        claims = [gate.ClaimView(r["id"], r["agent"], r["purpose"], r["until"])
-                  for r in tx.rows(_OPEN_CLAIMS, (p.customer, at))]
+        claims = [gate.ClaimView(r["id"], r["agent"], r["purpose"], r["until"]) for r in tx.rows(
+            "SELECT id, agent, purpose, until FROM claims WHERE customer = ? AND released = 0 "
+            "AND until > ?", (p.customer, at))]
         commitments = []
         if p.offer is not None and p.offer.product is not None:
             commitments = [gate.CommitmentView(r["id"], r["agent"], r["product"],

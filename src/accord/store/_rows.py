@@ -157,12 +157,9 @@ def append_ledger(tx: Tx, row: CustomerRow, kind: str, at: float, *, agent: str 
 TOUCH_COLUMNS = "id, agent, channel, intent, at, status, seq"
 
 
-TOUCHES_NEAR = (f"SELECT {TOUCH_COLUMNS} FROM touches WHERE customer = ? AND at > ? AND at < ? "
-                "AND status IN ('pending', 'executed') ORDER BY at")
-
-
 def touches_near(tx: Tx, customer: str, lo: float, hi: float) -> list[dict[str, Any]]:
-    return tx.rows(TOUCHES_NEAR, (customer, lo, hi))
+    return tx.rows(f"SELECT {TOUCH_COLUMNS} FROM touches WHERE customer = ? AND at > ? AND at < ? "
+                   "AND status IN ('pending', 'executed') ORDER BY at", (customer, lo, hi))
 
 
 def pending_touches(tx: Tx, customer: str, since: float) -> list[dict[str, Any]]:

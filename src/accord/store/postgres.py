@@ -70,42 +70,15 @@ class PostgresTx:
         self._customer = customer
         self._locked = locked
         self._queue: list[tuple[str, tuple[Any, ...]]] = []
-        self._ahead: dict[tuple[str, tuple[Any, ...]], list[dict[str, Any]]] = {}
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
-        self._ahead.clear()  # a write may change what was read ahead
         self._queue.append((pg(sql), params))
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-        ahead = self._ahead.pop((sql, params), None)
-        return ahead if ahead is not None else self._run(pg(sql), params).fetchall()
+        return self._run(pg(sql), params).fetchall()
 
     def one(self, sql: str, params: tuple[Any, ...] = ()) -> dict[str, Any] | None:
-        ahead = self._ahead.pop((sql, params), None)
-        if ahead is not None:
-            return ahead[0] if ahead else None
         return self._run(pg(sql), params).fetchone()
-
-    def prefetch(self, reads: list[tuple[str, tuple[Any, ...]]]) -> None:
-        """Send the queued writes and ``reads`` in one round trip. The next ``rows``/``one``
-        with the same SQL and parameters answers from what came back, once, unless a write
-        was queued in between (then it reads again)."""
-        self._ahead.clear()
-        if not reads:
-            return
-        queued, self._queue = self._queue, []
-        cursors = []
-        try:
-            with self._conn.pipeline():
-                for q, p in queued:
-                    self._conn.execute(q, p)
-                for q, p in reads:
-                    cursors.append(self._conn.cursor(row_factory=dict_row).execute(pg(q), p))
-        except psycopg.Error as exc:
-            if unavailable(exc):
-                raise self._store.unavailable_error("a statement failed", exc) from exc
-            raise
-        self._ahead = {(q, p): cur.fetchall() for (q, p), cur in zip(reads, cursors, strict=True)}
 
     def customer(self) -> CustomerRow:
         assert self._customer is not None, "customer() needs a transaction from lock()"
