@@ -91,11 +91,15 @@ def cel_fields(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
-             context_only: bool = False, _amend: bool = True) -> Verdict:
+             context_only: bool = False, approval: str | None = None,
+             _amend: bool = True) -> Verdict:
     """Decide ``p`` at time ``at`` (``now`` in conditions) against ``snap`` under ``policy``.
 
     ``context_only`` evaluates just what an event can change (seat, mandate, conditions): it
-    re-checks a pending touch after the customer's context moved.
+    re-checks a pending touch after the customer's context moved. ``approval`` (a sentence
+    naming the reviewer) stands in for every flag: what a human approved is decided as if no
+    rule had asked for one, while stops and defers still hold — and the outcome that follows
+    (a go that pre-empts, say) is the one recorded.
     """
     reasons: list[Reason] = []
     shadow: list[Reason] = []
@@ -136,6 +140,11 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
             r = _window_reason(h, p, policy)
             (shadow if r.shadow else reasons).append(r)
 
+    if approval is not None:
+        reasons = [r for r in reasons if r.effect is not Outcome.FLAG]
+        reasons.append(Reason.model_construct(rule="approval", effect=Outcome.GO,
+                                              message=approval, shadow=False, refs={}))
+        amend.pop("offer", None)  # the reviewer accepted the offer as it stands
     outcome = max((r.effect for r in reasons), key=lambda o: o.severity, default=Outcome.GO)
     retry_at = None
     if outcome is Outcome.DEFER:
@@ -346,7 +355,10 @@ def _cap_blocking(times: Sequence[tuple[float, str]], at: float, limit: int,
         return None
     if limit <= 1:
         return [i for _, i in near] if limit == 0 or near else None
-    starts = [at - per + 1e-6] + [t for t, _ in near if t <= at]
+    # the windows containing ``at`` start in (at - per, at]; their count can only peak where
+    # a past touch is about to leave or a future one has just entered
+    starts = ([at - per + 1e-6, at] + [t for t, _ in near if t <= at]
+              + [t - per + 1e-6 for t, _ in near if t > at])
     worst: list[str] = []
     for s in starts:
         inside = [i for t, i in near if s <= t < s + per]

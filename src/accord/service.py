@@ -374,15 +374,9 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
                               body={"reviewer": reviewer, "verdict": verdict, "note": note,
                                     "at": at, "decision_id": follow_up})
             if approve:
-                v = gate.evaluate(p, at, self._snapshot(tx, row, p, at), self.policy)
-                v.reasons = [r for r in v.reasons if r.effect is not Outcome.FLAG] + [Reason(
-                    rule="approval", effect=Outcome.GO,
-                    message=f"approved by {reviewer}" + (f": {note}" if note else ""))]
-                v.outcome = max((r.effect for r in v.reasons), key=lambda o: o.severity)
-                if v.outcome is not Outcome.DEFER:
-                    v.retry_at = None
-                if v.outcome is Outcome.GO:
-                    v.amend = {}  # the reviewer accepted the proposal as it stands
+                v = gate.evaluate(p, at, self._snapshot(tx, row, p, at), self.policy,
+                                  approval=f"approved by {reviewer}"
+                                           + (f": {note}" if note else ""))
             else:
                 v = gate.Verdict(Outcome.STOP, [Reason(
                     rule="approval", effect=Outcome.STOP,

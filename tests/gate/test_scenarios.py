@@ -380,3 +380,25 @@ def test_control_characters_in_ids_are_refused(acc: Accord) -> None:
         acc.propose("upsell", "c\x001", channel="email", intent="upsell")
     with pytest.raises(InvalidInput, match="control characters"):
         acc.record_event("c\x001", "reply")
+
+
+def test_an_approved_proposal_preempts_what_it_outranks_like_any_go(acc: Accord) -> None:
+    # found by the store's state machine: an approval must not slip past the daily cap
+    flagged = acc.propose("upsell", "c1", channel="email", intent="upsell",
+                          offer={"product": "pro", "discount_pct": 20})
+    nurture = acc.propose("email-cadence", "c1", channel="email", intent="nurture")
+    approved = acc.approve(flagged.id, reviewer="maria")
+    assert approved.go and approved.preempted == [nurture.touch_id]
+    assert acc.touch(nurture.touch_id).status.value == "revoked"
+    assert approved.amend == {}
+
+
+def test_a_cap_counts_touches_already_scheduled_after_the_proposal(acc: Accord) -> None:
+    for day in (1, 2, 3):  # three touches scheduled in the coming week
+        d = acc.propose("email-cadence", "c1", channel="email", intent="nurture",
+                        at=T0 + day * DAY + 60)
+        assert d.go
+        acc.report_outcome(d.touch_id, "executed")
+    now = acc.propose("email-cadence", "c1", channel="email", intent="nurture", at=T0)
+    assert now.outcome.value == "defer"
+    assert "weekly-cap" in {r.rule for r in now.reasons}
