@@ -11,12 +11,13 @@ import csv
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from rich.console import Console
 from rich.table import Table
+
+from accord._charts import Chart, bar_chart
 
 from ._budget import Allocation, BudgetReport, BudgetRow
 from ._quality import METRICS, QualityReport
@@ -129,66 +130,15 @@ def to_csv(result: Report) -> str:
     return out.getvalue()
 
 
-@dataclass(frozen=True, slots=True)
-class _Bar:
-    label: str
-    shown: str
-    y: int
-    width: float
-    value_x: float
-    error: tuple[float, float] | None
-    """x of the interval's ends, when there is one."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Chart:
-    """A horizontal bar chart's geometry; the template draws it as inline SVG."""
-
-    heading: str | None
-    bars: list[_Bar] = field(default_factory=list)
-    left: int = 170
-    width: int = 420
-    row: int = 22
-
-    @property
-    def svg_width(self) -> int:
-        return self.left + self.width + 110
-
-    @property
-    def svg_height(self) -> int:
-        return self.row * len(self.bars) + 10
-
-
 def _bars(
     items: Sequence[tuple[str, float, float, float]], pct: bool, heading: str | None = None
-) -> _Chart:
-    """One bar per (label, value, low, high), scaled to the largest; error bars from (low, high)."""
-    chart = _Chart(heading)
-    finite = [abs(x) for _, v, lo, hi in items for x in (v, lo, hi) if math.isfinite(x)]
-    top = max(finite, default=1.0) or 1.0
-    left, width = chart.left, chart.width
-    for i, (label, v, lo, hi) in enumerate(items):
-        w = max(0.0, v) / top * width if math.isfinite(v) else 0.0
-        error = None
-        if math.isfinite(lo) and math.isfinite(hi):
-            error = (
-                round(left + max(lo, 0) / top * width, 1),
-                round(left + max(hi, 0) / top * width, 1),
-            )
-        chart.bars.append(
-            _Bar(
-                label[:28],
-                _fmt(v, pct),
-                5 + i * chart.row,
-                round(w, 1),
-                round(left + w + 6, 1),
-                error,
-            )
-        )
-    return chart
+) -> Chart:
+    """One bar per (label, value, low, high); an interval line where low and high are finite."""
+    return bar_chart(items, title=heading, fmt=lambda v: _fmt(v, pct), label_chars=28,
+                     label_w=170, bar_w=420, row_h=22, top=5, right=110, bottom=5)
 
 
-def _charts(result: Report) -> list[_Chart]:
+def _charts(result: Report) -> list[Chart]:
     nan = float("nan")
     if isinstance(result, AttributionResult):
         return [_bars([(k, v, nan, nan) for k, v in result.credit.items()], False)]

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from rich.console import Console
 from rich.table import Table
+
+from accord._charts import Chart, bar_chart
 
 TITLES = {
     "agents": "1. Every agent: owner, scope, status, last action",
@@ -116,35 +117,10 @@ def render_audit_text(audit: dict[str, Any], width: int = 140) -> str:
     return buf.getvalue()
 
 
-@dataclass(frozen=True, slots=True)
-class _Bar:
-    label: str
-    shown: str
-    y: int
-    width: float
-    value_x: float
-
-
-@dataclass(frozen=True, slots=True)
-class _Chart:
-    """A horizontal bar chart's geometry, titled; the template draws it as inline SVG."""
-
-    title: str
-    bars: list[_Bar] = field(default_factory=list)
-
-    @property
-    def height(self) -> int:
-        return 22 * len(self.bars) + 30
-
-
-def _bars(title: str, items: Sequence[tuple[str, float]], unit: str = "") -> _Chart:
-    chart = _Chart(title)
-    top = max((v for _, v in items), default=0.0) or 1.0
-    for i, (label, v) in enumerate(items):
-        w = 380 * v / top
-        chart.bars.append(_Bar(label[:34], f"{v:g}{unit}", 28 + 22 * i, round(w, 1),
-                               round(236 + w, 1)))
-    return chart
+def _bars(title: str, items: Sequence[tuple[str, float]]) -> Chart:
+    """The audit's spacing: a title line above, rows 22 px apart, labels cut at 34 characters."""
+    return bar_chart(items, title=title, fmt=lambda v: f"{v:g}", label_chars=34, label_w=230,
+                     bar_w=380, row_h=22, top=28, right=30, bottom=2)
 
 
 def _grid(t: Table) -> dict[str, Any]:

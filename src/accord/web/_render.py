@@ -1,7 +1,7 @@
 """The dashboard's HTML comes from Jinja2 templates in ``accord/web/templates`` (package data),
 with autoescaping on: every value a page shows is escaped unless a template says otherwise, and
 none does. Nothing is fetched from elsewhere: the stylesheet is inlined by the base layout, the
-charts are inline SVG whose geometry ``bar_chart`` computes here and the templates draw.
+charts are inline SVG whose geometry ``accord._charts`` computes and the templates draw.
 """
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from accord import _charts
+from accord._charts import Chart
 
 NAV = (("fleet", "Fleet"), ("decisions", "Live decisions"), ("approvals", "Approvals"),
        ("reports", "Reports"))
@@ -51,43 +53,6 @@ def render(template: str, **context: Any) -> str:
     return ENV.get_template(template).render(**context)
 
 
-@dataclass(frozen=True, slots=True)
-class Bar:
-    label: str
-    shown: str
-    """The value as the chart prints it."""
-    y: int
-    """Top of the bar's row."""
-    width: float
-    value_x: float
-    """Where the printed value starts, just past the bar's end."""
-
-
-@dataclass(frozen=True, slots=True)
-class Chart:
-    """A horizontal bar chart's geometry: one labelled bar per item, scaled to the largest."""
-
-    bars: list[Bar]
-    label_w: int = 230
-    bar_w: int = 380
-    row_h: int = 26
-
-    @property
-    def width(self) -> int:
-        return self.label_w + self.bar_w + 70
-
-    @property
-    def height(self) -> int:
-        return self.row_h * len(self.bars) + 8
-
-
-def bar_chart(items: Sequence[tuple[str, float]], unit: str = "") -> Chart:
-    chart = Chart([])
-    top = max((v for _, v in items), default=0.0) or 1.0
-    for i, (label, value) in enumerate(items):
-        width = max(2.0, chart.bar_w * max(value, 0.0) / top)
-        shown = f"{value:g}{unit}" if isinstance(value, int) or float(value).is_integer() \
-            else f"{value:.3g}{unit}"
-        chart.bars.append(Bar(label, shown, 4 + i * chart.row_h, round(width, 1),
-                              round(chart.label_w + width + 6, 1)))
-    return chart
+def bar_chart(items: Sequence[tuple[str, float]]) -> Chart:
+    """The dashboard's spacing: wide label column, rows 26 px apart, a sliver for zero."""
+    return _charts.bar_chart(items, min_width=2.0)
