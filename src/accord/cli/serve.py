@@ -42,12 +42,13 @@ def serve(db: str, policy: str, host: str, port: int, max_in_flight: int, worker
     from accord.http import _serving, create_app
 
     public = base_url or f"http://{host}:{port}"
-    click.echo(f"accord serving {db} on http://{host}:{port} with {workers} worker(s) "
-               "(docs: /docs)", err=True)
+    announce = (f"accord serving {db} on http://{host}:{port} with {workers} worker(s) "
+                "(dashboard: /ui, API docs: /docs)")
     if workers > 1:  # each worker process builds its own app and store from the environment
         from accord.service import Accord
 
         Accord.open(db, policy=policy).close()  # a bad store or policy fails here, once
+        click.echo(announce, err=True)
         os.environ.update(_serving.settings_env(db, policy, max_in_flight=max_in_flight,
                                                 base_url=public))
         uvicorn.run(_serving.FACTORY, factory=True, workers=workers, host=host, port=port,
@@ -55,6 +56,7 @@ def serve(db: str, policy: str, host: str, port: int, max_in_flight: int, worker
         return
     service = _serving.open_service(db, policy)
     app = create_app(service, max_in_flight=max_in_flight, base_url=public)
+    click.echo(announce, err=True)
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
     finally:
