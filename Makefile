@@ -27,7 +27,6 @@ test: setup  ## run the whole test suite (starts PostgreSQL if it is down)
 
 lint: setup  ## ruff and mypy
 	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
 bench: setup  ## the speed benchmarks
