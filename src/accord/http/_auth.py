@@ -12,39 +12,25 @@ import hashlib
 import secrets
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from accord._errors import Forbidden, InvalidInput, Unauthorized
+from accord._principal import ROLES, Role
+from accord._principal import Principal as _Principal
 from accord.ledger import FLEET
 from accord.store import Store
 from accord.store import _rows as sql
 
-Role = Literal["agent", "reviewer", "admin"]
-ROLES: tuple[Role, ...] = ("agent", "reviewer", "admin")
 CACHE_SECONDS = 5.0
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    role: Role
-    subject: str
+class Principal(_Principal):
+    """A caller of the HTTP API; an agent token acts only as itself."""
 
-    @property
-    def label(self) -> str:
-        return f"{self.role}:{self.subject}"
-
-    @property
-    def is_agent(self) -> bool:
-        return self.role == "agent"
-
-    def require(self, *roles: Role, doing: str) -> None:
-        if self.role not in roles:
-            raise Forbidden(f"a {self.role} token may not {doing}", where="Authorization",
-                            hint=f"use a token with role {' or '.join(roles)}")
+    __slots__ = ()
 
     def acting_agent(self, agent: str | None, *, doing: str, where: str = "agent") -> str:
         """The agent this call acts as: an agent token only ever as itself; an admin names one."""

@@ -9,38 +9,23 @@ SameSite=Strict is also what keeps another site from submitting the approve/reje
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from accord._errors import Forbidden, Unauthorized
+from accord._errors import Unauthorized
+from accord._principal import Principal
 
-Role = Literal["admin", "reviewer", "agent"]
 ResolveRole = Callable[[str], "tuple[str, str] | None"]
 COOKIE = "accord_ui"
 
 
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    role: Role
-    subject: str
+class Viewer(Principal):
+    """Someone signed in to the dashboard (with a token, kept in a cookie)."""
 
-    @property
-    def label(self) -> str:
-        return f"{self.role}:{self.subject}"
-
-    @property
-    def agent(self) -> str | None:
-        """The agent whose view this is, or None for people who see the whole fleet."""
-        return self.subject if self.role == "agent" else None
-
-    def require(self, *roles: Role, doing: str) -> None:
-        if self.role not in roles:
-            raise Forbidden(f"a {self.role} token may not {doing}", where="token",
-                            hint=f"sign in with a {' or '.join(roles)} token")
+    __slots__ = ()
+    credential = "token"
 
 
 def root(request: Request) -> str:
