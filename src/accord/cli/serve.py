@@ -11,13 +11,6 @@ import click
 from accord.cli._common import db_option, friendly, store_options
 
 
-def open_service(db: str, policy: str) -> object:
-    """The service for a server (kept here for callers of the CLI module)."""
-    from accord.http._serving import open_service as _open
-
-    return _open(db, policy)
-
-
 @click.command()
 @store_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
