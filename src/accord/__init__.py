@@ -4,6 +4,7 @@
 CLI, web) is a shell over the same service.
 """
 
+from accord._api import AccordAPI, AsyncAccordAPI
 from accord._errors import (
     AccordError,
     Conflict,
@@ -48,7 +49,9 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "Accord",
+    "AccordAPI",
     "AccordError",
+    "AsyncAccordAPI",
     "AsyncClient",
     "Blocked",
     "BlockedResult",

@@ -256,7 +256,7 @@ class FleetMixin:
     def handoff(self, sender: str, receiver: str, kind: str, payload: dict[str, Any], *,
                 customer: str | None = None, artifacts: list[dict[str, Any]] | None = None,
                 trace_id: str | None = None, parent_id: str | None = None,
-                via: str | None = None) -> Any:
+                via: str | None = None) -> Handoff:
         """Send a structured handoff to ``receiver``'s inbox. Returns the Handoff."""
         self._refresh_seats()
         self._check_party(sender, kind, "sender")
@@ -316,7 +316,7 @@ class FleetMixin:
                             where="kind", hint=f"add {kind!r} to the seat's `{verb}` list "
                             f"(it {verb}: {', '.join(declared) or 'nothing'})")
 
-    def inbox(self, agent: str, *, include_acked: bool = False) -> list[Any]:
+    def inbox(self, agent: str, *, include_acked: bool = False) -> list[Handoff]:
         """The handoffs waiting for ``agent`` (marks them read)."""
         now = self.clock()
         cond = "" if include_acked else " AND acked_at IS NULL"
@@ -336,7 +336,7 @@ class FleetMixin:
             rows = tx.rows("SELECT * FROM handoffs ORDER BY created_at, id")
         return [_handoff(r) for r in rows]
 
-    def ack_handoff(self, handoff_id: str, *, agent: str) -> Any:
+    def ack_handoff(self, handoff_id: str, *, agent: str) -> Handoff:
         """The receiver acknowledges a handoff."""
         with self.store.read() as tx:
             found = tx.one("SELECT * FROM handoffs WHERE id = ?", (handoff_id,))

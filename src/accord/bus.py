@@ -74,7 +74,10 @@ class Bus:
                 return False
             return agent is None or agent in m.get("agents", ())
 
-        sub = Subscription(self, match)
+        return self.attach(Subscription(self, match))
+
+    def attach(self, sub: Subscription) -> Subscription:
+        """Deliver to ``sub`` (a ``Subscription`` that overrides ``offer``) from now on."""
         with self._lock:
             self._subs.append(sub)
         return sub

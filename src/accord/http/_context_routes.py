@@ -41,9 +41,13 @@ def _if_match(request: Request) -> int:
 
 
 @router.get("/customers/{customer}/context", response_model=Context, tags=["context"])
-def context(customer: str, response: Response, caller: Caller, svc: Service) -> Context:
-    """The customer's context; an agent sees only the fields its grant may read."""
-    ctx = svc.context(customer, agent=caller.subject if caller.is_agent else None)
+def context(customer: str, response: Response, caller: Caller, svc: Service,
+            agent: str | None = None) -> Context:
+    """The customer's context; an agent sees only the fields its grant may read (a person may
+    ask for what ``?agent=`` would see)."""
+    if caller.is_agent:
+        agent = caller.acting_agent(agent, doing="read context")
+    ctx = svc.context(customer, agent=agent)
     response.headers["ETag"] = _etag(ctx.version)
     return ctx
 
@@ -52,14 +56,16 @@ def _write(customer: str, changes: dict[str, Any], request: Request, caller: Cal
            svc: Service) -> JSONResponse:
     caller.require("agent", "admin", doing="write context")
     expected = _if_match(request)
-    agent = caller.subject if caller.is_agent else None
+    # an admin may write within one agent's grant with ?agent= (as Accord.update_context does)
+    named = request.query_params.get("agent")
+    agent = caller.acting_agent(named, doing="write context") if caller.is_agent else named
 
     def act() -> Context:
         return svc.update_context(customer, changes, expected_version=expected, agent=agent,
                                   actor=None if agent else caller.label)
 
-    resp = once(request, caller, {"changes": changes,
-                                                            "if_match": expected}, act)
+    resp = once(request, caller, {"changes": changes, "if_match": expected, "agent": agent},
+                act)
     resp.headers["ETag"] = _etag(int(json.loads(bytes(resp.body))["version"]))
     return resp
 

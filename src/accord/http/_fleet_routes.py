@@ -13,8 +13,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from accord._errors import InvalidInput
-from accord.bus import Message, Subscription
+from accord.bus import Message
 from accord.http._common import COMMON, Caller, Service, errors, once
+from accord.http._history import History
 from accord.http._shapes import AckIn, HandoffIn, PolicyIn, PolicyOut
 from accord.policy import Policy
 
@@ -81,32 +82,36 @@ def _visible(m: Message, agent: str | None) -> bool:
                              "description": "server-sent events, one per message"}})
 async def stream(request: Request, caller: Caller, agent: str | None = None) -> StreamingResponse:
     """Server-sent events: an agent's decisions, revocations, handoffs and context changes.
-    Reviewers and admins see everything, or one agent's stream with ``?agent=``."""
+    Reviewers and admins see everything, or one agent's stream with ``?agent=``. Each event has
+    an ``id``; reconnect with ``Last-Event-ID`` to get what was missed meanwhile."""
     who = caller.acting_agent(agent, doing="stream") if caller.is_agent else agent
     svc = request.app.state.service
     state: Any = request.app.state
     if getattr(state, "sse_threads", None) is None:
         state.sse_threads = anyio.CapacityLimiter(1000)
-    sub: Subscription = svc.subscribe()
+    if getattr(state, "sse_history", None) is None:
+        state.sse_history = History(svc.bus)
+    history: History = state.sse_history
+    cursor = history.cursor(request.headers.get("last-event-id"))
 
     async def events() -> AsyncIterator[str]:
-        try:
-            yield ": subscribed\n\n"
-            quiet = time.monotonic()
-            while True:
-                m = await anyio.to_thread.run_sync(sub.get, 1.0, abandon_on_cancel=True,
+        nonlocal cursor
+        yield ": subscribed\n\n"
+        quiet = time.monotonic()
+        while True:
+            batch = await anyio.to_thread.run_sync(history.after, cursor, 1.0,
+                                                   abandon_on_cancel=True,
                                                    limiter=state.sse_threads)
-                if m is None:
-                    if time.monotonic() - quiet > KEEPALIVE:
-                        quiet = time.monotonic()
-                        yield ": keep-alive\n\n"
-                    continue
+            for n, m in batch:
+                cursor = n
                 if _visible(m, who):
                     quiet = time.monotonic()
                     data = json.dumps(jsonable_encoder(m), separators=(",", ":"))
-                    yield f"event: {m.get('kind', 'message')}\ndata: {data}\n\n"
-        finally:
-            sub.close()
+                    yield (f"id: {history.event_id(n)}\nevent: {m.get('kind', 'message')}\n"
+                           f"data: {data}\n\n")
+            if time.monotonic() - quiet > KEEPALIVE:
+                quiet = time.monotonic()
+                yield ": keep-alive\n\n"
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -35,10 +35,12 @@ def propose(body: ProposalIn, request: Request, caller: Caller, svc: Service) ->
 
 @router.post("/touches/{touch_id}/outcome", response_model=Touch, tags=["gate"])
 def report_outcome(touch_id: str, body: OutcomeIn, request: Request, caller: Caller,
-                   svc: Service) -> JSONResponse:
-    """Say what became of a go: executed, failed or cancelled (an agent only for its own)."""
+                   svc: Service, agent: str | None = None) -> JSONResponse:
+    """Say what became of a go: executed, failed or cancelled (an agent only for its own;
+    an admin may name the agent it expects with ``?agent=``)."""
     caller.require("agent", "admin", doing="report outcomes")
-    agent = caller.subject if caller.is_agent else None
+    if caller.is_agent:
+        agent = caller.acting_agent(agent, doing="report outcomes")
     return once(
         request, caller, body, lambda: svc.report_outcome(touch_id, body.status, agent=agent,
                                                           detail=body.detail))

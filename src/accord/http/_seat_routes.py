@@ -25,6 +25,12 @@ def agents(caller: Caller, svc: Service) -> list[Seat]:
     return svc.seats()
 
 
+@router.get("/agents:removed-from-file", response_model=list[str])
+def removed_from_file(caller: Caller, svc: Service) -> list[str]:
+    """Seats the registry learned from the policy file that the file no longer declares."""
+    return svc.seats_removed_from_file()
+
+
 @router.get("/agents/{agent_id}", response_model=Seat)
 def agent(agent_id: str, caller: Caller, svc: Service) -> Seat:
     return svc.seat(agent_id)
