@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 import re
 from pathlib import Path
 
 import pytest
 
-import accord
-from accord import Accord
 from accord.cli import COMMANDS
 from tests.conftest import EXAMPLE_POLICY, ROOT
 
@@ -42,18 +39,6 @@ def test_the_embedded_readme_snippet_runs(tmp_path: Path) -> None:
         scope["acc"].close()  # type: ignore[attr-defined]
     finally:
         os.chdir(cwd)
-
-
-def test_the_remote_client_has_every_method_of_the_embedded_one() -> None:
-    public = {name for name, _ in inspect.getmembers(Accord, inspect.isfunction)
-              if not name.startswith("_")}
-    core = {"propose", "report_outcome", "record_event", "context", "update_context", "claim",
-            "release", "approvals", "approve", "reject", "decision", "trace", "verify_ledger",
-            "handoff", "inbox", "ack_handoff"}
-    assert core <= public
-    for client in (accord.Client, accord.AsyncClient):
-        missing = core - {n for n in dir(client) if not n.startswith("_")}
-        assert not missing, f"{client.__name__} lacks {missing}"
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))

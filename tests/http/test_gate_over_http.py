@@ -108,7 +108,7 @@ def test_the_client_speaks_the_in_process_api_and_raises_the_same_errors(server:
                            offer={"product": "pro", "discount_pct": 20}, trace_id="tr-1")
         assert d.outcome == "flag"
         assert [a.id for a in reviewer.approvals()] == [d.id]
-        approved = reviewer.approve(d.id, note="fine")
+        approved = reviewer.approve(d.id, reviewer="rita", note="fine")
         assert approved.go and approved.parent_decision == d.id
         touch = upsell.report_outcome(approved.touch_id or "", "executed")
         assert touch.status == "executed"
