@@ -8,7 +8,9 @@ with ``Last-Event-ID``, so what the server published meanwhile (and still keeps)
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -39,9 +41,9 @@ class RemoteSubscription(Subscription):
 
     def __init__(self, url: str, token: str, *, agent: str | None = None,
                  customer: str | None = None, kinds: set[str] | None = None,
-                 timeout: float = 10.0) -> None:
+                 timeout: float = 10.0, last_event_id: str | None = None) -> None:
         super().__init__(Bus(), matcher(agent, customer, kinds))
-        self.last_event_id: str | None = None
+        self.last_event_id = last_event_id
         self.reconnects = 0
         self._params = {"agent": agent} if agent is not None else None
         self._http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
@@ -71,7 +73,7 @@ class RemoteSubscription(Subscription):
                 self._failure = exc
                 self._ready.set()
                 return
-            except (httpx.HTTPError, OSError):
+            except Exception:  # the connection dropped (or never opened): try again
                 if not self._ready.is_set():
                     self._failure = StoreUnavailable(
                         "could not reach the Accord server", where="GET /v1/stream",
@@ -111,11 +113,26 @@ class RemoteSubscription(Subscription):
         if isinstance(message, dict):
             self.offer(message)
 
+    def _drop(self) -> None:
+        """Shut the stream's socket, which wakes the reading thread at once (closing the
+        response from another thread would wait for the next keep-alive)."""
+        response = self._response
+        if response is None:
+            return
+        stream = response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def reconnect(self) -> None:
+        """Drop the connection, as a network failure would; the stream resumes by itself after
+        ``last_event_id``, so nothing the server still keeps is lost or repeated."""
+        self._drop()
+
     def close(self) -> None:
         self._closed.set()
-        response = self._response
-        if response is not None:
-            response.close()  # unblocks the reading thread
-        self._http.close()
+        self._drop()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout=5)
+        self._http.close()
