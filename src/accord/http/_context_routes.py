@@ -53,11 +53,10 @@ def context(customer: str, response: Response, caller: Caller, svc: Service,
 
 
 def _write(customer: str, changes: dict[str, Any], request: Request, caller: Caller,
-           svc: Service) -> JSONResponse:
+           svc: Service, named: str | None = None) -> JSONResponse:
     caller.require("agent", "admin", doing="write context")
     expected = _if_match(request)
     # an admin may write within one agent's grant with ?agent= (as Accord.update_context does)
-    named = request.query_params.get("agent")
     agent = caller.acting_agent(named, doing="write context") if caller.is_agent else named
 
     def act() -> Context:
@@ -74,10 +73,11 @@ def _write(customer: str, changes: dict[str, Any], request: Request, caller: Cal
               responses=_WRITE)
 def patch_context(customer: str, request: Request, caller: Caller, svc: Service,
                   changes: dict[str, Any] = Body(  # noqa: B008
-                      description="fields to set; null removes a field (JSON merge patch)")
-                  ) -> JSONResponse:
-    """Change some fields, naming the version read in If-Match (412 if it moved on)."""
-    return _write(customer, changes, request, caller, svc)
+                      description="fields to set; null removes a field (JSON merge patch)"),
+                  agent: str | None = None) -> JSONResponse:
+    """Change some fields, naming the version read in If-Match (412 if it moved on); an admin
+    may write within one seat's grant with ``?agent=``."""
+    return _write(customer, changes, request, caller, svc, agent)
 
 
 @router.put("/customers/{customer}/context", response_model=Context, tags=["context"],
