@@ -8,11 +8,12 @@ with ``Last-Event-ID``, so what the server published meanwhile (and still keeps)
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -108,6 +109,14 @@ class RemoteSubscription(Subscription):
                     self._deliver(json.loads("\n".join(data)))
                     self.last_event_id = event_id or self.last_event_id
                     event_id, data = None, []
+
+    async def __aiter__(self) -> AsyncIterator[Message]:
+        """``async for message in sub``: what ``AsyncClient.subscribe`` callers read; it ends
+        when the subscription is closed."""
+        while not self._closed.is_set():
+            message = await asyncio.to_thread(self.get, 0.5)
+            if message is not None:
+                yield message
 
     def _deliver(self, message: Any) -> None:
         if isinstance(message, dict):

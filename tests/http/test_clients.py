@@ -245,7 +245,7 @@ def test_the_async_client_offers_the_same_methods_awaited(server: Server) -> Non
             sub = await acc.subscribe(customer="ac-2")
             with sub:
                 mine = svc.propose("churn-guard", "ac-2", channel="email", intent="retain")
-                got = await asyncio.to_thread(sub.get, 15)
-                assert got is not None and got["decision"]["id"] == mine.id
+                got = await asyncio.wait_for(anext(aiter(sub)), timeout=15)
+                assert got["decision"]["id"] == mine.id
 
     asyncio.run(run())
