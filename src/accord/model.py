@@ -81,6 +81,19 @@ NAME = r"^[^\x00-\x1f\x7f]+$"
 """Ids and names: any text without control characters (which some stores cannot keep)."""
 
 
+class Deliver(_Model):
+    """Ask Accord to deliver a go itself (see docs/delivery.md): the delivery is queued in the
+    decision's transaction and sent by the dispatcher, which reports the touch's outcome."""
+
+    to: str = Field(min_length=1, max_length=320, pattern=NAME,
+                    description="the address on the proposal's channel: e-mail, E.164 phone …")
+    subject: str | None = Field(default=None, max_length=998, pattern=NAME)
+    text: str | None = Field(default=None, max_length=100_000)
+    html: str | None = Field(default=None, max_length=500_000)
+    data: dict[str, Any] = Field(default_factory=dict,
+                                 description="template data passed to the sender as is")
+
+
 class Proposal(_Model):
     """What an agent wants to do to a customer."""
 
@@ -100,6 +113,7 @@ class Proposal(_Model):
     trace_id: str | None = Field(default=None, max_length=200)
     parent_id: str | None = Field(default=None, max_length=200)
     idempotency_key: str | None = Field(default=None, max_length=200)
+    deliver: Deliver | None = Field(default=None, description="deliver a go through Accord")
 
 
 class Reason(_Model):

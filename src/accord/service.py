@@ -41,6 +41,7 @@ from accord.model import (
 )
 from accord.policy import Policy
 from accord.store import Store, open_store
+from accord.store import _outbox as outbox
 from accord.store import _rows as sql
 from accord.store._base import CustomerRow, Tx
 
@@ -100,15 +101,17 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
                 cost: dict[str, Any] | float | None = None, at: Any = None,
                 trace_id: str | None = None, parent_id: str | None = None,
                 idempotency_key: str | None = None, topic: str | None = None,
-                value: float | None = None, reversible: bool = True) -> Decision:
-        """Ask the gate. Returns the decision; a go already holds the customer's contact slot."""
+                value: float | None = None, reversible: bool = True,
+                deliver: dict[str, Any] | None = None) -> Decision:
+        """Ask the gate. Returns the decision; a go already holds the customer's contact slot
+        (and, with ``deliver``, is queued for the dispatcher to send)."""
         if isinstance(cost, int | float) and not isinstance(cost, bool):
             cost = {"usd": float(cost)}
         try:
             p = Proposal(agent=agent, customer=customer, action=action, channel=channel,
                          intent=intent, offer=offer, cost=cost, at=at, trace_id=trace_id,
                          parent_id=parent_id, idempotency_key=idempotency_key, topic=topic,
-                         value=value, reversible=reversible)
+                         value=value, reversible=reversible, deliver=deliver)
         except ValidationError as exc:
             raise invalid(exc) from None
         return self.submit(p)
@@ -207,6 +210,9 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
                        "action, at, status, seq, proposal) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                        (p.customer, touch_id, did, p.agent, p.channel, p.intent, p.action, at,
                         "pending", seq, p.model_dump_json()))
+            if p.deliver is not None:
+                outbox.enqueue(tx, p.customer, touch_id, p.agent, p.channel, p.deliver.to,
+                               p.deliver.model_dump(exclude_none=True), at, now)
             if p.offer is not None and p.offer.product is not None:
                 valid = self.policy.spec.commitments.default_valid_for
                 if p.offer.valid_for:
@@ -253,6 +259,7 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
                    "AND id = ?", (why, row.id, touch_id))
         tx.execute("UPDATE commitments SET status = 'revoked' WHERE customer = ? AND touch_id = ?",
                    (row.id, touch_id))
+        outbox.cancel_queued(tx, row.id, touch_id, why)
         body = {"touch_id": touch_id, "agent": t["agent"], "why": why,
                 "reasons": [r.model_dump(mode="json") for r in reasons or []]}
         sql.append_ledger(tx, row, "revocation", self.clock(), agent=t["agent"],
@@ -292,20 +299,25 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
                         if t["status"] == "revoked" else None)
                 raise Conflict(f"touch {touch_id} is already {t['status']}", where="touch_id",
                                hint=hint, extra={"touch_status": t["status"]})
-            tx.execute("UPDATE touches SET status = ?, status_reason = ? WHERE customer = ? AND "
-                       "id = ?", (status, detail, customer, touch_id))
-            if status != "executed":
-                tx.execute("UPDATE commitments SET status = ? WHERE customer = ? AND touch_id = ?",
-                           (status, customer, touch_id))
-            sql.append_ledger(tx, row, "outcome", self.clock(), agent=t["agent"],
-                              parent_id=t["decision_id"], ref=touch_id,
-                              body={"touch_id": touch_id, "status": status, "detail": detail})
+            t = self._settle_touch(tx, row, t, status, detail, published)
             tx.save_customer(row)
-            t = {**t, "status": status, "status_reason": detail}
-        published.append({"kind": "outcome", "customer": customer, "agents": [t["agent"]],
-                          "touch_id": touch_id, "status": status})
         self.bus.publish(published)
         return _touch(customer, t)
+
+    def _settle_touch(self, tx: Tx, row: CustomerRow, t: dict[str, Any], status: str,
+                      detail: str | None, published: list[Message]) -> dict[str, Any]:
+        """Move a pending touch to its outcome, in the caller's transaction."""
+        tx.execute("UPDATE touches SET status = ?, status_reason = ? WHERE customer = ? AND "
+                   "id = ?", (status, detail, row.id, t["id"]))
+        if status != "executed":
+            tx.execute("UPDATE commitments SET status = ? WHERE customer = ? AND touch_id = ?",
+                       (status, row.id, t["id"]))
+        sql.append_ledger(tx, row, "outcome", self.clock(), agent=t["agent"],
+                          parent_id=t["decision_id"], ref=t["id"],
+                          body={"touch_id": t["id"], "status": status, "detail": detail})
+        published.append({"kind": "outcome", "customer": row.id, "agents": [t["agent"]],
+                          "touch_id": t["id"], "status": status})
+        return {**t, "status": status, "status_reason": detail}
 
     def touch(self, touch_id: str) -> Touch:
         with self.store.read() as tx:

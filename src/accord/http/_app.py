@@ -8,6 +8,7 @@ the app's lifespan, so ``create_app`` itself does no I/O beyond reading the poli
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -16,8 +17,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
+from accord.delivery import Dispatcher
+from accord.delivery._config import DeliverySettings
 from accord.http import (
     _context_routes,
+    _delivery_routes,
     _fleet_routes,
     _gate_routes,
     _problems,
@@ -70,14 +74,20 @@ class Housekeeper:
 def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1,
                webhook_attempts: int = 8, webhook_backoff: float = 1.0,
                policy_poll: float = 1.0, background: bool = True,
-               base_url: str | None = None, close_service: bool = False) -> FastAPI:
+               base_url: str | None = None, close_service: bool = False,
+               delivery: DeliverySettings | None = None) -> FastAPI:
     """Build the HTTP API over ``service``.
 
     ``max_in_flight`` bounds concurrent requests (beyond it: 429 + Retry-After);
     ``webhook_attempts``/``webhook_backoff`` shape delivery retries (backoff doubles each time);
     ``policy_poll`` is how often a replica checks for a newer applied policy;
     ``background=False`` starts no threads (for schema-only use);
-    ``close_service`` closes ``service`` when the app shuts down (a worker that opened it)."""
+    ``close_service`` closes ``service`` when the app shuts down (a worker that opened it);
+    ``delivery`` configures the outbox's senders and inbound reports (default: from the
+    environment, see ``accord.delivery._config``)."""
+    settings = delivery if delivery is not None else DeliverySettings.from_env(os.environ)
+    sending = (Dispatcher(service, settings.senders, base_url=base_url)
+               if settings.senders else None)
     dispatcher = webhooks.Dispatcher(service, attempts=webhook_attempts, backoff=webhook_backoff)
     usage = Usage(service.store)
     house = Housekeeper([(2.0, usage.flush), (policy_poll, service.refresh_policy)])
@@ -87,6 +97,8 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
         if background:
             dispatcher.start()
             house.start()
+            if sending is not None:
+                sending.start()
         try:
             async with contextlib.AsyncExitStack() as stack:
                 for enter in app.state.lifespans:  # mounted apps' lifespans do not run
@@ -96,6 +108,8 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
             if background:
                 dispatcher.stop()
                 house.stop()
+                if sending is not None:
+                    sending.stop()
             if close_service:
                 service.close()
 
@@ -107,10 +121,12 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     state.requests = Requests()
     state.webhooks = dispatcher
     state.in_flight = InFlight(max_in_flight, retry_after)
+    state.inbound_secret = settings.inbound_secret
+    state.outbox_dispatcher = sending
     state.lifespans = []
     _problems.install(app)
     for module in (_gate_routes, _context_routes, _seat_routes, _fleet_routes, _records_routes,
-                   webhooks):
+                   webhooks, _delivery_routes):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -12,7 +12,6 @@ check it with :func:`verify_signature`.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import secrets
 import threading
@@ -24,6 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from accord._errors import NotFound
+from accord._signing import sign
 from accord.bus import Message
 from accord.http._common import COMMON, Caller, Service, once
 from accord.http._shapes import Delivery, Webhook, WebhookIn
@@ -32,25 +32,6 @@ from accord.service import Accord, new_id
 
 SIGNATURE = "Accord-Signature"
 router = APIRouter(prefix="/v1", responses=COMMON)
-
-
-def sign(secret: str, body: bytes, at: int | None = None) -> str:
-    t = int(time.time()) if at is None else at
-    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={t},v1={mac}"
-
-
-def verify_signature(secret: str, body: bytes, header: str, *, tolerance: float = 300) -> bool:
-    """True if ``header`` signs ``body`` with ``secret`` and is at most ``tolerance`` s old."""
-    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
-    try:
-        t = int(parts["t"])
-    except (KeyError, ValueError):
-        return False
-    if abs(time.time() - t) > tolerance:
-        return False
-    expected = sign(secret, body, t).split("v1=", 1)[1]
-    return hmac.compare_digest(expected, parts.get("v1", ""))
 
 
 def _webhook(r: dict[str, Any], secret: str | None = None) -> Webhook:

@@ -16,7 +16,7 @@ from accord._errors import InvalidInput
 from accord.ledger import GENESIS, entry_hash
 from accord.store._base import CustomerRow, Tx
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -88,6 +88,14 @@ CREATE TABLE IF NOT EXISTS deliveries (
   next_at DOUBLE PRECISION NOT NULL, status TEXT NOT NULL, last_error TEXT,
   created_at DOUBLE PRECISION NOT NULL);
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_at);
+CREATE TABLE IF NOT EXISTS outbox (
+  customer TEXT NOT NULL, id TEXT NOT NULL, agent TEXT NOT NULL, channel TEXT NOT NULL,
+  address TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, due_at DOUBLE PRECISION NOT NULL, lease_owner TEXT,
+  sender TEXT, ref TEXT, last_error TEXT, created_at DOUBLE PRECISION NOT NULL,
+  sent_at DOUBLE PRECISION, PRIMARY KEY (customer, id));
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, due_at);
+CREATE INDEX IF NOT EXISTS outbox_address ON outbox (channel, address);
 CREATE TABLE IF NOT EXISTS interfaces (
   agent TEXT NOT NULL, protocol TEXT NOT NULL, last_at DOUBLE PRECISION NOT NULL,
   count BIGINT NOT NULL, PRIMARY KEY (agent, protocol));

@@ -1,0 +1,68 @@
+"""Delivery settings from the environment, where secrets belong (not on a command line,
+which ``ps`` shows, nor in the policy file, which is reviewed and versioned).
+
+- ``ACCORD_SMTP_URL``: ``smtp://user:password@host:587?from=news@example.com`` sends the
+  ``email`` channel (``smtp://`` upgrades with STARTTLS, ``smtps://`` is implicit TLS,
+  ``?security=none`` is a plain relay on loopback; ``domain`` defaults to the From domain);
+- ``ACCORD_HTTP_SENDER_URL`` with ``ACCORD_HTTP_SENDER_SECRET`` and
+  ``ACCORD_HTTP_SENDER_CHANNELS`` (default ``sms,whatsapp,voice``) posts those channels as
+  signed JSON to the operator's own gateway;
+- ``ACCORD_INBOUND_SECRET`` verifies the gateway's signed reports on ``/v1/inbound/…``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from accord._errors import InvalidInput
+from accord.delivery._email import SmtpSender
+from accord.delivery._http import HttpSender
+from accord.delivery._message import Sender
+
+
+@dataclass
+class DeliverySettings:
+    senders: dict[str, Sender] = field(default_factory=dict)
+    inbound_secret: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DeliverySettings:
+        senders: dict[str, Sender] = {}
+        if env.get("ACCORD_SMTP_URL"):
+            senders["email"] = smtp_from_url(env["ACCORD_SMTP_URL"])
+        if env.get("ACCORD_HTTP_SENDER_URL"):
+            secret = env.get("ACCORD_HTTP_SENDER_SECRET")
+            if not secret:
+                raise InvalidInput("ACCORD_HTTP_SENDER_URL is set without "
+                                   "ACCORD_HTTP_SENDER_SECRET", where="ACCORD_HTTP_SENDER_SECRET",
+                                   hint="the gateway checks every request's signature with it")
+            http = HttpSender(env["ACCORD_HTTP_SENDER_URL"], secret)
+            for channel in env.get("ACCORD_HTTP_SENDER_CHANNELS", "sms,whatsapp,voice").split(","):
+                if channel.strip():
+                    senders[channel.strip()] = http
+        return cls(senders, env.get("ACCORD_INBOUND_SECRET") or None)
+
+
+def smtp_from_url(url: str) -> SmtpSender:
+    """An SMTP sender from ``smtp[s]://[user[:password]@]host[:port]?from=…[&domain=…]
+    [&security=starttls|tls|none]``; errors never repeat the password."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise InvalidInput("ACCORD_SMTP_URL must look like smtp://user:password@host:587"
+                           "?from=news@example.com", where="ACCORD_SMTP_URL")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    sender = query.get("from")
+    if not sender or "@" not in sender:
+        raise InvalidInput("ACCORD_SMTP_URL needs ?from=address@domain (the From header)",
+                           where="ACCORD_SMTP_URL")
+    security = query.get("security", "tls" if parts.scheme == "smtps" else "starttls")
+    if security not in ("starttls", "tls", "none"):
+        raise InvalidInput(f"security={security!r} is not starttls, tls or none",
+                           where="ACCORD_SMTP_URL")
+    return SmtpSender(parts.hostname, parts.port or (465 if security == "tls" else 587),
+                      sender=sender, domain=query.get("domain", sender.rsplit("@", 1)[1]),
+                      security=security,  # type: ignore[arg-type]
+                      username=unquote(parts.username) if parts.username else None,
+                      password=unquote(parts.password) if parts.password else None)

@@ -1,0 +1,206 @@
+"""The dispatcher: sends what the outbox holds, on any replica, each delivery once.
+
+One pass (:meth:`Dispatcher.run_once`): read due rows; for each, in its customer's lock,
+re-check and lease it (``sending``, ``due_at`` = lease end); send outside any transaction;
+then, in the customer's lock again, record the result and the touch's outcome together.
+
+Two replicas that read the same due row serialize on the customer's lock; the second sees the
+lease and skips it. A replica that dies after leasing leaves a row that becomes due again when
+the lease ends, and the next dispatcher sends it. Only a death in the instant between the
+provider's acceptance and the commit of ``sent`` can send twice; that re-send carries the same
+Message-ID / Idempotency-Key (the touch id), which is how providers drop duplicates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from accord import gate
+from accord._ids import new_id
+from accord.bus import Message
+from accord.delivery._links import UnsubscribeLinks
+from accord.delivery._message import DeliveryFailed, Outbound, Sender
+from accord.ledger import FLEET
+from accord.model import Outcome, Proposal
+from accord.store import _outbox as outbox
+
+if TYPE_CHECKING:
+    from accord.service import Accord
+
+SECRET_KEY = "unsubscribe_secret"
+
+
+@dataclass
+class DispatchReport:
+    """What one pass did, by result."""
+
+    sent: list[str] = field(default_factory=list)
+    retried: list[str] = field(default_factory=list)
+    dead: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.sent) + len(self.retried) + len(self.dead) + len(self.cancelled)
+
+
+class Dispatcher:
+    """Sends due outbox rows through ``senders`` (by channel).
+
+    ``lease`` is how long a send may take before another replica may retry it;
+    ``attempts`` how many transient failures a row survives before it is dead;
+    ``backoff`` the first retry's delay in seconds (doubled each time);
+    ``base_url`` is where ``accord serve`` answers, for one-click unsubscribe links."""
+
+    def __init__(self, service: Accord, senders: Mapping[str, Sender], *,
+                 base_url: str | None = None, lease: float = 60.0, attempts: int = 5,
+                 backoff: float = 30.0, batch: int = 100, interval: float = 0.5) -> None:
+        self.service, self.senders = service, dict(senders)
+        self.lease, self.attempts, self.backoff = lease, attempts, backoff
+        self.batch, self.interval = batch, interval
+        self.owner = new_id("dsp")
+        self.links = (UnsubscribeLinks(unsubscribe_secret(service), base_url)
+                      if base_url else None)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- one pass ---------------------------------------------------------------------------
+
+    def run_once(self) -> DispatchReport:
+        report = DispatchReport()
+        clock = self.service.clock
+        with self.service.store.read() as tx:
+            due = outbox.due(tx, clock(), self.batch)
+        for item in due:
+            self._one(item["customer"], item["id"], report)
+        return report
+
+    def _one(self, customer: str, touch_id: str, report: DispatchReport) -> None:
+        svc = self.service
+        published: list[Message] = []
+        with svc.store.lock(customer) as tx:
+            row = tx.customer()
+            item = outbox.get(tx, customer, touch_id)
+            now = svc.clock()
+            if item is None or item["status"] not in outbox.LIVE or item["due_at"] > now:
+                return  # another replica has it, or it is settled
+            t = outbox.touch(tx, customer, touch_id)
+            blocked = self._blocked(t, row.fields, row.version, now)
+            if blocked is not None:
+                outbox.settle(tx, customer, touch_id, "cancelled", error=blocked)
+                if t is not None and t["status"] == "pending":
+                    svc._settle_touch(tx, row, t, "cancelled", blocked, published)
+                    tx.save_customer(row)
+                report.cancelled.append(touch_id)
+                blocked_done = True
+            else:
+                outbox.lease(tx, customer, touch_id, self.owner, now + self.lease)
+                blocked_done = False
+        if blocked_done:
+            svc.bus.publish(published)
+            return
+        sender = self.senders.get(item["channel"])
+        payload = orjson.loads(item["payload"])
+        message = Outbound(
+            touch_id=touch_id, customer=customer, agent=item["agent"], channel=item["channel"],
+            to=item["address"], subject=payload.get("subject"), text=payload.get("text"),
+            html=payload.get("html"), data=payload.get("data") or {},
+            unsubscribe_url=(self.links.url(customer, item["channel"], touch_id)
+                             if self.links else None))
+        try:
+            if sender is None:
+                raise DeliveryFailed(f"no sender is configured for channel {item['channel']!r}",
+                                     permanent=True)
+            ref: str | None = sender.send(message)
+            error: DeliveryFailed | None = None
+        except DeliveryFailed as exc:
+            ref, error = None, exc
+        except Exception as exc:  # a sender's bug is a transient failure, never a lost row
+            ref, error = None, DeliveryFailed(f"{type(exc).__name__}: {exc}")
+        self._record(customer, touch_id, item["attempts"] + 1, sender, ref, error, report)
+
+    def _blocked(self, t: dict[str, Any] | None, fields: dict[str, Any], version: int,
+                 now: float) -> str | None:
+        """Why this delivery must not be sent now, or None: the pre-send re-check."""
+        if t is None:
+            return "its touch no longer exists"
+        if t["status"] != "pending":
+            return f"its touch is {t['status']}" + (
+                f": {t['status_reason']}" if t.get("status_reason") else "")
+        pol = self.service.policy
+        if now > t["at"] + pol.spec.settings.touch_lease:
+            return "its touch's lease ended before it could be sent"
+        p = Proposal.model_validate_json(t["proposal"])
+        snap = gate.Snapshot(p.customer, gate.cel_fields(fields), version)
+        v = gate.evaluate(p, t["at"], snap, pol, context_only=True)
+        if v.outcome is not Outcome.GO:
+            rules = ", ".join(r.rule for r in v.reasons)
+            return f"the customer's context now makes it {v.outcome.value} ({rules})"
+        return None
+
+    def _record(self, customer: str, touch_id: str, attempt: int, sender: Sender | None,
+                ref: str | None, error: DeliveryFailed | None, report: DispatchReport) -> None:
+        svc = self.service
+        published: list[Message] = []
+        with svc.store.lock(customer) as tx:
+            row = tx.customer()
+            item = outbox.get(tx, customer, touch_id)
+            if item is None or item["lease_owner"] != self.owner:
+                return  # our lease ended and another dispatcher took it over
+            now = svc.clock()
+            t = outbox.touch(tx, customer, touch_id)
+            name = sender.name if sender else None
+            if error is None:
+                outbox.settle(tx, customer, touch_id, "sent", sender=name, ref=ref, at=now)
+                if t is not None and t["status"] == "pending":
+                    svc._settle_touch(tx, row, t, "executed", f"delivered by {name} ({ref})",
+                                      published)
+                report.sent.append(touch_id)
+            elif error.permanent or attempt >= self.attempts:
+                outbox.settle(tx, customer, touch_id, "dead", error=str(error), sender=name)
+                if t is not None and t["status"] == "pending":
+                    svc._settle_touch(tx, row, t, "failed", str(error), published)
+                report.dead.append(touch_id)
+            else:
+                outbox.settle(tx, customer, touch_id, "queued", error=str(error), sender=name,
+                              due_at=now + self.backoff * 2 ** (attempt - 1))
+                report.retried.append(touch_id)
+            tx.save_customer(row)
+        svc.bus.publish(published)
+
+    # -- in the background ------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="accord-dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            busy = False
+            with contextlib.suppress(Exception):  # the next pass retries; rows are durable
+                busy = self.run_once().total > 0
+            if not busy:
+                self._stop.wait(self.interval)
+
+
+def unsubscribe_secret(service: Accord) -> str:
+    """The store's link-signing secret, made once and shared by every replica."""
+    with service.store.read() as tx:
+        found = outbox.meta(tx, SECRET_KEY)
+    if found is not None:
+        return found
+    with service.store.lock(FLEET) as tx:
+        made = outbox.meta(tx, SECRET_KEY, default=UnsubscribeLinks.new_secret())
+    assert made is not None
+    return made
