@@ -37,5 +37,7 @@ def smtp(sink: Sink) -> SmtpSender:
 
 
 @pytest.fixture
-def dispatcher(server: Server, sink: Sink) -> Dispatcher:
-    return Dispatcher(server.service, {"email": smtp(sink)}, base_url=server.url)
+def dispatcher(server: Server, sink: Sink) -> Iterator[Dispatcher]:
+    d = Dispatcher(server.service, {"email": smtp(sink)}, base_url=server.url)
+    yield d
+    d.close()

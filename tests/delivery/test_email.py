@@ -75,7 +75,7 @@ def test_a_forged_unsubscribe_link_is_refused_and_records_nothing(
     propose(server, "agent_a", "upsell", "c-cy", deliver={**DELIVER, "to": "cy@example.com"})
     dispatcher.run_once()
     url = sink.to("cy@example.com")[0]["List-Unsubscribe"].strip("<>")
-    body, _, mac = url.rsplit("/", 1)[1].partition(".")
+    _body, _, mac = url.rsplit("/", 1)[1].partition(".")
     forged = url.replace(mac, ("A" if mac[0] != "A" else "B") + mac[1:])
     r = httpx.post(forged, content=b"List-Unsubscribe=One-Click")
     assert r.status_code == 403

@@ -184,6 +184,14 @@ class Dispatcher:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        self.close()
+
+    def close(self) -> None:
+        """Release the senders' connections (each sender that has a ``close``)."""
+        for sender in {id(s): s for s in self.senders.values()}.values():
+            close = getattr(sender, "close", None)
+            if close is not None:
+                close()
 
     def _run(self) -> None:
         while not self._stop.is_set():

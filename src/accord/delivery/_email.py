@@ -5,8 +5,10 @@ well-kept library for this, so nothing else is needed."""
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
+import threading
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Literal
@@ -63,32 +65,70 @@ class SmtpSender:
         self.security, self.username, self.password = security, username, password
         self.timeout = timeout
         self.tls_context = tls_context
+        self._client: smtplib.SMTP | None = None
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:  # never show the password
         return f"SmtpSender({self.host}:{self.port}, security={self.security})"
 
-    def send(self, message: Outbound) -> str:
-        msg = compose_email(message, sender=self.sender, domain=self.domain)
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                client.quit()
+
+    def _connect(self) -> smtplib.SMTP:
         context = self.tls_context or ssl.create_default_context()
-        try:
-            if self.security == "tls":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port,
-                                                        timeout=self.timeout, context=context)
-            else:
-                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            with client:
-                if self.security == "starttls":
-                    client.starttls(context=context)
-                if self.username:
-                    client.login(self.username, self.password or "")
-                refused = client.send_message(msg)
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise DeliveryFailed(f"recipient refused: {exc.recipients}", permanent=True) from None
-        except smtplib.SMTPResponseException as exc:
-            raise DeliveryFailed(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}",
-                                 permanent=500 <= exc.smtp_code < 600) from None
-        except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryFailed(f"SMTP: {exc}") from None
+        if self.security == "tls":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                                    context=context)
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        if self.security == "starttls":
+            client.starttls(context=context)
+        if self.username:
+            client.login(self.username, self.password or "")
+        return client
+
+    def send(self, message: Outbound) -> str:
+        """Send over one kept-open connection; a connection the server closed is reopened
+        once, before anything was handed over."""
+        msg = compose_email(message, sender=self.sender, domain=self.domain)
+        with self._lock:
+            try:
+                for fresh in (self._client is None, True):
+                    if self._client is None:
+                        self._client = self._connect()
+                    try:
+                        refused = self._client.send_message(msg)
+                        break
+                    except smtplib.SMTPServerDisconnected:
+                        self._client = None
+                        if fresh:
+                            raise
+            except smtplib.SMTPRecipientsRefused as exc:
+                self._reset()
+                raise DeliveryFailed(f"recipient refused: {exc.recipients}",
+                                     permanent=True) from None
+            except smtplib.SMTPResponseException as exc:
+                self._reset()
+                raise DeliveryFailed(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}",
+                                     permanent=500 <= exc.smtp_code < 600) from None
+            except (OSError, smtplib.SMTPException) as exc:
+                self._drop()
+                raise DeliveryFailed(f"SMTP: {exc}") from None
         if refused:
             raise DeliveryFailed(f"recipient refused: {refused}", permanent=True)
         return str(msg["Message-ID"])
+
+    def _reset(self) -> None:
+        """After a refusal the session is still good: RSET it, or drop it if that fails."""
+        if self._client is not None:
+            try:
+                self._client.rset()
+            except (OSError, smtplib.SMTPException):
+                self._drop()

@@ -33,6 +33,9 @@ class HttpSender:
     def __repr__(self) -> str:  # never show the secret
         return f"HttpSender({self.url})"
 
+    def close(self) -> None:
+        self._client.close()
+
     def send(self, message: Outbound) -> str:
         body = orjson.dumps(dataclasses.asdict(message))
         headers = {"Content-Type": "application/json", "Accord-Signature":
