@@ -158,3 +158,35 @@ def test_a_soft_bounce_suppresses_nothing(server: Server, sink: Sink,
     assert r.status_code == 200, r.text
     assert [e["type"] for e in r.json()["events"]] == ["bounce"]  # the delay is no event
     assert "opt_outs" not in server.service.context("c-ha").fields
+
+
+def test_accord_serve_sends_in_the_background_with_senders_from_the_environment(
+        tmp_path: Any, policy: Any, sink: Sink, monkeypatch: Any) -> None:
+    from tests.conftest import wait_until
+    from tests.http.live_server import start
+
+    monkeypatch.setenv("ACCORD_SMTP_URL", f"smtp://{sink.host}:{sink.port}"
+                                          "?from=news@accord.example&security=none")
+    for server in start(str(tmp_path / "bg.db"), policy):
+        d = propose(server, "agent_a", "upsell", "c-bg", deliver={**DELIVER, "to": "bg@x.org"})
+        wait_until(lambda: sink.to("bg@x.org"), what="the background dispatcher to send")
+        wait_until(lambda: server.service.touch(d["touch_id"]).status == "executed",
+                   what="the dispatcher to report the outcome")
+
+
+def test_accord_inbound_email_records_a_bounce_from_standard_input(
+        server: Server, sink: Sink, dispatcher: Dispatcher, tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from accord.cli import main
+    from tests.conftest import EXAMPLE_POLICY
+
+    d = propose(server, "agent_a", "upsell", "c-in", deliver={**DELIVER, "to": "gone@example.com"})
+    dispatcher.run_once()
+    with open("tests/delivery/reports/hard_bounce.eml", "rb") as f:
+        raw = f.read().replace(b"t_0123456789abcdef", d["touch_id"].encode())
+    r = CliRunner().invoke(main, ["inbound", "email", "--db", server.service.store.url,
+                                  "--policy", str(EXAMPLE_POLICY)], input=raw)
+    assert r.exit_code == 0, r.output
+    assert "c-in: bounce" in r.output
+    assert "email" in server.service.context("c-in").fields["opt_outs"]

@@ -32,6 +32,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "seat": ("accord.cli.fleet", "seat", "Register, pause, resume or retire agent seats."),
     "handoff": ("accord.cli.fleet", "handoff", "Send, list and acknowledge handoffs."),
     "audit": ("accord.cli.fleet", "audit", "The fleet audit: owners, state, protocols, chains."),
+    "outbox": ("accord.cli.delivery", "outbox", "List deliveries or run one dispatch pass."),
+    "audience": ("accord.cli.delivery", "audience", "Export suppression audiences for ads."),
+    "inbound": ("accord.cli.delivery", "inbound", "Record bounces and complaints as events."),
 }
 
 

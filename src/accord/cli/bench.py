@@ -19,9 +19,11 @@ import click
               help="PostgreSQL URL for the HTTP benchmark on PostgreSQL.")
 @click.option("--attribution", "with_attribution", is_flag=True,
               help="Also measure attribution journeys per second.")
+@click.option("--delivery", "with_delivery", is_flag=True,
+              help="Also measure the dispatcher against an SMTP server on loopback.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def bench(quick: bool, large: int, touches_per_customer: int, with_http: bool, pg: str | None,
-          with_attribution: bool, as_json: bool) -> None:
+          with_attribution: bool, with_delivery: bool, as_json: bool) -> None:
     """Measure the gate, the embedded store and scale (and, on request, HTTP and attribution).
 
     Reports µs per pure evaluation; full decisions per second against a bare SQLite
@@ -47,6 +49,11 @@ def bench(quick: bool, large: int, touches_per_customer: int, with_http: bool, p
 
         say("attribution")
         result["attribution"] = bench_attribution(200_000 if quick else 1_000_000)
+    if with_delivery:
+        from accord.delivery._bench import bench_delivery
+
+        say("delivery to a loopback SMTP server")
+        result["delivery"] = bench_delivery(200 if quick else 1000)
     if with_http:
         import tempfile
 
@@ -70,6 +77,6 @@ def bench(quick: bool, large: int, touches_per_customer: int, with_http: bool, p
                f"{result['small_customers']:,} customers, {result['large_us_per_decision']} µs "
                f"at {result['large_customers']:,} ({result['large_touches']:,} touches) → "
                f"ratio {result['scale_ratio']} (target ≤ 1.5)")
-    for key in ("attribution", "http_sqlite", "http_postgres"):
+    for key in ("attribution", "delivery", "http_sqlite", "http_postgres"):
         if key in result:
             click.echo(f"{key:<19} {json.dumps(result[key])}")
