@@ -167,11 +167,15 @@ def test_accord_serve_sends_in_the_background_with_senders_from_the_environment(
 
     monkeypatch.setenv("ACCORD_SMTP_URL", f"smtp://{sink.host}:{sink.port}"
                                           "?from=news@accord.example&security=none")
-    for server in start(str(tmp_path / "bg.db"), policy):
+    running = start(str(tmp_path / "bg.db"), policy)
+    server = next(running)
+    try:
         d = propose(server, "agent_a", "upsell", "c-bg", deliver={**DELIVER, "to": "bg@x.org"})
         wait_until(lambda: sink.to("bg@x.org"), what="the background dispatcher to send")
         wait_until(lambda: server.service.touch(d["touch_id"]).status == "executed",
                    what="the dispatcher to report the outcome")
+    finally:
+        running.close()
 
 
 def test_accord_inbound_email_records_a_bounce_from_standard_input(
