@@ -7,7 +7,11 @@ which ``ps`` shows, nor in the policy file, which is reviewed and versioned).
 - ``ACCORD_HTTP_SENDER_URL`` with ``ACCORD_HTTP_SENDER_SECRET`` and
   ``ACCORD_HTTP_SENDER_CHANNELS`` (default ``sms,whatsapp,voice``) posts those channels as
   signed JSON to the operator's own gateway;
-- ``ACCORD_INBOUND_SECRET`` verifies the gateway's signed reports on ``/v1/inbound/…``.
+- ``ACCORD_INBOUND_SECRET`` verifies the gateway's signed reports on ``/v1/inbound/…``;
+- ``ACCORD_TWILIO_ACCOUNT_SID``, ``ACCORD_TWILIO_AUTH_TOKEN``, ``ACCORD_TWILIO_FROM`` (and
+  optionally ``ACCORD_TWILIO_CHANNELS``, default ``sms``; ``ACCORD_TWILIO_STATUS_CALLBACK``;
+  ``ACCORD_TWILIO_API_BASE``) send through Twilio and verify its webhooks on
+  ``/v1/inbound/twilio``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from accord.delivery._message import Sender
 class DeliverySettings:
     senders: dict[str, Sender] = field(default_factory=dict)
     inbound_secret: str | None = None
+    twilio_auth_token: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DeliverySettings:
@@ -42,7 +47,22 @@ class DeliverySettings:
             for channel in env.get("ACCORD_HTTP_SENDER_CHANNELS", "sms,whatsapp,voice").split(","):
                 if channel.strip():
                     senders[channel.strip()] = http
-        return cls(senders, env.get("ACCORD_INBOUND_SECRET") or None)
+        token = env.get("ACCORD_TWILIO_AUTH_TOKEN") or None
+        if env.get("ACCORD_TWILIO_ACCOUNT_SID") and token:
+            from accord.delivery._twilio import TwilioSender
+
+            if not env.get("ACCORD_TWILIO_FROM"):
+                raise InvalidInput("ACCORD_TWILIO_ACCOUNT_SID is set without ACCORD_TWILIO_FROM",
+                                   where="ACCORD_TWILIO_FROM",
+                                   hint="the Twilio number (E.164) messages are sent from")
+            twilio = TwilioSender(env["ACCORD_TWILIO_ACCOUNT_SID"], token,
+                                  env["ACCORD_TWILIO_FROM"],
+                                  status_callback=env.get("ACCORD_TWILIO_STATUS_CALLBACK"),
+                                  api_base=env.get("ACCORD_TWILIO_API_BASE"))
+            for channel in env.get("ACCORD_TWILIO_CHANNELS", "sms").split(","):
+                if channel.strip():
+                    senders[channel.strip()] = twilio
+        return cls(senders, env.get("ACCORD_INBOUND_SECRET") or None, token)
 
 
 def smtp_from_url(url: str) -> SmtpSender:

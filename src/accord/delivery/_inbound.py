@@ -86,3 +86,15 @@ def email_report(svc: Accord, raw: bytes) -> list[Recorded]:
         out += _record(svc, customers(svc, "email", fb.recipient, fb.touch_id), kind, data,
                        "inbound:email")
     return out
+
+
+def twilio(svc: Accord, params: dict[str, str]) -> list[Recorded]:
+    """A Twilio webhook (already verified) as events on the customers at its address."""
+    from accord.delivery._twilio import inbound_events
+
+    found = inbound_events(params)
+    if found is None:
+        return []
+    channel, address, kind, data = found
+    return _record(svc, customers(svc, channel, address, None), kind,
+                   {k: v for k, v in data.items() if v is not None}, f"inbound:twilio:{channel}")

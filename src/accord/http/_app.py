@@ -122,6 +122,8 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     state.webhooks = dispatcher
     state.in_flight = InFlight(max_in_flight, retry_after)
     state.inbound_secret = settings.inbound_secret
+    state.twilio_auth_token = settings.twilio_auth_token
+    state.public_url = base_url
     state.outbox_dispatcher = sending
     state.lifespans = []
     _problems.install(app)

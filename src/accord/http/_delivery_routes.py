@@ -111,6 +111,31 @@ async def inbound_email(request: Request, svc: Service) -> InboundResult:
     return InboundResult(events=inbound.email_report(svc, raw))
 
 
+@router.post("/inbound/twilio", response_model=InboundResult, tags=["delivery"])
+async def inbound_twilio(request: Request, svc: Service) -> InboundResult:
+    """Twilio's webhooks (incoming messages, status callbacks), verified with Twilio's
+    ``X-Twilio-Signature``: STOP / START replies opt the number out of / back in to the channel,
+    failed deliveries are hard bounces. Point the number's webhooks at this URL."""
+    token: str | None = request.app.state.twilio_auth_token
+    if not token:
+        raise NotFound("Twilio is not configured on this server", where="path",
+                       hint="set ACCORD_TWILIO_ACCOUNT_SID and ACCORD_TWILIO_AUTH_TOKEN")
+    form = await request.form()
+    params = {k: v for k, v in form.items() if isinstance(v, str)}
+    from accord.delivery import _twilio
+
+    public = request.app.state.public_url
+    url = (public.rstrip("/") + request.url.path + (f"?{request.url.query}" if
+                                                     request.url.query else "")
+           ) if public else str(request.url)
+    if not _twilio.verify(token, url, params, request.headers.get("x-twilio-signature", "")):
+        raise Forbidden("the X-Twilio-Signature header does not sign this request with the "
+                        "account's auth token", where="X-Twilio-Signature",
+                        hint="the URL Twilio calls must be this server's public URL "
+                             "(accord serve --base-url)")
+    return InboundResult(events=inbound.twilio(svc, params))
+
+
 class OutboxItem(BaseModel):
     customer: str
     id: str
