@@ -228,3 +228,35 @@ def test_rows_come_back_as_the_same_python_types_as_on_sqlite(pg_url: str) -> No
         assert got == {"usd": 1.5, "tokens": 7, "day": "2026-01-01"}
     finally:
         store.close()
+
+
+@on_pg
+def test_a_write_the_database_refuses_inside_the_commit_never_breaks_a_pooled_connection(
+        pg_url: str) -> None:
+    """A refused write aborts the pipelined commit; statements queued behind it, some being
+    prepared for the first time on that connection, never reach the server. Every later
+    transaction on every pooled connection must still run."""
+    store = PostgresStore(pg_url, pool_size=2)
+    good = "INSERT INTO meta (key, value) VALUES (?, ?)"
+    refused = "INSERT INTO spend (agent, day, shard, usd, tokens) VALUES (?,?,?,?,?)"
+    try:
+        for n in range(12):  # crosses the driver's prepare threshold at every position
+            with store.lock("c1") as tx:
+                tx.execute(good, (f"ok-{n}", "v"))
+            with pytest.raises(psycopg.errors.NumericValueOutOfRange), store.lock("c1") as tx:
+                tx.execute(refused, ("a", "2026-01-01", n, 0.0, 2**63))
+                tx.execute(good, (f"lost-{n}", "v"))
+        failures = []
+        for n in range(30):
+            try:
+                with store.lock(f"c{n % 3}") as tx:
+                    tx.execute(good, (f"after-{n}", "v"))
+                with store.read() as tx:
+                    assert tx.one("SELECT value FROM meta WHERE key = ?", (f"after-{n}",))
+            except psycopg.Error as exc:
+                failures.append(f"{type(exc).__name__}: {exc}")
+        assert failures == []
+    finally:
+        store.close()
+    assert count(pg_url, "SELECT count(*) FROM meta WHERE key LIKE 'lost-%'") == 0
+    assert count(pg_url, "SELECT count(*) FROM spend") == 0

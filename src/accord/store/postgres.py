@@ -12,6 +12,13 @@ nothing of the transaction is kept. No caller may read that as go.
 
 Writes that return nothing are queued and sent in one pipelined round trip with the next read
 or with the COMMIT; the SQL itself is the shared text of ``_rows`` with ``?`` placeholders.
+
+A failed statement never returns its connection to the pool: when one statement of a pipeline
+fails, the server skips the rest, including the Parse of any statement the driver was preparing
+for the first time, while the driver records it as prepared; that session would then answer
+every later use with ``prepared statement "_pg3_N" does not exist``. The connection is closed
+instead and the pool opens a fresh one. Refusals raised by Accord's own code (a conflict, a
+stale version) roll back and keep the connection.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -70,6 +77,8 @@ class PostgresTx:
         self._customer = customer
         self._locked = locked
         self._queue: list[tuple[str, tuple[Any, ...]]] = []
+        self.failed = False
+        """A statement failed: the session's state is unknown; the connection must go."""
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         self._queue.append((pg(sql), params))
@@ -105,6 +114,7 @@ class PostgresTx:
             else:
                 cur.execute(sql, params)
         except psycopg.Error as exc:
+            self.failed = True
             if unavailable(exc):
                 raise self._store.unavailable_error(what, exc) from exc
             raise
@@ -218,7 +228,7 @@ class PostgresStore:
                 locked = cur.fetchone()
                 break
             except psycopg.Error as exc:
-                _rollback(conn)
+                _discard(conn)
                 self._pool.putconn(conn)
                 if not unavailable(exc):
                     raise
@@ -231,7 +241,7 @@ class PostgresStore:
                 yield tx
                 tx.commit()
             except BaseException:
-                _rollback(conn)
+                _end(tx, conn)
                 raise
         finally:
             self._pool.putconn(conn)
@@ -249,7 +259,7 @@ class PostgresStore:
             try:
                 yield tx
             finally:
-                _rollback(conn)
+                _end(tx, conn)
         finally:
             self._pool.putconn(conn)
 
@@ -274,4 +284,20 @@ def _rollback(conn: psycopg.Connection[Any]) -> None:
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             conn.execute("ROLLBACK")
     except psycopg.Error:
-        pass
+        _discard(conn)
+
+
+def _discard(conn: psycopg.Connection[Any]) -> None:
+    """Close ``conn`` so that ``putconn`` drops it and the pool opens a fresh one: after a failed
+    statement the driver's idea of the session (its prepared statements) may be wrong."""
+    with suppress(psycopg.Error):
+        conn.close()
+
+
+def _end(tx: PostgresTx, conn: psycopg.Connection[Any]) -> None:
+    """End a transaction that did not commit: roll back, or discard the connection if a
+    statement failed on it."""
+    if tx.failed:
+        _discard(conn)
+    else:
+        _rollback(conn)
