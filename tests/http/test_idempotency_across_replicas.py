@@ -16,10 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from .live_server import HAS_PG_STORE, fresh_pg_schema, wait_until
+from .live_server import HAS_PG_STORE, Server, fresh_pg_schema, wait_until
 from .test_replicas import ACCORD, POLICY, free_port, healthy
 
-pytestmark = pytest.mark.slow
 TRIES = 30
 
 
@@ -77,6 +76,7 @@ async def send_twice_at_once(urls: list[str], token: str) -> list[list[tuple[int
         return answers
 
 
+@pytest.mark.slow
 def test_the_same_key_at_two_replicas_at_once_records_one_event_and_answers_the_same(
         two_replicas: tuple[list[str], str, str]) -> None:
     urls, token, db = two_replicas
@@ -85,3 +85,19 @@ def test_the_same_key_at_two_replicas_at_once_records_one_event_and_answers_the_
         assert first[0] == 200, first
         assert first == second
     assert events_per_customer(db) == {f"idem-{n}": 1 for n in range(TRIES)}
+
+
+def test_a_write_that_failed_releases_its_key_so_a_retry_runs_it(server: Server) -> None:
+    pause = {"reason": "incident 7"}
+    with server.http("admin", **{"Idempotency-Key": "pause-ghost"}) as http:
+        assert http.post("/v1/agents/ghost/pause", json=pause).status_code == 404
+        seat = {"id": "ghost", "owner": "ops", "mandate": {"intents": ["nurture"],
+                                                          "channels": ["email"]}}
+        assert http.post("/v1/agents", json=seat,
+                         headers={"Idempotency-Key": "register-ghost"}).status_code == 200
+        first = http.post("/v1/agents/ghost/pause", json=pause)
+        again = http.post("/v1/agents/ghost/pause", json=pause)
+        other = http.post("/v1/agents/ghost/pause", json={"reason": "another"})
+    assert first.status_code == 200 and "idempotent-replayed" not in first.headers
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    assert other.status_code == 409 and other.json()["where"] == "Idempotency-Key"
