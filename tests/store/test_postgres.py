@@ -97,6 +97,27 @@ class Relay:
                 s.close()
 
 
+class AnswerLosingRelay(Relay):
+    """A relay that, once armed, forwards the next COMMIT to the server and then drops the
+    client's side before the answer comes back: the server commits, the client cannot know."""
+
+    armed = False
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:  # type: ignore[override]
+        to_server = dst.getpeername() == self.upstream
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+                if to_server and self.armed and b"\0COMMIT\0" in data:
+                    self.armed = False
+                    src.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+
 @pytest.fixture
 def relay() -> Iterator[Relay]:
     r = Relay()
@@ -260,3 +281,46 @@ def test_a_write_the_database_refuses_inside_the_commit_never_breaks_a_pooled_co
         store.close()
     assert count(pg_url, "SELECT count(*) FROM meta WHERE key LIKE 'lost-%'") == 0
     assert count(pg_url, "SELECT count(*) FROM spend") == 0
+
+
+@on_pg
+def test_a_commit_whose_answer_is_lost_says_the_outcome_is_unknown_and_a_retry_finds_it(
+        pg_url: str, policy: Policy) -> None:
+    relay = AnswerLosingRelay()
+    through = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}")
+    acc = Accord.open(through, policy=policy, connect_timeout=1, statement_timeout=2)
+    try:
+        relay.armed = True
+        with pytest.raises(StoreUnavailable) as err:
+            acc.propose("email-cadence", "c1", channel="email", intent="nurture",
+                        idempotency_key="k1")
+        problem = err.value.to_problem()
+        assert problem["status"] == 503 and problem["outcome"] == "unknown"
+        assert "outcome is unknown" in problem["detail"]
+        assert "nothing was recorded" not in problem["detail"]
+        assert "same Idempotency-Key" in problem["hint"]
+        assert count(pg_url, "SELECT count(*) FROM decisions") == 1  # it was committed
+        again = acc.propose("email-cadence", "c1", channel="email", intent="nurture",
+                            idempotency_key="k1")
+        assert again.go
+    finally:
+        acc.close()
+        relay.cut()
+    assert count(pg_url, "SELECT count(*) FROM decisions") == 1
+
+
+@on_pg
+def test_a_database_gone_before_the_commit_says_nothing_was_recorded(
+        pg_url: str, policy: Policy, relay: Relay) -> None:
+    through = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}")
+    acc = Accord.open(through, policy=policy, connect_timeout=1, statement_timeout=2)
+    try:
+        relay.cut()
+        with pytest.raises(StoreUnavailable) as err:
+            acc.propose("email-cadence", "c1", channel="email", intent="nurture")
+    finally:
+        acc.close()
+    problem = err.value.to_problem()
+    assert "nothing was recorded" in problem["detail"] and problem["outcome"] == "none"
+    assert "outcome is unknown" not in problem["detail"]
+    assert count(pg_url, "SELECT count(*) FROM decisions") == 0
