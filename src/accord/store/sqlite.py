@@ -97,7 +97,7 @@ class SQLiteStore:
                 self._rollback()
                 raise StoreUnavailable(  # a failed COMMIT leaves nothing in the file
                     f"the store could not commit: {exc}; nothing was recorded", where="store",
-                    hint=RETRY) from exc
+                    hint=RETRY, extra={"outcome": "none"}) from exc
 
     @contextmanager
     def read(self) -> Iterator[SQLiteTx]:
