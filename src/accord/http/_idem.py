@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -24,11 +25,12 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from starlette.responses import JSONResponse
 
-from accord._errors import IdempotencyConflict, InvalidInput
+from accord._errors import IdempotencyConflict, InvalidInput, StoreUnavailable
 from accord.http._auth import Principal
 from accord.ledger import FLEET, canonical
 from accord.store import Store
 
+log = logging.getLogger("accord.http")
 HEADER = "Idempotency-Key"
 MAX_KEY = 200
 PENDING = 0
@@ -121,7 +123,11 @@ def _run_claimed(store: Store, who: str, key: str, action: Callable[[], Any],
             tx.execute("DELETE FROM requests WHERE principal = ? AND key = ? AND status = ?",
                        (who, key, PENDING))
         raise
-    with store.lock(FLEET) as tx:
-        tx.execute("UPDATE requests SET status = ?, response = ? WHERE principal = ? AND key = ?",
-                   (status, json.dumps(body), who, key))
+    try:
+        with store.lock(FLEET) as tx:
+            tx.execute("UPDATE requests SET status = ?, response = ? WHERE principal = ? AND "
+                       "key = ?", (status, json.dumps(body), who, key))
+    except StoreUnavailable:  # the write is recorded: answer it; a 503 would say otherwise
+        log.warning("the answer to %s's write with %s %r was not kept for replay; its claim "
+                    "lapses after %.0f s", who, HEADER, key, CLAIM_LEASE)
     return JSONResponse(body, status_code=status)
