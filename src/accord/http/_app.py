@@ -24,7 +24,7 @@ from accord.http import (
     _seat_routes,
     webhooks,
 )
-from accord.http._auth import Principal, Tokens, Usage
+from accord.http._auth import Principal, Refusals, Tokens, Usage
 from accord.http._idem import Requests
 from accord.http._overload import InFlight, OverloadLimiter
 from accord.service import Accord
@@ -79,7 +79,9 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     ``close_service`` closes ``service`` when the app shuts down (a worker that opened it)."""
     dispatcher = webhooks.Dispatcher(service, attempts=webhook_attempts, backoff=webhook_backoff)
     usage = Usage(service.store)
-    house = Housekeeper([(2.0, usage.flush), (policy_poll, service.refresh_policy)])
+    refusals = Refusals(service)
+    house = Housekeeper([(2.0, usage.flush), (policy_poll, service.refresh_policy),
+                         (1.0, refusals.flush)])
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -95,6 +97,8 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
             if background:
                 dispatcher.stop()
                 house.stop()
+            with contextlib.suppress(Exception):  # the last window's unauthenticated refusals
+                refusals.flush(final=True)
             if close_service:
                 service.close()
 
@@ -103,6 +107,7 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     state.service = service
     state.tokens = Tokens(service.store)
     state.usage = usage
+    state.refusals = refusals
     state.requests = Requests()
     state.webhooks = dispatcher
     state.in_flight = InFlight(max_in_flight, retry_after)
