@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -29,6 +29,7 @@ def pg_url(store_url: str) -> str:
 
 
 on_pg = pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
+CONNECTIONS = 3
 
 
 def with_option(url: str, option: str) -> str:
@@ -257,28 +258,39 @@ def test_a_write_the_database_refuses_inside_the_commit_never_breaks_a_pooled_co
     """A refused write aborts the pipelined commit; statements queued behind it, some being
     prepared for the first time on that connection, never reach the server. Every later
     transaction on every pooled connection must still run."""
-    store = PostgresStore(pg_url, pool_size=2)
+    store = PostgresStore(pg_url, pool_size=CONNECTIONS)
     good = "INSERT INTO meta (key, value) VALUES (?, ?)"
     refused = "INSERT INTO spend (agent, day, shard, usd, tokens) VALUES (?,?,?,?,?)"
+
+    def on_every_connection(write: Callable[[Any, int], None]) -> list[str]:
+        """Hold one transaction per pooled connection, write in each, then commit each."""
+        held = [store.lock(f"c{i}") for i in range(CONNECTIONS)]
+        for i, cm in enumerate(held):
+            write(cm.__enter__(), i)
+        errors = []
+        for cm in held:
+            try:
+                cm.__exit__(None, None, None)
+            except psycopg.Error as exc:
+                errors.append(type(exc).__name__)
+        return errors
+
     try:
         for n in range(12):  # crosses the driver's prepare threshold at every position
-            with store.lock("c1") as tx:
-                tx.execute(good, (f"ok-{n}", "v"))
-            with pytest.raises(psycopg.errors.NumericValueOutOfRange), store.lock("c1") as tx:
-                tx.execute(refused, ("a", "2026-01-01", n, 0.0, 2**63))
-                tx.execute(good, (f"lost-{n}", "v"))
-        failures = []
-        for n in range(30):
-            try:
-                with store.lock(f"c{n % 3}") as tx:
-                    tx.execute(good, (f"after-{n}", "v"))
-                with store.read() as tx:
-                    assert tx.one("SELECT value FROM meta WHERE key = ?", (f"after-{n}",))
-            except psycopg.Error as exc:
-                failures.append(f"{type(exc).__name__}: {exc}")
-        assert failures == []
+            assert on_every_connection(
+                lambda tx, i, n=n: tx.execute(good, (f"ok-{n}-{i}", "v"))) == []
+            assert on_every_connection(lambda tx, i, n=n: (
+                tx.execute(refused, ("a", "2026-01-01", n * CONNECTIONS + i, 0.0, 2**63)),
+                tx.execute(good, (f"lost-{n}-{i}", "v")))) == [
+                    "NumericValueOutOfRange"] * CONNECTIONS
+        for n in range(10):
+            assert on_every_connection(
+                lambda tx, i, n=n: tx.execute(good, (f"after-{n}-{i}", "v"))) == []
+            with store.read() as tx:
+                assert tx.one("SELECT value FROM meta WHERE key = ?", (f"after-{n}-0",))
     finally:
         store.close()
+    assert count(pg_url, "SELECT count(*) FROM meta WHERE key LIKE 'after-%'") == 10 * CONNECTIONS
     assert count(pg_url, "SELECT count(*) FROM meta WHERE key LIKE 'lost-%'") == 0
     assert count(pg_url, "SELECT count(*) FROM spend") == 0
 
