@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -29,6 +29,7 @@ def pg_url(store_url: str) -> str:
 
 
 on_pg = pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
+CONNECTIONS = 3
 
 
 def with_option(url: str, option: str) -> str:
@@ -95,6 +96,27 @@ class Relay:
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
                 s.close()
+
+
+class AnswerLosingRelay(Relay):
+    """A relay that, once armed, forwards the next COMMIT to the server and then drops the
+    client's side before the answer comes back: the server commits, the client cannot know."""
+
+    armed = False
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:  # type: ignore[override]
+        to_server = dst.getpeername() == self.upstream
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+                if to_server and self.armed and b"\0COMMIT\0" in data:
+                    self.armed = False
+                    src.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
 
 
 @pytest.fixture
@@ -228,3 +250,89 @@ def test_rows_come_back_as_the_same_python_types_as_on_sqlite(pg_url: str) -> No
         assert got == {"usd": 1.5, "tokens": 7, "day": "2026-01-01"}
     finally:
         store.close()
+
+
+@on_pg
+def test_a_write_the_database_refuses_inside_the_commit_never_breaks_a_pooled_connection(
+        pg_url: str) -> None:
+    """A refused write aborts the pipelined commit; statements queued behind it, some being
+    prepared for the first time on that connection, never reach the server. Every later
+    transaction on every pooled connection must still run."""
+    store = PostgresStore(pg_url, pool_size=CONNECTIONS)
+    good = "INSERT INTO meta (key, value) VALUES (?, ?)"
+    refused = "INSERT INTO spend (agent, day, shard, usd, tokens) VALUES (?,?,?,?,?)"
+
+    def on_every_connection(write: Callable[[Any, int], None]) -> list[str]:
+        """Hold one transaction per pooled connection, write in each, then commit each."""
+        held = [store.lock(f"c{i}") for i in range(CONNECTIONS)]
+        for i, cm in enumerate(held):
+            write(cm.__enter__(), i)
+        errors = []
+        for cm in held:
+            try:
+                cm.__exit__(None, None, None)
+            except psycopg.Error as exc:
+                errors.append(type(exc).__name__)
+        return errors
+
+    try:
+        for n in range(12):  # crosses the driver's prepare threshold at every position
+            assert on_every_connection(
+                lambda tx, i, n=n: tx.execute(good, (f"ok-{n}-{i}", "v"))) == []
+            assert on_every_connection(lambda tx, i, n=n: (
+                tx.execute(refused, ("a", "2026-01-01", n * CONNECTIONS + i, 0.0, 2**63)),
+                tx.execute(good, (f"lost-{n}-{i}", "v")))) == [
+                    "NumericValueOutOfRange"] * CONNECTIONS
+        for n in range(10):
+            assert on_every_connection(
+                lambda tx, i, n=n: tx.execute(good, (f"after-{n}-{i}", "v"))) == []
+            with store.read() as tx:
+                assert tx.one("SELECT value FROM meta WHERE key = ?", (f"after-{n}-0",))
+    finally:
+        store.close()
+    assert count(pg_url, "SELECT count(*) FROM meta WHERE key LIKE 'after-%'") == 10 * CONNECTIONS
+    assert count(pg_url, "SELECT count(*) FROM meta WHERE key LIKE 'lost-%'") == 0
+    assert count(pg_url, "SELECT count(*) FROM spend") == 0
+
+
+@on_pg
+def test_a_commit_whose_answer_is_lost_says_the_outcome_is_unknown_and_a_retry_finds_it(
+        pg_url: str, policy: Policy) -> None:
+    relay = AnswerLosingRelay()
+    through = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}")
+    acc = Accord.open(through, policy=policy, connect_timeout=1, statement_timeout=2)
+    try:
+        relay.armed = True
+        with pytest.raises(StoreUnavailable) as err:
+            acc.propose("email-cadence", "c1", channel="email", intent="nurture",
+                        idempotency_key="k1")
+        problem = err.value.to_problem()
+        assert problem["status"] == 503 and problem["outcome"] == "unknown"
+        assert "outcome is unknown" in problem["detail"]
+        assert "nothing was recorded" not in problem["detail"]
+        assert "same Idempotency-Key" in problem["hint"]
+        assert count(pg_url, "SELECT count(*) FROM decisions") == 1  # it was committed
+        again = acc.propose("email-cadence", "c1", channel="email", intent="nurture",
+                            idempotency_key="k1")
+        assert again.go
+    finally:
+        acc.close()
+        relay.cut()
+    assert count(pg_url, "SELECT count(*) FROM decisions") == 1
+
+
+@on_pg
+def test_a_database_gone_before_the_commit_says_nothing_was_recorded(
+        pg_url: str, policy: Policy, relay: Relay) -> None:
+    through = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}")
+    acc = Accord.open(through, policy=policy, connect_timeout=1, statement_timeout=2)
+    try:
+        relay.cut()
+        with pytest.raises(StoreUnavailable) as err:
+            acc.propose("email-cadence", "c1", channel="email", intent="nurture")
+    finally:
+        acc.close()
+    problem = err.value.to_problem()
+    assert "nothing was recorded" in problem["detail"] and problem["outcome"] == "none"
+    assert "outcome is unknown" not in problem["detail"]
+    assert count(pg_url, "SELECT count(*) FROM decisions") == 0

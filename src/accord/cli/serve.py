@@ -35,7 +35,9 @@ def serve(db: str, policy: str, host: str, port: int, max_in_flight: int, worker
     from accord.http import _serving, create_app
 
     public = base_url or f"http://{host}:{port}"
-    announce = (f"accord serving {db} on http://{host}:{port} with {workers} worker(s) "
+    from accord.store import redacted
+
+    announce = (f"accord serving {redacted(db)} on http://{host}:{port} with {workers} worker(s) "
                 "(dashboard: /ui, API docs: /docs)")
     if workers > 1:  # each worker process builds its own app and store from the environment
         from accord.service import Accord

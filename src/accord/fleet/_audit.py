@@ -16,6 +16,7 @@ from accord._time import iso
 from accord.fleet._collusion import co_movement
 from accord.fleet._handoff import is_person
 from accord.fleet._seats import overlaps, unconsumed_outputs
+from accord.store import redacted
 
 if TYPE_CHECKING:
     from accord.service import Accord
@@ -58,7 +59,7 @@ def compute_audit(acc: Accord, *, now: float | None = None,
 
 
 def _redact(url: str) -> str:
-    return re.sub(r"//([^:/@]+):[^@]+@", r"//\1:***@", url)
+    return redacted(url)  # also masks ?password= and ?sslpassword=
 
 
 def _agents(acc: Accord, d: dict[str, Any]) -> list[dict[str, Any]]:

@@ -29,7 +29,7 @@ from accord.http import (
     _seat_routes,
     webhooks,
 )
-from accord.http._auth import Principal, Tokens, Usage
+from accord.http._auth import Principal, Refusals, Tokens, Usage
 from accord.http._idem import Requests
 from accord.http._overload import InFlight, OverloadLimiter
 from accord.service import Accord
@@ -90,7 +90,9 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
                if settings.senders else None)
     dispatcher = webhooks.Dispatcher(service, attempts=webhook_attempts, backoff=webhook_backoff)
     usage = Usage(service.store)
-    house = Housekeeper([(2.0, usage.flush), (policy_poll, service.refresh_policy)])
+    refusals = Refusals(service)
+    house = Housekeeper([(2.0, usage.flush), (policy_poll, service.refresh_policy),
+                         (1.0, refusals.flush)])
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -110,6 +112,8 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
                 house.stop()
                 if sending is not None:
                     sending.stop()
+            with contextlib.suppress(Exception):  # the last window's unauthenticated refusals
+                refusals.flush(final=True)
             if close_service:
                 service.close()
 
@@ -118,6 +122,7 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     state.service = service
     state.tokens = Tokens(service.store)
     state.usage = usage
+    state.refusals = refusals
     state.requests = Requests()
     state.webhooks = dispatcher
     state.in_flight = InFlight(max_in_flight, retry_after)

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 from accord.store._base import CustomerRow, Store, Tx
+
+_USERINFO_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^:@/?#]*):[^@/?#]*@", re.IGNORECASE)
+_QUERY_PASSWORD = re.compile(r"([?&](?:ssl)?password=)[^&#]*", re.IGNORECASE)
+
+
+def redacted(url: str) -> str:
+    """``url`` fit to print or log: a password in the user part or in a ``password`` /
+    ``sslpassword`` parameter becomes ``***``. Never show a store URL any other way."""
+    return _QUERY_PASSWORD.sub(r"\1***", _USERINFO_PASSWORD.sub(r"\1:***@", url))
 
 
 def open_store(url: str, **options: object) -> Store:
@@ -17,4 +28,4 @@ def open_store(url: str, **options: object) -> Store:
     return SQLiteStore(url, **options)  # type: ignore[arg-type]
 
 
-__all__ = ["CustomerRow", "Store", "Tx", "open_store"]
+__all__ = ["CustomerRow", "Store", "Tx", "open_store", "redacted"]

@@ -7,11 +7,21 @@ on the row lock). One transaction locks one customer, so the pattern has no lock
 serialization failures to retry; the remaining contention points are in docs/storage.md.
 
 Fail closed: a database that is down, too slow (``statement_timeout``) or read-only raises
-``StoreUnavailable`` from ``lock()``, from a statement in the body, or from the commit, and
-nothing of the transaction is kept. No caller may read that as go.
+``StoreUnavailable`` from ``lock()``, from a statement in the body, or from the commit. No caller
+may read that as go. The error says only what is known: before the COMMIT is sent, or when the
+server answers it with an error, nothing was recorded; when the connection is lost while the
+COMMIT is in flight, the server may have committed, so the outcome is unknown and the caller
+must retry with the same idempotency key (which returns the recorded answer if there is one).
 
 Writes that return nothing are queued and sent in one pipelined round trip with the next read
 or with the COMMIT; the SQL itself is the shared text of ``_rows`` with ``?`` placeholders.
+
+A failed statement never returns its connection to the pool: when one statement of a pipeline
+fails, the server skips the rest, including the Parse of any statement the driver was preparing
+for the first time, while the driver records it as prepared; that session would then answer
+every later use with ``prepared statement "_pg3_N" does not exist``. The connection is closed
+instead and the pool opens a fresh one. Refusals raised by Accord's own code (a conflict, a
+stale version) roll back and keep the connection.
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -70,6 +80,8 @@ class PostgresTx:
         self._customer = customer
         self._locked = locked
         self._queue: list[tuple[str, tuple[Any, ...]]] = []
+        self.failed = False
+        """A statement failed: the session's state is unknown; the connection must go."""
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         self._queue.append((pg(sql), params))
@@ -92,7 +104,7 @@ class PostgresTx:
         _rows.save_customer(self, row)
 
     def _run(self, sql: str, params: tuple[Any, ...] = (), what: str = "a statement failed",
-             ) -> psycopg.Cursor[dict[str, Any]]:
+             *, committing: bool = False) -> psycopg.Cursor[dict[str, Any]]:
         """Send the queued writes, then ``sql``, in one round trip."""
         cur = self._conn.cursor(row_factory=dict_row)
         queued, self._queue = self._queue, []
@@ -105,14 +117,17 @@ class PostgresTx:
             else:
                 cur.execute(sql, params)
         except psycopg.Error as exc:
+            self.failed = True
             if unavailable(exc):
-                raise self._store.unavailable_error(what, exc) from exc
+                # No SQLSTATE: no answer from the server, which may have committed.
+                unknown = committing and exc.sqlstate is None
+                raise self._store.unavailable_error(what, exc, unknown=unknown) from exc
             raise
         return cur
 
     def commit(self) -> None:
         """The queued writes and COMMIT in one round trip; if any fails, none is kept."""
-        self._run("COMMIT", (), "the store could not commit")
+        self._run("COMMIT", (), "the store could not commit", committing=True)
 
 
 class PostgresStore:
@@ -155,12 +170,16 @@ class PostgresStore:
                 raise self.unavailable_error("the store could not open", exc) from exc
             raise
 
-    def unavailable_error(self, what: str, exc: BaseException) -> StoreUnavailable:
+    def unavailable_error(self, what: str, exc: BaseException, *,
+                          unknown: bool = False) -> StoreUnavailable:
+        """``unknown``: the COMMIT was sent and no answer came back, so it may have taken."""
+        outcome = ("the outcome is unknown (the server may have committed before the connection "
+                   "was lost)" if unknown else "nothing was recorded")
         return StoreUnavailable(
             f"{what}: {self._where} is unavailable ({type(exc).__name__}: "
-            f"{str(exc).strip() or 'no detail'}); nothing was recorded", where="store",
-            hint="check that the server is up, writable and not overloaded; retry with the same "
-                 "idempotency key — the request is safe to repeat")
+            f"{str(exc).strip() or 'no detail'}); {outcome}", where="store",
+            hint="check that the server is up, writable and not overloaded, then retry with the "
+                 "same Idempotency-Key", extra={"outcome": "unknown" if unknown else "none"})
 
     def _migrate(self) -> None:
         """Bring the schema to ``_rows.SCHEMA_VERSION`` under an advisory lock, so replicas
@@ -218,7 +237,7 @@ class PostgresStore:
                 locked = cur.fetchone()
                 break
             except psycopg.Error as exc:
-                _rollback(conn)
+                _discard(conn)
                 self._pool.putconn(conn)
                 if not unavailable(exc):
                     raise
@@ -231,7 +250,7 @@ class PostgresStore:
                 yield tx
                 tx.commit()
             except BaseException:
-                _rollback(conn)
+                _end(tx, conn)
                 raise
         finally:
             self._pool.putconn(conn)
@@ -249,7 +268,7 @@ class PostgresStore:
             try:
                 yield tx
             finally:
-                _rollback(conn)
+                _end(tx, conn)
         finally:
             self._pool.putconn(conn)
 
@@ -274,4 +293,20 @@ def _rollback(conn: psycopg.Connection[Any]) -> None:
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             conn.execute("ROLLBACK")
     except psycopg.Error:
-        pass
+        _discard(conn)
+
+
+def _discard(conn: psycopg.Connection[Any]) -> None:
+    """Close ``conn`` so that ``putconn`` drops it and the pool opens a fresh one: after a failed
+    statement the driver's idea of the session (its prepared statements) may be wrong."""
+    with suppress(psycopg.Error):
+        conn.close()
+
+
+def _end(tx: PostgresTx, conn: psycopg.Connection[Any]) -> None:
+    """End a transaction that did not commit: roll back, or discard the connection if a
+    statement failed on it."""
+    if tx.failed:
+        _discard(conn)
+    else:
+        _rollback(conn)

@@ -20,6 +20,8 @@ from accord._errors import StoreUnavailable
 from accord.store import _rows
 from accord.store._base import CustomerRow
 
+RETRY = "retry with the same Idempotency-Key once the database file is writable again"
+
 
 class SQLiteTx:
     def __init__(self, conn: sqlite3.Connection, customer: str | None) -> None:
@@ -80,7 +82,9 @@ class SQLiteStore:
                 self._conn.execute(sql, params)
             except sqlite3.Error as exc:
                 self._rollback()
-                raise StoreUnavailable(f"the store could not begin a transaction: {exc}") from exc
+                raise StoreUnavailable(
+                    f"the store could not begin a transaction: {exc}; nothing was recorded",
+                    where="store", hint=RETRY, extra={"outcome": "none"}) from exc
             tx = SQLiteTx(self._conn, customer)
             try:
                 yield tx
@@ -91,7 +95,9 @@ class SQLiteStore:
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()
-                raise StoreUnavailable(f"the store could not commit: {exc}") from exc
+                raise StoreUnavailable(  # a failed COMMIT leaves nothing in the file
+                    f"the store could not commit: {exc}; nothing was recorded", where="store",
+                    hint=RETRY, extra={"outcome": "none"}) from exc
 
     @contextmanager
     def read(self) -> Iterator[SQLiteTx]:
