@@ -70,10 +70,18 @@ def apply_policy(body: PolicyIn, request: Request, caller: Caller, svc: Service)
     return once(request, caller, body, act)
 
 
-def _visible(m: Message, agent: str | None) -> bool:
+def _visible(m: Message, agent: str | None, readable: frozenset[str] | None) -> Message | None:
     """An agent's stream: what names it (decisions, revocations, handoffs, outcomes) and every
-    context change (field names and version only; read the context for values)."""
-    return agent is None or agent in m.get("agents", ()) or m.get("kind") == "context"
+    context change in a field its grant may read (field names and version only; read the
+    context for values). None: not for this stream."""
+    if agent is None or agent in m.get("agents", ()):
+        return m
+    if m.get("kind") != "context":
+        return None
+    if readable is None:
+        return m
+    changed = [f for f in m.get("changed", ()) if f in readable]
+    return {**m, "changed": changed} if changed else None
 
 
 @router.get("/stream", tags=["stream"],
@@ -87,6 +95,7 @@ async def stream(request: Request, caller: Caller, agent: str | None = None) -> 
     state: Any = request.app.state
     if getattr(state, "sse_threads", None) is None:
         state.sse_threads = anyio.CapacityLimiter(1000)
+    readable = svc.readable(caller.subject) if caller.is_agent else None
     sub: Subscription = svc.subscribe()
 
     async def events() -> AsyncIterator[str]:
@@ -101,9 +110,10 @@ async def stream(request: Request, caller: Caller, agent: str | None = None) -> 
                         quiet = time.monotonic()
                         yield ": keep-alive\n\n"
                     continue
-                if _visible(m, who):
+                shown = _visible(m, who, readable)
+                if shown is not None:
                     quiet = time.monotonic()
-                    data = json.dumps(jsonable_encoder(m), separators=(",", ":"))
+                    data = json.dumps(jsonable_encoder(shown), separators=(",", ":"))
                     yield f"event: {m.get('kind', 'message')}\ndata: {data}\n\n"
         finally:
             sub.close()
