@@ -430,9 +430,10 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
     # -- live updates ------------------------------------------------------------------------
 
     def subscribe(self, *, agent: str | None = None, customer: str | None = None,
-                  kinds: set[str] | None = None) -> Subscription:
-        """A live stream of decisions, revocations, outcomes, context changes and claims."""
-        return self.bus.subscribe(agent=agent, customer=customer, kinds=kinds)
+                  kinds: set[str] | None = None, owner: str | None = None) -> Subscription:
+        """A live stream of decisions, revocations, outcomes, context changes and claims.
+        ``owner`` (who opened it) counts it against that principal's bound of open streams."""
+        return self.bus.subscribe(agent=agent, customer=customer, kinds=kinds, owner=owner)
 
 
 def _touch(customer: str, t: dict[str, Any]) -> Touch:

@@ -7,14 +7,14 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from accord._errors import InvalidInput
-from accord.bus import Message, Subscription
+from accord.bus import Message, Subscription, TooManyStreams
 from accord.http._common import COMMON, Caller, Service, errors, once
+from accord.http._problems import PROBLEM
 from accord.http._shapes import AckIn, HandoffIn, PolicyIn, PolicyOut
 from accord.policy import Policy
 
@@ -87,34 +87,33 @@ def _visible(m: Message, agent: str | None, readable: frozenset[str] | None) -> 
 @router.get("/stream", tags=["stream"],
             responses={200: {"content": {"text/event-stream": {}},
                              "description": "server-sent events, one per message"}})
-async def stream(request: Request, caller: Caller, agent: str | None = None) -> StreamingResponse:
+async def stream(request: Request, caller: Caller, agent: str | None = None) -> Response:
     """Server-sent events: an agent's decisions, revocations, handoffs and context changes.
-    Reviewers and admins see everything, or one agent's stream with ``?agent=``."""
+    Reviewers and admins see everything, or one agent's stream with ``?agent=``. Each principal
+    holds at most a few open streams (429 with Retry-After beyond them)."""
     who = caller.acting_agent(agent, doing="stream") if caller.is_agent else agent
     svc = request.app.state.service
-    state: Any = request.app.state
-    if getattr(state, "sse_threads", None) is None:
-        state.sse_threads = anyio.CapacityLimiter(1000)
     readable = svc.readable(caller.subject) if caller.is_agent else None
-    sub: Subscription = svc.subscribe()
+    try:
+        sub: Subscription = svc.subscribe(owner=caller.label)
+    except TooManyStreams as exc:
+        return JSONResponse(exc.to_problem(), status_code=exc.status, media_type=PROBLEM,
+                            headers={"Retry-After": str(exc.retry_after)})
 
     async def events() -> AsyncIterator[str]:
         try:
             yield ": subscribed\n\n"
             quiet = time.monotonic()
-            while True:
-                m = await anyio.to_thread.run_sync(sub.get, 1.0, abandon_on_cancel=True,
-                                                   limiter=state.sse_threads)
-                if m is None:
-                    if time.monotonic() - quiet > KEEPALIVE:
-                        quiet = time.monotonic()
-                        yield ": keep-alive\n\n"
-                    continue
-                shown = _visible(m, who, readable)
+            while True:  # awaits the bus on the event loop: an idle stream holds no thread
+                m = await sub.next(max(0.0, KEEPALIVE - (time.monotonic() - quiet)))
+                shown = None if m is None else _visible(m, who, readable)
                 if shown is not None:
                     quiet = time.monotonic()
                     data = json.dumps(jsonable_encoder(shown), separators=(",", ":"))
-                    yield f"event: {m.get('kind', 'message')}\ndata: {data}\n\n"
+                    yield f"event: {shown.get('kind', 'message')}\ndata: {data}\n\n"
+                elif time.monotonic() - quiet >= KEEPALIVE:
+                    quiet = time.monotonic()
+                    yield ": keep-alive\n\n"
         finally:
             sub.close()
 

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from accord._errors import AccordError, InvalidInput, Unauthorized
+from accord.bus import TooManyStreams
 from accord.fleet import compute_audit
 from accord.web import _auth, _csrf, _read
 from accord.web._auth import ResolveRole, Viewer
@@ -135,7 +136,11 @@ class Dashboard:
             lambda: _auth.resolve(self.resolve_role, _auth.token_of(request)))
         if viewer is None:
             return Response("sign in first\n", status_code=401, media_type="text/plain")
-        sub = self.service.subscribe(agent=viewer.agent)
+        try:
+            sub = self.service.subscribe(agent=viewer.agent, owner=viewer.label)
+        except TooManyStreams as exc:
+            return Response(f"{exc}\n", status_code=exc.status, media_type="text/plain",
+                            headers={"Retry-After": str(exc.retry_after)})
         return StreamingResponse(events(sub, viewer), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store",
                                           "X-Accel-Buffering": "no"})
