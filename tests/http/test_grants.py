@@ -8,9 +8,12 @@ import threading
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from accord import Accord
 from accord._errors import Forbidden
+from accord.model import Context, Provenance
 
 from .live_server import Server
 from .test_live_updates import read_events
@@ -111,3 +114,23 @@ def test_an_event_recorded_in_a_seats_name_is_held_to_its_grant_on_every_interfa
     assert refused.value.where == "type"
     assert any_acc.record_event("g5", "opt_in", source="billing-system").type == "opt_in"
     assert any_acc.record_event("g5", "purchase", source="upsell").type == "purchase"
+
+
+FIELD = st.sampled_from(["stage", "tier", "churn_risk", "upsell_score", "opt_outs", "note"])
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fields=st.dictionaries(FIELD, st.integers()), read=st.lists(FIELD, unique=True))
+def test_visible_shows_exactly_the_readable_fields_and_their_provenance(
+        acc: Accord, fields: dict[str, int], read: list[str]) -> None:
+    seat = acc.policy.agents["upsell"]
+    narrowed = seat.model_copy(update={"context": seat.context.model_copy(update={"read": read})})
+    acc.policy = acc.policy.with_agents(
+        [narrowed if a.id == "upsell" else a for a in acc.policy.agents.values()])
+    ctx = Context(customer="h", version=1, fields=fields, provenance={
+        k: Provenance(by="admin", at="2026-01-01T00:00:00Z", version=1) for k in fields})
+    seen = acc.visible(ctx, "upsell")
+    assert seen.fields == {k: v for k, v in fields.items() if k in read}
+    assert set(seen.provenance) == set(seen.fields)
+    assert acc.visible(ctx, None) == ctx
