@@ -118,15 +118,19 @@ class Bus:
         self.max_per_owner = max_per_owner
 
     def subscribe(self, *, agent: str | None = None, customer: str | None = None,
-                  kinds: set[str] | None = None, owner: str | None = None) -> Subscription:
-        """A subscription to messages that match. ``owner`` (a principal's label) counts it
-        against that principal's bound; past it, ``TooManyStreams``."""
+                  kinds: set[str] | None = None, owner: str | None = None,
+                  where: Callable[[Message], bool] | None = None) -> Subscription:
+        """A subscription to messages that match (and pass ``where``, if given: a message that
+        fails it is never queued, so its reader is not woken). ``owner`` (a principal's label)
+        counts it against that principal's bound; past it, ``TooManyStreams``."""
         def match(m: Message) -> bool:
             if kinds is not None and m.get("kind") not in kinds:
                 return False
             if customer is not None and m.get("customer") != customer:
                 return False
-            return agent is None or agent in m.get("agents", ())
+            if agent is not None and agent not in m.get("agents", ()):
+                return False
+            return where is None or where(m)
 
         sub = Subscription(self, match, owner=owner)
         with self._lock:

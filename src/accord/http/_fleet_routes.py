@@ -95,7 +95,8 @@ async def stream(request: Request, caller: Caller, agent: str | None = None) -> 
     svc = request.app.state.service
     readable = svc.readable(caller.subject) if caller.is_agent else None
     try:
-        sub: Subscription = svc.subscribe(owner=caller.label)
+        sub: Subscription = svc.subscribe(
+            owner=caller.label, where=lambda m: _visible(m, who, readable) is not None)
     except TooManyStreams as exc:
         return JSONResponse(exc.to_problem(), status_code=exc.status, media_type=PROBLEM,
                             headers={"Retry-After": str(exc.retry_after)})

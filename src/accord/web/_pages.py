@@ -24,7 +24,7 @@ from accord.web import _auth, _csrf, _read
 from accord.web._auth import ResolveRole, Viewer
 from accord.web._journey import journey
 from accord.web._render import bar_chart, render
-from accord.web._stream import events
+from accord.web._stream import KINDS, events, shape
 
 if TYPE_CHECKING:
     from accord.service import Accord
@@ -137,7 +137,8 @@ class Dashboard:
         if viewer is None:
             return Response("sign in first\n", status_code=401, media_type="text/plain")
         try:
-            sub = self.service.subscribe(agent=viewer.agent, owner=viewer.label)
+            sub = self.service.subscribe(agent=viewer.agent, owner=viewer.label, kinds=KINDS,
+                                         where=lambda m: shape(m, viewer) is not None)
         except TooManyStreams as exc:
             return Response(f"{exc}\n", status_code=exc.status, media_type="text/plain",
                             headers={"Retry-After": str(exc.retry_after)})
