@@ -48,9 +48,11 @@ class ContextMixin:
 
     def record_event(self, customer: str, type: str, *, at: Any = None,
                      data: dict[str, Any] | None = None, source: str | None = None,
-                     event_id: str | None = None) -> Event:
+                     event_id: str | None = None, check_grant: bool = True) -> Event:
         """A fact about a customer. Reducers update the context and, in the same transaction,
-        every pending touch the new state forbids is revoked."""
+        every pending touch the new state forbids is revoked. When ``source`` is a seat, the
+        type must be in its ``context.events`` grant (``check_grant=False`` only to re-record
+        a fact the ledger already holds, as ``policy replay`` does)."""
         if not isinstance(customer, str) or not re.match(NAME, customer):
             raise InvalidInput("customer must be non-empty text without control characters",
                                where="customer")
@@ -69,7 +71,7 @@ class ContextMixin:
             when = to_epoch(at) if at is not None else self.clock()
         except ValueError as exc:
             raise InvalidInput(str(exc), where="at") from None
-        if source is not None and source in self.policy.agents:
+        if check_grant and source is not None and source in self.policy.agents:
             self._may_record(source, type)
         eid = event_id or new_id("e")
         published: list[Message] = []

@@ -134,3 +134,20 @@ def test_visible_shows_exactly_the_readable_fields_and_their_provenance(
     assert seen.fields == {k: v for k, v in fields.items() if k in read}
     assert set(seen.provenance) == set(seen.fields)
     assert acc.visible(ctx, None) == ctx
+
+
+def test_replay_re_records_a_seats_event_that_a_narrower_policy_would_refuse(
+        any_acc: Accord) -> None:
+    """An event in the ledger is a fact: replaying it under a policy that no longer grants the
+    type to its seat re-records it rather than failing the replay."""
+    from accord.policy import Policy
+    from accord.replay import replay
+
+    text = any_acc.policy.text.replace(UPSELL_GRANT, '    context: {read: ["*"], '
+                                       'write: [upsell_score], events: ["*"]}')
+    any_acc.apply_policy(text, by="test")
+    any_acc.record_event("g6", "opt_out", data={"channel": "email"}, source="upsell")
+    any_acc.record_event("g6", "opt_in", data={"channel": "email"}, source="upsell")
+    report = replay(any_acc.ledger(), Policy.from_text(any_acc.policy.text.replace(
+        '    context: {read: ["*"], write: [upsell_score], events: ["*"]}', UPSELL_GRANT)))
+    assert report.as_dict()["skipped"] == []
