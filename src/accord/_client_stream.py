@@ -50,13 +50,13 @@ class RemoteSubscription(Subscription):
         self._http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
                                   timeout=httpx.Timeout(timeout, read=None))
         self._closed = threading.Event()
-        self._ready = threading.Event()
+        self._opened = threading.Event()
         self._failure: AccordError | None = None
         self._response: httpx.Response | None = None
         self._thread = threading.Thread(target=self._run, name="accord-subscription",
                                         daemon=True)
         self._thread.start()
-        if not self._ready.wait(timeout) and self._failure is None:
+        if not self._opened.wait(timeout) and self._failure is None:
             self.close()
             raise StoreUnavailable("the event stream did not open in time",
                                    where="GET /v1/stream", hint="check that `accord serve` runs")
@@ -72,14 +72,14 @@ class RemoteSubscription(Subscription):
                 delay = 0.1
             except AccordError as exc:  # a refusal (token, role): it will not get better
                 self._failure = exc
-                self._ready.set()
+                self._opened.set()
                 return
             except Exception:  # the connection dropped (or never opened): try again
-                if not self._ready.is_set():
+                if not self._opened.is_set():
                     self._failure = StoreUnavailable(
                         "could not reach the Accord server", where="GET /v1/stream",
                         hint="check the URL and that `accord serve` runs")
-                    self._ready.set()
+                    self._opened.set()
                     return
             if self._closed.wait(delay):
                 return
@@ -100,7 +100,7 @@ class RemoteSubscription(Subscription):
                 if self._closed.is_set():
                     return
                 if line.startswith(":"):
-                    self._ready.set()  # ": subscribed": the server holds our place now
+                    self._opened.set()  # ": subscribed": the server holds our place now
                 elif line.startswith("id:"):
                     event_id = line[3:].strip()
                 elif line.startswith("data:"):

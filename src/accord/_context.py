@@ -24,6 +24,13 @@ EVENT_TYPES = ("purchase", "opt_out", "opt_in", "ticket_opened", "ticket_closed"
                "meeting_booked", "stage_changed", "unsubscribe", "complaint", "login",
                "conversion")
 
+EVENTS_BY_NAME = ("opt_in", "stage_changed")
+"""Event types a seat records only when its grant names them (or says ``"*"``): ``opt_in`` lifts
+a suppression another team may have recorded, and ``stage_changed`` sets a field from the
+event's own data. Every other type reports a fact, so a seat without an ``events`` grant may
+record it (docs/governance.md, "Who may record which event")."""
+DEFAULT_EVENTS = tuple(t for t in EVENT_TYPES if t not in EVENTS_BY_NAME)
+
 
 class ContextMixin:
     store: Store
@@ -41,9 +48,11 @@ class ContextMixin:
 
     def record_event(self, customer: str, type: str, *, at: Any = None,
                      data: dict[str, Any] | None = None, source: str | None = None,
-                     event_id: str | None = None) -> Event:
+                     event_id: str | None = None, check_grant: bool = True) -> Event:
         """A fact about a customer. Reducers update the context and, in the same transaction,
-        every pending touch the new state forbids is revoked."""
+        every pending touch the new state forbids is revoked. When ``source`` is a seat, the
+        type must be in its ``context.events`` grant (``check_grant=False`` only to re-record
+        a fact the ledger already holds, as ``policy replay`` does)."""
         if not isinstance(customer, str) or not re.match(NAME, customer):
             raise InvalidInput("customer must be non-empty text without control characters",
                                where="customer")
@@ -62,6 +71,8 @@ class ContextMixin:
             when = to_epoch(at) if at is not None else self.clock()
         except ValueError as exc:
             raise InvalidInput(str(exc), where="at") from None
+        if check_grant and source is not None and source in self.policy.agents:
+            self._may_record(source, type)
         eid = event_id or new_id("e")
         published: list[Message] = []
         with self.store.lock(customer) as tx:
@@ -110,19 +121,47 @@ class ContextMixin:
             revoked.append(t["id"])
         return revoked
 
+    def event_grant(self, agent: str) -> tuple[str, ...]:
+        """The event types ``agent`` may record (``"*"``: every type)."""
+        granted = self._grant(agent).events
+        return DEFAULT_EVENTS if granted is None else tuple(granted)
+
+    def _may_record(self, agent: str, type: str) -> None:
+        granted = self.event_grant(agent)
+        if "*" not in granted and type not in granted:
+            by_name = (f"; {type} is recorded only by seats whose grant names it"
+                       if type in EVENTS_BY_NAME else "")
+            raise Forbidden(f"{agent} may not record {type} events{by_name}", where="type",
+                            hint=f"its grant allows: {', '.join(granted) or 'no events'}; add "
+                                 f"{type} to the seat's context.events in the policy, or have "
+                                 "a seat that may record it do so")
+
     def context(self, customer: str, *, agent: str | None = None) -> Context:
         """The customer's context; with ``agent``, only the fields its grant may read."""
         with self.store.read() as tx:
             r = tx.one("SELECT * FROM customers WHERE id = ?", (customer,))
         row = sql.customer_row(r) if r else CustomerRow(customer, 0, {}, {}, 0, "")
-        fields, prov = row.fields, row.provenance
-        if agent is not None:
-            readable = self._grant(agent).read
-            if "*" not in readable:
-                fields = {k: v for k, v in fields.items() if k in readable}
-                prov = {k: v for k, v in prov.items() if k in readable}
-        return Context(customer=customer, version=row.version, fields=fields,
-                       provenance={k: Provenance(**v) for k, v in prov.items()})
+        ctx = Context(customer=customer, version=row.version, fields=row.fields,
+                      provenance={k: Provenance(**v) for k, v in row.provenance.items()})
+        return self.visible(ctx, agent)
+
+    def readable(self, agent: str | None) -> frozenset[str] | None:
+        """The context fields ``agent`` may read; None: all of them (an admin, a reviewer, or
+        a seat whose grant reads ``"*"``)."""
+        if agent is None:
+            return None
+        read = self._grant(agent).read
+        return None if "*" in read else frozenset(read)
+
+    def visible(self, ctx: Context, agent: str | None) -> Context:
+        """``ctx`` as ``agent`` may see it: only the fields (and their provenance) its grant
+        may read. Every interface that shows a context to an agent goes through this."""
+        readable = self.readable(agent)
+        if readable is None:
+            return ctx
+        return ctx.model_copy(update={
+            "fields": {k: v for k, v in ctx.fields.items() if k in readable},
+            "provenance": {k: v for k, v in ctx.provenance.items() if k in readable}})
 
     def _grant(self, agent: str) -> Any:
         seat = self.policy.agents.get(agent)
@@ -170,7 +209,7 @@ class ContextMixin:
         published.append({"kind": "context", "customer": customer, "agents": [],
                           "version": row.version, "changed": sorted(changes), "by": by})
         self.bus.publish(published)
-        return self.context(customer)
+        return self.context(customer, agent=agent)
 
     # -- claims ------------------------------------------------------------------------------
 

@@ -10,6 +10,10 @@ from accord._errors import Forbidden
 
 Role = Literal["agent", "reviewer", "admin"]
 ROLES: tuple[Role, ...] = ("agent", "reviewer", "admin")
+REVIEWERS: tuple[Role, ...] = ("reviewer",)
+"""Who approves and rejects flagged proposals, on every interface (docs/api.md, "Roles"): a
+reviewer only. Not an admin — the person who edits the policy does not sign off its
+exceptions — and never an agent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +36,14 @@ class Principal:
     def agent(self) -> str | None:
         """The agent this caller is, or None for people, who see the whole fleet."""
         return self.subject if self.is_agent else None
+
+    @property
+    def may_review(self) -> bool:
+        return self.role in REVIEWERS
+
+    def require_review(self, *, doing: str = "approve or reject proposals") -> None:
+        """Refuse unless this principal may approve and reject (the one rule, ``REVIEWERS``)."""
+        self.require(*REVIEWERS, doing=doing)
 
     def require(self, *roles: Role, doing: str) -> None:
         if self.role not in roles:

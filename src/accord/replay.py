@@ -76,7 +76,7 @@ def _apply(acc: Any, e: LedgerEntry, report: ReplayReport) -> None:
                                          d.outcome.value, before_rules, after_rules))
     elif e.kind == "event":
         acc.record_event(e.chain, b["type"], at=b["at"], data=b["data"], source=e.agent,
-                         event_id=e.ref)
+                         event_id=e.ref, check_grant=False)  # a recorded fact, re-recorded
     elif e.kind == "outcome":
         try:
             acc.report_outcome(b["touch_id"], b["status"], detail=b.get("detail"))

@@ -10,6 +10,7 @@ import hashlib
 import json
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -442,9 +443,13 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
     # -- live updates ------------------------------------------------------------------------
 
     def subscribe(self, *, agent: str | None = None, customer: str | None = None,
-                  kinds: set[str] | None = None) -> Subscription:
-        """A live stream of decisions, revocations, outcomes, context changes and claims."""
-        return self.bus.subscribe(agent=agent, customer=customer, kinds=kinds)
+                  kinds: set[str] | None = None, owner: str | None = None,
+                  where: Callable[[Message], bool] | None = None) -> Subscription:
+        """A live stream of decisions, revocations, outcomes, context changes and claims.
+        ``owner`` (who opened it) counts it against that principal's bound of open streams;
+        ``where`` filters further, before the reader is woken."""
+        return self.bus.subscribe(agent=agent, customer=customer, kinds=kinds, owner=owner,
+                                  where=where)
 
 
 def _touch(customer: str, t: dict[str, Any]) -> Touch:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -154,3 +155,26 @@ def test_agent_calls_are_counted_per_protocol(sqlite_server: Server) -> None:
     with sqlite_server.service.store.read() as tx:
         row = tx.one("SELECT count FROM interfaces WHERE agent = 'upsell' AND protocol = 'http'")
     assert row is not None and row["count"] >= 3
+
+
+@pytest.mark.parametrize("role", ["agent_a", "admin", "reviewer"])
+def test_the_api_and_the_dashboard_apply_one_rule_for_who_approves(server: Server,
+                                                                   role: str) -> None:
+    """A reviewer approves, on both interfaces; an admin or an agent is refused on both."""
+    d_api, d_ui = (server.service.propose("upsell", c, channel="email", intent="upsell",
+                                          offer={"product": "pro", "discount_pct": 30})
+                   for c in ("g-api", "g-ui"))
+    with server.http(role) as http:
+        api = http.post(f"/v1/approvals/{d_api.id}/approve")
+        http.headers["Origin"] = server.url
+        page = http.get("/ui/fleet").text
+        found = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+        assert found, page
+        ui = http.post(f"/ui/approvals/{d_ui.id}", follow_redirects=False,
+                       data={"verdict": "approve", "csrf": found.group(1)})
+    allowed = role == "reviewer"
+    assert (api.status_code, ui.status_code) == ((200, 303) if allowed else (403, 403))
+    if not allowed:
+        assert "may not approve" in api.json()["detail"] and "may not approve" in ui.text
+    verdict = "approved" if allowed else "pending"
+    assert [server.service.decision(d.id).approval for d in (d_api, d_ui)] == [verdict] * 2

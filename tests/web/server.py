@@ -3,6 +3,7 @@ Accord on a real SQLite file, served by uvicorn on a free loopback port in a thr
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -41,9 +42,19 @@ class Dashboard:
                                                         "next": f"/ui{path}"}))
 
     def http(self, role: str | None = None) -> httpx.Client:
+        """A client signed in as ``role`` whose posts carry the dashboard's own Origin, as a
+        browser's do from the dashboard's pages (add the form's ``csrf`` with ``form``)."""
         cookies = {"accord_ui": self.tokens[role]} if role else None
         return httpx.Client(base_url=self.url, cookies=cookies, timeout=30,
-                            follow_redirects=False)
+                            follow_redirects=False, headers={"Origin": self.url})
+
+    def form(self, role: str, **fields: str) -> dict[str, str]:
+        """Form fields with the CSRF token the dashboard put in ``role``'s pages."""
+        with self.http(role) as client:
+            page = client.get("/ui/fleet").text
+        found = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+        assert found, "no CSRF token in the page"
+        return {"csrf": found.group(1), **fields}
 
 
 def serve(db: Path, policy: Policy, clock: Any = None) -> Iterator[Dashboard]:

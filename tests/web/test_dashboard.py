@@ -94,8 +94,8 @@ def test_the_approvals_form_approves_a_flagged_proposal_as_the_signed_in_reviewe
     queue = section(dump_dom(dash.login_url("reviewer", "/approvals")), "queue")
     assert f'action="/ui/approvals/{flagged.id}"' in queue
     with dash.http("reviewer") as client:
-        r = client.post(f"/ui/approvals/{flagged.id}",
-                        data={"verdict": "approve", "note": "ok for this account"})
+        r = client.post(f"/ui/approvals/{flagged.id}", data=dash.form(
+            "reviewer", verdict="approve", note="ok for this account"))
         assert r.status_code == 303, r.text
         assert r.headers["location"].startswith("/ui/approvals?done=")
         after = client.get(r.headers["location"])
@@ -201,11 +201,12 @@ def test_reviewing_twice_is_refused_and_markup_in_data_is_shown_as_text(
         dash: Dashboard) -> None:
     flagged = dash.service.propose("upsell", "<b>c</b>", channel="email", intent="upsell",
                                    offer={"product": "pro", "discount_pct": 20})
-    with dash.http("admin") as client:
+    with dash.http("reviewer") as client:
         assert client.post(f"/ui/approvals/{flagged.id}",
-                           data={"verdict": "reject"}).status_code == 303
-        again = client.post(f"/ui/approvals/{flagged.id}", data={"verdict": "approve"})
+                           data=dash.form("reviewer", verdict="reject")).status_code == 303
+        again = client.post(f"/ui/approvals/{flagged.id}",
+                            data=dash.form("reviewer", verdict="approve"))
         assert again.status_code == 409 and "not waiting for approval" in again.text
         journey = client.get("/ui/customers/%3Cb%3Ec%3C%2Fb%3E").text
     assert "<b>c</b>" not in journey and "&lt;b&gt;c&lt;/b&gt;" in journey
-    assert "rejected by ops" in journey
+    assert "rejected by rita" in journey

@@ -38,7 +38,11 @@ class Seat(BaseModel):
     actions: list[str] | None = None
     produces: list[str] = Field(default_factory=list)
     consumes: list[str] = Field(default_factory=list)
+    reads: list[str] = Field(default_factory=lambda: ["*"],
+                             description="context fields it may read")
     writes: list[str] = Field(default_factory=list, description="context fields it may write")
+    events: list[str] | None = Field(default=None, description="event types it may record; "
+                                     "None: the default grant (docs/governance.md)")
     precedence: int | None = Field(default=None, description="0 wins; None: not ranked")
     origin: Literal["file", "runtime"] = "file"
     in_file: bool = True
@@ -160,7 +164,9 @@ def seat_view(s: AgentSpec, policy: Policy, **extra: Any) -> Seat:
     return Seat(id=s.id, owner=s.owner, team=s.team, description=s.description, status=s.status,
                 intents=list(s.mandate.intents), channels=list(s.mandate.channels),
                 actions=s.mandate.actions, produces=list(s.produces),
-                consumes=list(s.consumes), writes=list(s.context.write),
+                consumes=list(s.consumes), reads=list(s.context.read),
+                writes=list(s.context.write),
+                events=None if s.context.events is None else list(s.context.events),
                 precedence=policy.rank.get(s.id), **extra)
 
 

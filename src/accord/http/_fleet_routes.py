@@ -7,15 +7,15 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from accord._errors import InvalidInput
-from accord.bus import Message
+from accord.bus import Message, Subscription, TooManyStreams
 from accord.http._common import COMMON, Caller, Service, errors, once
 from accord.http._history import History
+from accord.http._problems import PROBLEM
 from accord.http._shapes import AckIn, HandoffIn, PolicyIn, PolicyOut
 from accord.policy import Policy
 
@@ -71,47 +71,77 @@ def apply_policy(body: PolicyIn, request: Request, caller: Caller, svc: Service)
     return once(request, caller, body, act)
 
 
-def _visible(m: Message, agent: str | None) -> bool:
+def _visible(m: Message, agent: str | None, readable: frozenset[str] | None) -> Message | None:
     """An agent's stream: what names it (decisions, revocations, handoffs, outcomes) and every
-    context change (field names and version only; read the context for values)."""
-    return agent is None or agent in m.get("agents", ()) or m.get("kind") == "context"
+    context change in a field its grant may read (field names and version only; read the
+    context for values). None: not for this stream."""
+    if agent is None or agent in m.get("agents", ()):
+        return m
+    if m.get("kind") != "context":
+        return None
+    if readable is None:
+        return m
+    changed = [f for f in m.get("changed", ()) if f in readable]
+    return {**m, "changed": changed} if changed else None
 
 
 @router.get("/stream", tags=["stream"],
             responses={200: {"content": {"text/event-stream": {}},
                              "description": "server-sent events, one per message"}})
-async def stream(request: Request, caller: Caller, agent: str | None = None) -> StreamingResponse:
+async def stream(request: Request, caller: Caller, agent: str | None = None) -> Response:
     """Server-sent events: an agent's decisions, revocations, handoffs and context changes.
     Reviewers and admins see everything, or one agent's stream with ``?agent=``. Each event has
-    an ``id``; reconnect with ``Last-Event-ID`` to get what was missed meanwhile."""
+    an ``id``; reconnect with ``Last-Event-ID`` to get what was missed meanwhile. Each principal
+    holds at most a few open streams (429 with Retry-After beyond them)."""
     who = caller.acting_agent(agent, doing="stream") if caller.is_agent else agent
     svc = request.app.state.service
     state: Any = request.app.state
-    if getattr(state, "sse_threads", None) is None:
-        state.sse_threads = anyio.CapacityLimiter(1000)
-    if getattr(state, "sse_history", None) is None:
+    if getattr(state, "sse_history", None) is None:  # numbers messages before any stream sees them
         state.sse_history = History(svc.bus)
     history: History = state.sse_history
-    cursor = history.cursor(request.headers.get("last-event-id"))
+    readable = svc.readable(caller.subject) if caller.is_agent else None
+    try:
+        sub: Subscription = svc.subscribe(
+            owner=caller.label, where=lambda m: _visible(m, who, readable) is not None)
+    except TooManyStreams as exc:
+        return JSONResponse(exc.to_problem(), status_code=exc.status, media_type=PROBLEM,
+                            headers={"Retry-After": str(exc.retry_after)})
+    # subscribed first, then the backlog: what arrives meanwhile is in both, and skipped by number
+    last = history.cursor(request.headers.get("last-event-id"))
+    backlog = history.after(last, timeout=0)
+
+    def frame(n: int | None, shown: Message) -> str:
+        data = json.dumps(jsonable_encoder(shown), separators=(",", ":"))
+        head = f"id: {history.event_id(n)}\n" if n is not None else ""
+        return f"{head}event: {shown.get('kind', 'message')}\ndata: {data}\n\n"
 
     async def events() -> AsyncIterator[str]:
-        nonlocal cursor
-        yield ": subscribed\n\n"
-        quiet = time.monotonic()
-        while True:
-            batch = await anyio.to_thread.run_sync(history.after, cursor, 1.0,
-                                                   abandon_on_cancel=True,
-                                                   limiter=state.sse_threads)
-            for n, m in batch:
-                cursor = n
-                if _visible(m, who):
+        nonlocal last
+        try:
+            yield ": subscribed\n\n"
+            quiet = time.monotonic()
+            for kept_n, kept in backlog:
+                last = kept_n
+                replayed = _visible(kept, who, readable)
+                if replayed is not None:
                     quiet = time.monotonic()
-                    data = json.dumps(jsonable_encoder(m), separators=(",", ":"))
-                    yield (f"id: {history.event_id(n)}\nevent: {m.get('kind', 'message')}\n"
-                           f"data: {data}\n\n")
-            if time.monotonic() - quiet > KEEPALIVE:
-                quiet = time.monotonic()
-                yield ": keep-alive\n\n"
+                    yield frame(kept_n, replayed)
+            while True:  # awaits the bus on the event loop: an idle stream holds no thread
+                m = await sub.next(max(0.0, KEEPALIVE - (time.monotonic() - quiet)))
+                n = None if m is None else history.number(m)
+                if n is not None and n <= last:
+                    continue  # already sent from the backlog
+                if n is not None:
+                    last = n
+                shown = None if m is None else _visible(m, who, readable)
+                if shown is not None:
+                    quiet = time.monotonic()
+                    yield frame(n, shown)
+                elif time.monotonic() - quiet >= KEEPALIVE:
+                    quiet = time.monotonic()
+                    yield ": keep-alive\n\n"
+        finally:
+            sub.close()
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

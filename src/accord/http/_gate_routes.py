@@ -65,7 +65,7 @@ def approvals(caller: Caller, svc: Service) -> list[Decision]:
 
 def _review(approve: bool, decision_id: str, body: ReviewIn | None, request: Request,
             caller: Caller, svc: Service) -> JSONResponse:
-    caller.require("reviewer", doing="approve or reject" if approve else "reject")
+    caller.require_review(doing="approve or reject" if approve else "reject")
     note = body.note if body else None
     act = svc.approve if approve else svc.reject
     return once(

@@ -22,6 +22,7 @@ class History(Subscription):
         super().__init__(bus, lambda m: True, maxsize=1)
         self.epoch = uuid.uuid4().hex[:12]
         self._kept: deque[tuple[int, Message]] = deque(maxlen=size)
+        self._numbers: dict[int, int] = {}  # id(message) → its number, while it is kept
         self._last = 0
         self._changed = threading.Condition()
         bus.attach(self)
@@ -29,8 +30,17 @@ class History(Subscription):
     def offer(self, message: Message) -> None:
         with self._changed:
             self._last += 1
+            if len(self._kept) == self._kept.maxlen:
+                self._numbers.pop(id(self._kept[0][1]), None)
             self._kept.append((self._last, message))
+            self._numbers[id(message)] = self._last
             self._changed.notify_all()
+
+    def number(self, message: Message) -> int | None:
+        """The number this history gave ``message`` (the same object the bus delivered to every
+        subscriber), while it is kept."""
+        with self._changed:
+            return self._numbers.get(id(message))
 
     def event_id(self, n: int) -> str:
         return f"{self.epoch}-{n}"

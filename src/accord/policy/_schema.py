@@ -44,6 +44,9 @@ class Budget(_Spec):
 class ContextGrant(_Spec):
     read: list[str] = Field(default_factory=lambda: ["*"])
     write: list[str] = Field(default_factory=list)
+    events: list[str] | None = Field(
+        default=None, description="event types the seat may record; omitted: every type that "
+        "reports a fact (not opt_in, not stage_changed); '*' every type")
 
 
 class AgentSpec(_Spec):

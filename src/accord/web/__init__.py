@@ -40,7 +40,7 @@ def routes(service: Accord, *, resolve_role: ResolveRole) -> list[BaseRoute]:
         Route("/", home),
         Route("/login", d.login, methods=["GET"]),
         Route("/login", d.login_post, methods=["POST"]),
-        Route("/logout", d.logout),
+        Route("/logout", d.logout, methods=["POST"]),
         Route("/fleet", d.fleet),
         Route("/decisions", d.decisions),
         Route("/stream", d.stream),

@@ -18,12 +18,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from accord._errors import AccordError, InvalidInput, Unauthorized
+from accord.bus import TooManyStreams
 from accord.fleet import compute_audit
-from accord.web import _auth, _read
+from accord.web import _auth, _csrf, _read
 from accord.web._auth import ResolveRole, Viewer
 from accord.web._journey import journey
 from accord.web._render import bar_chart, render
-from accord.web._stream import events
+from accord.web._stream import KINDS, events, shape
 
 if TYPE_CHECKING:
     from accord.service import Accord
@@ -62,8 +63,10 @@ class Dashboard:
 
     def render(self, request: Request, viewer: Viewer, template: str, title: str, current: str,
                **context: Any) -> Response:
+        session = _auth.token_of(request)
         return HTMLResponse(render(template, title=title, root=_auth.root(request),
-                                   who=viewer.label, current=current, **context))
+                                   who=viewer.label, current=current,
+                                   csrf=_csrf.token_for(session) if session else "", **context))
 
     # -- sign in -----------------------------------------------------------------------------
 
@@ -74,6 +77,10 @@ class Dashboard:
         return self._login_form(request, None)
 
     async def login_post(self, request: Request) -> Response:
+        try:
+            _csrf.check_origin(request)  # no session yet to bind a token to
+        except AccordError as exc:
+            return _error(request, exc, None)
         form = await request.form()
         token = str(form.get("token") or "").strip()
         return await anyio.to_thread.run_sync(
@@ -90,7 +97,12 @@ class Dashboard:
                       next_path=request.query_params.get("next", ""))
         return HTMLResponse(page, status_code=status)
 
-    def logout(self, request: Request) -> Response:
+    async def logout(self, request: Request) -> Response:
+        form = await request.form()
+        try:
+            _csrf.check(request, dict(form), _auth.token_of(request))
+        except AccordError as exc:
+            return _error(request, exc, None)
         return _auth.signed_out(request)
 
     # -- fleet -------------------------------------------------------------------------------
@@ -124,7 +136,12 @@ class Dashboard:
             lambda: _auth.resolve(self.resolve_role, _auth.token_of(request)))
         if viewer is None:
             return Response("sign in first\n", status_code=401, media_type="text/plain")
-        sub = self.service.subscribe(agent=viewer.agent)
+        try:
+            sub = self.service.subscribe(agent=viewer.agent, owner=viewer.label, kinds=KINDS,
+                                         where=lambda m: shape(m, viewer) is not None)
+        except TooManyStreams as exc:
+            return Response(f"{exc}\n", status_code=exc.status, media_type="text/plain",
+                            headers={"Retry-After": str(exc.retry_after)})
         return StreamingResponse(events(sub, viewer), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store",
                                           "X-Accel-Buffering": "no"})
@@ -151,7 +168,7 @@ class Dashboard:
         viewer.require("reviewer", "admin", doing="see the approvals queue")
         done, verdict = request.query_params.get("done"), request.query_params.get("verdict")
         return self.render(request, viewer, "approvals.html", "Approvals", "approvals",
-                           pending=self.service.approvals(),
+                           pending=self.service.approvals(), may_review=viewer.may_review,
                            done=f"{done}: {verdict}" if done and verdict else None)
 
     async def review(self, request: Request) -> Response:
@@ -163,7 +180,8 @@ class Dashboard:
         try:
             viewer = self.viewer(request)
             who = viewer.label
-            viewer.require("reviewer", "admin", doing="approve or reject proposals")
+            viewer.require_review()
+            _csrf.check(request, form, _auth.token_of(request))
             verdict = str(form.get("verdict", ""))
             if verdict not in ("approve", "reject"):
                 raise InvalidInput("verdict must be approve or reject", where="verdict")

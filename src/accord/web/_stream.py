@@ -1,18 +1,17 @@
 """The live feed: server-sent events from the service's bus, one subscription per open page.
 
-``Subscription.get`` blocks, so it runs in a worker thread with a short timeout; the loop ends
-when the browser goes away (Starlette cancels the response) and the subscription is closed in
-``finally``, so a closed tab leaves nothing subscribed. A comment line every few seconds keeps
-proxies from timing the connection out.
+The loop awaits ``Subscription.next`` on the event loop, so an idle page holds no worker thread
+and costs decisions nothing; it ends when the browser goes away (Starlette cancels the
+response) and the subscription is closed in ``finally``, so a closed tab leaves nothing
+subscribed. A comment line every few seconds keeps proxies from timing the connection out.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
-
-import anyio.to_thread
 
 from accord.bus import Message
 
@@ -20,7 +19,6 @@ if TYPE_CHECKING:
     from accord.bus import Subscription
     from accord.web._auth import Viewer
 
-POLL_S = 0.5
 KEEPALIVE_S = 15.0
 KINDS = {"decision", "revocation", "outcome", "handoff", "handoff_ack", "claim", "seat"}
 
@@ -52,20 +50,18 @@ def frame(data: dict[str, Any]) -> str:
 
 
 async def events(sub: Subscription, viewer: Viewer) -> AsyncIterator[str]:
-    idle = 0.0
+    quiet = time.monotonic()
     try:
         yield "retry: 2000\n: connected\n\n"
         while True:
-            message = await anyio.to_thread.run_sync(sub.get, POLL_S)
-            if message is None:
-                idle += POLL_S
-                if idle >= KEEPALIVE_S:
-                    idle = 0.0
-                    yield ": keep-alive\n\n"
-                continue
-            data = shape(message, viewer)
+            message = await sub.next(max(0.0, KEEPALIVE_S - (time.monotonic() - quiet)))
+            data = None if message is None else shape(message, viewer)
             if data is not None:
+                quiet = time.monotonic()
                 yield frame(data)
+            elif time.monotonic() - quiet >= KEEPALIVE_S:
+                quiet = time.monotonic()
+                yield ": keep-alive\n\n"
     finally:
         sub.close()
 
