@@ -6,12 +6,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import uvicorn
 from starlette.applications import Starlette
 
 from accord import Accord
+from accord.protocols._a2a_access import SeatTasks
 
 TOKENS = {"tok-churn": "churn-guard", "tok-upsell": "upsell", "tok-reengage": "reengage",
           "tok-scheduler": "scheduler"}
@@ -21,9 +22,20 @@ TOKENS = {"tok-churn": "churn-guard", "tok-upsell": "upsell", "tok-reengage": "r
 class Loopback:
     url: str
     service: Accord
+    tasks: SeatTasks | None = None
+    tokens: dict[str, str] = field(default_factory=lambda: dict(TOKENS))
+    """token → agent: what the server's ``resolve_agent`` reads; ``token()`` adds to it."""
 
     def token(self, agent: str) -> str:
-        return next(t for t, a in TOKENS.items() if a == agent)
+        """The agent's bearer token (one is issued for a seat that has none yet)."""
+        found = next((t for t, a in self.tokens.items() if a == agent), None)
+        if found is None:
+            found = f"tok-{agent}"
+            self.tokens[found] = agent
+        return found
+
+    def agent(self, token: str) -> str | None:
+        return self.tokens.get(token)
 
 
 def serve(app: Starlette) -> Iterator[str]:

@@ -5,6 +5,6 @@ or the bearer token; the A2A message's named agent, checked against the token wh
 resolves one), translate arguments, and hand back the service's answer. No decision is made here.
 
 ``accord.protocols.mcp.build_asgi(service, resolve_agent)`` and
-``accord.protocols.a2a.routes(service, base_url)`` are what ``accord serve`` mounts; the SDKs
+``accord.protocols.a2a.routes(service, base_url, resolve_agent=...)`` are what ``accord serve`` mounts; the SDKs
 are imported only when those modules are.
 """

@@ -26,7 +26,7 @@ from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
-from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
+from a2a.server.tasks import TaskUpdater
 from a2a.types.a2a_pb2 import (
     AgentCapabilities,
     AgentCard,
@@ -37,11 +37,13 @@ from a2a.types.a2a_pb2 import (
     Part,
 )
 from a2a.utils.constants import PROTOCOL_VERSION_CURRENT, TransportProtocol
-from starlette.routing import BaseRoute
+from a2a.utils.errors import TaskNotCancelableError
+from starlette.routing import BaseRoute, Route
 
 from accord._errors import AccordError, Forbidden, InvalidInput
 from accord.ledger import canonical
 from accord.protocols import _actions as act
+from accord.protocols._a2a_access import MAX_REQUEST_BYTES, A2AAccess, SeatTasks, owner
 from accord.protocols._actions import ResolveAgent
 from accord.protocols._usage import Usage
 from accord.service import Accord
@@ -126,9 +128,8 @@ def _content(part: Part) -> tuple[bytes, str]:
 class AccordExecutor(AgentExecutor):
     """Turns each A2A message into service calls; every answer is a task with artifacts."""
 
-    def __init__(self, service: Accord, resolve_agent: ResolveAgent | None = None) -> None:
+    def __init__(self, service: Accord) -> None:
         self.service = service
-        self.resolve_agent = resolve_agent
         self.usage = Usage(service, "a2a")
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
@@ -156,24 +157,15 @@ class AccordExecutor(AgentExecutor):
                                                 context_id=task.context_id))
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
-        raise InvalidInput("Accord answers each message at once; there is nothing to cancel",
-                           where="task_id")
+        raise TaskNotCancelableError("Accord answers each message at once; there is nothing "
+                                     "to cancel")
 
-    async def _caller(self, context: RequestContext) -> str | None:
-        if self.resolve_agent is None:
-            return None
-        headers = context.call_context.state.get("headers") or {}
-        scheme, _, token = str(headers.get("authorization", "")).partition(" ")
-        agent = None
-        if scheme.lower() == "bearer" and token.strip():
-            agent = await anyio.to_thread.run_sync(self.resolve_agent, token.strip())
-        if agent is None:
-            raise Forbidden("A2A requests to this server need an agent's bearer token",
-                            where="Authorization", hint="send Authorization: Bearer <token>")
-        return agent
+    async def _caller(self, context: RequestContext) -> str:
+        """The seat ``A2AAccess`` authenticated for this request."""
+        return owner(context.call_context)
 
     def handle(self, message: Message, trace_id: str,
-               caller: str | None) -> list[tuple[str, dict[str, Any]]]:
+               caller: str) -> list[tuple[str, dict[str, Any]]]:
         """Delegations first, then context reads and proposals, in one trace."""
         asks = [d for d in get_data_parts(message.parts)
                 if isinstance(d, dict) and any(k in d for k in KINDS)]
@@ -216,12 +208,10 @@ class AccordExecutor(AgentExecutor):
                                                     trace_id=trace_id, **fields)))
         return results
 
-    def _as(self, caller: str | None, named: Any, where: str) -> str:
+    def _as(self, caller: str, named: Any, where: str) -> str:
         if not isinstance(named, str) or not named:
-            if caller is None:
-                raise InvalidInput("name the acting agent", where=where)
             named = caller
-        if caller is not None and named != caller:
+        if named != caller:
             raise Forbidden(f"your token is {caller}'s; it cannot act as {named}", where=where)
         self.usage.note(named)
         return str(named)
@@ -242,18 +232,24 @@ def _summary(name: str, data: dict[str, Any]) -> str:
     return f"context of {data.get('customer')} v{data.get('version')}"
 
 
-def routes(service: Accord, base_url: str, *,
-           resolve_agent: ResolveAgent | None = None) -> list[BaseRoute]:
-    """The agent card (``/.well-known/agent-card.json``, and the pre-1.0 ``agent.json``) and
-    the JSON-RPC endpoint at ``/a2a`` (A2A 1.0 method names and the 0.3 ``message/send`` /
-    ``tasks/get``). With ``resolve_agent``, every request needs a bearer token and may act
-    only as that token's agent."""
+def routes(service: Accord, base_url: str, *, resolve_agent: ResolveAgent,
+           tasks: SeatTasks | None = None,
+           max_request_bytes: int = MAX_REQUEST_BYTES) -> list[BaseRoute]:
+    """The agent card (``/.well-known/agent-card.json``, and the pre-1.0 ``agent.json``), open
+    to anyone, and the JSON-RPC endpoint at ``/a2a`` (A2A 1.0 method names and the 0.3
+    ``message/send`` / ``tasks/get``), where every request needs an agent's bearer token
+    (``resolve_agent(token)`` → agent id or None), acts only as that agent and sees only its
+    own tasks."""
     card = agent_card(base_url)
-    handler = DefaultRequestHandler(AccordExecutor(service, resolve_agent), InMemoryTaskStore(),
-                                    card)
+    handler = DefaultRequestHandler(AccordExecutor(service),
+                                    SeatTasks() if tasks is None else tasks, card)
+    rpc = [Route(r.path, A2AAccess(r.app, resolve_agent, max_bytes=max_request_bytes),
+                 methods=["POST"])
+           for r in create_jsonrpc_routes(handler, RPC_PATH, enable_v0_3_compat=True)
+           if isinstance(r, Route)]
     return [*create_agent_card_routes(card),
             *create_agent_card_routes(card, card_url="/.well-known/agent.json"),
-            *create_jsonrpc_routes(handler, RPC_PATH, enable_v0_3_compat=True)]
+            *rpc]
 
 
 __all__ = ["AccordExecutor", "agent_card", "part_artifacts", "routes"]
