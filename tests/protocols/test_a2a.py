@@ -87,6 +87,8 @@ def test_the_agent_card_names_accords_skills_and_its_json_rpc_endpoint(
     assert card.supported_interfaces[0].url == f"{loopback.url}/a2a"
     raw = httpx.get(f"{loopback.url}/.well-known/agent-card.json").json()
     assert raw["skills"][0]["id"] == "gate"
+    assert card.security_schemes["agent_token"].http_auth_security_scheme.scheme == "bearer"
+    assert "agent_token" in card.security_requirements[0].schemes
 
 
 def test_a_proposal_message_passes_the_gate_and_the_decision_is_an_artifact(

@@ -33,8 +33,12 @@ from a2a.types.a2a_pb2 import (
     AgentInterface,
     AgentProvider,
     AgentSkill,
+    HTTPAuthSecurityScheme,
     Message,
     Part,
+    SecurityRequirement,
+    SecurityScheme,
+    StringList,
 )
 from a2a.utils.constants import PROTOCOL_VERSION_CURRENT, TransportProtocol
 from a2a.utils.errors import TaskNotCancelableError
@@ -74,6 +78,11 @@ def agent_card(base_url: str) -> AgentCard:
         provider=AgentProvider(organization="Accord", url=base_url),
         version=ver,
         capabilities=AgentCapabilities(streaming=False, push_notifications=False),
+        security_schemes={"agent_token": SecurityScheme(
+            http_auth_security_scheme=HTTPAuthSecurityScheme(
+                scheme="bearer", description="the API token issued for the calling agent's "
+                "seat (accord token create --agent ID); every JSON-RPC method needs it"))},
+        security_requirements=[SecurityRequirement(schemes={"agent_token": StringList()})],
         default_input_modes=["application/json", "text/plain"],
         default_output_modes=["application/json"],
         skills=[
