@@ -13,9 +13,12 @@ from starlette.applications import Starlette
 
 from accord import Accord
 from accord.protocols._a2a_access import SeatTasks
+from accord.protocols._actions import not_an_agent
 
 TOKENS = {"tok-churn": "churn-guard", "tok-upsell": "upsell", "tok-reengage": "reengage",
           "tok-scheduler": "scheduler"}
+PEOPLE = {"tok-reviewer": "reviewer", "tok-admin": "admin"}
+"""Valid tokens that are not agents' (token → role): refused with 403 on /mcp and /a2a."""
 
 
 @dataclass
@@ -35,6 +38,9 @@ class Loopback:
         return found
 
     def agent(self, token: str) -> str | None:
+        """The ``resolve_agent`` a host passes: as ``accord serve`` resolves its tokens."""
+        if token in PEOPLE:
+            raise not_an_agent(PEOPLE[token])
         return self.tokens.get(token)
 
 

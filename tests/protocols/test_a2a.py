@@ -337,3 +337,17 @@ def test_a_context_artifact_shows_only_fields_inside_the_readers_grant(
     full = anyio.run(send, loopback.url, {"context": {"customer": "g1"}}, "g1",
                      loopback.token("upsell"))
     assert artifact(full, "context")["fields"]["churn_risk"] == 0.9
+
+
+def test_a_reviewer_or_admin_token_is_refused_with_403_naming_the_token_needed(
+        loopback: Loopback, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    for token in ("tok-reviewer", "tok-admin"):
+        r = httpx.post(f"{loopback.url}/a2a", headers={"Authorization": f"Bearer {token}"},
+                       json={"jsonrpc": "2.0", "id": 7, "method": "ListTasks", "params": {}})
+        assert r.status_code == 403
+        error = r.json()["error"]
+        assert error["code"] == -32051
+        assert "does not act as an agent" in error["message"]
+        assert "accord token create --agent" in error["data"]["hint"]
+    assert no_tracebacks(caplog) == []

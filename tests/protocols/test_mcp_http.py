@@ -43,6 +43,20 @@ def test_a_request_without_an_agent_token_is_refused(loopback: Loopback) -> None
     assert r.status_code == 401
 
 
+def test_a_reviewer_or_admin_token_gets_403_saying_an_agents_token_is_needed(
+        loopback: Loopback) -> None:
+    for token in ("tok-reviewer", "tok-admin"):
+        r = httpx.post(f"{loopback.url}/mcp/", json={"jsonrpc": "2.0", "id": 1,
+                                                    "method": "ping"},
+                       headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 403
+        problem = r.json()
+        assert r.headers["content-type"] == "application/problem+json"
+        assert problem["status"] == 403 and problem["where"] == "Authorization"
+        assert "token does not act as an agent" in problem["detail"]
+        assert "accord token create --agent" in problem["hint"]
+
+
 def test_every_tool_answers_over_http_as_the_tokens_agent(loopback: Loopback) -> None:
     async def main() -> None:
         async with session(loopback.url, loopback.token("churn-guard")) as s:

@@ -26,6 +26,7 @@ from a2a.types.a2a_pb2 import Task
 from starlette.authentication import SimpleUser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from accord._errors import Forbidden
 from accord.protocols._actions import ResolveAgent
 
 MAX_REQUEST_BYTES = 64 * 1024
@@ -37,6 +38,8 @@ MAX_TASKS = 1000
 
 UNAUTHENTICATED = -32050
 """JSON-RPC error code: no agent's bearer token (with HTTP 401)."""
+FORBIDDEN = -32051
+"""JSON-RPC error code: a valid token that is not an agent's (with HTTP 403)."""
 TOO_LARGE = -32600
 """JSON-RPC error code for a request over ``MAX_REQUEST_BYTES`` (Invalid Request, as the SDK
 answers its own size refusals)."""
@@ -122,14 +125,18 @@ class A2AAccess:
             return
         body, complete = await self._read(scope, receive)
         request_id = _request_id(body) if complete else None
-        agent = await self._authenticate(scope)
+        try:
+            agent = await self._authenticate(scope)
+        except Forbidden as exc:
+            await _refuse(send, 403, request_id, FORBIDDEN, exc.message, where="Authorization",
+                          hint=exc.hint or "use the agent's own token")
+            return
         if agent is None:
             await _refuse(send, 401, request_id, UNAUTHENTICATED,
                           "A2A requests to Accord need an agent's bearer token",
                           where="Authorization",
                           hint="send `Authorization: Bearer <token>` with the token issued for "
-                               "the agent's seat (`accord token create --agent ID`); reviewer "
-                               "and admin tokens do not act as an agent")
+                               "the agent's seat (`accord token create --agent ID`)")
             return
         if not complete:
             await _refuse(send, 200, None, TOO_LARGE,

@@ -18,7 +18,18 @@ from accord.model import Decision
 from accord.service import Accord
 
 ResolveAgent = Callable[[str], str | None]
-"""A bearer token → the agent id it stands for, or None (the caller is refused)."""
+"""A bearer token → the agent id it stands for, or None for an unknown or revoked token
+(answered 401). A valid token that is not an agent's (a reviewer's, an admin's) raises
+``not_an_agent(role)`` instead (answered 403: the caller is known, the token is the wrong kind).
+"""
+
+
+def not_an_agent(role: str) -> Forbidden:
+    """The refusal for a valid token that cannot act as an agent over MCP or A2A."""
+    return Forbidden(f"a {role} token does not act as an agent; MCP and A2A need the token "
+                     "issued for the calling agent's seat", where="Authorization",
+                     hint="create one with `accord token create --agent ID` and send "
+                          "`Authorization: Bearer <token>`")
 
 TIMELINE_LIMIT = 500
 """A timeline shows the customer's most recent entries; an auditor reads the full chain with

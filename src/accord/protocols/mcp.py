@@ -25,7 +25,7 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 from starlette.types import Receive, Scope, Send
 
-from accord._errors import AccordError
+from accord._errors import AccordError, Forbidden
 from accord.model import Offer
 from accord.protocols import _actions as act
 from accord.protocols._actions import ResolveAgent
@@ -273,9 +273,13 @@ class MCPHttpApp:
             return
         if scope["type"] != "http":
             return
-        agent = await self._authenticate(scope)
+        try:
+            agent = await self._authenticate(scope)
+        except Forbidden as exc:
+            await _problem(send, exc.to_problem())
+            return
         if agent is None:
-            await _unauthorized(send)
+            await _problem(send, UNAUTHORIZED, {"www-authenticate": "Bearer"})
             return
         scope[AGENT_SCOPE_KEY] = agent
         # The SDK binds each MCP session to the credential that opened it.
@@ -330,20 +334,27 @@ class MCPHttpApp:
                     return
 
 
-async def _unauthorized(send: Send) -> None:
-    body = json.dumps({"type": "https://accord.dev/problems/Unauthorized", "title":
-                       "Unauthorized", "status": 401, "detail": "MCP over HTTP needs an agent's "
-                       "token: Authorization: Bearer <token>", "hint": "use the API token issued "
-                       "for the agent's seat (see `accord token --help`)"}).encode()
-    await send({"type": "http.response.start", "status": 401, "headers": [
-        (b"content-type", b"application/problem+json"), (b"www-authenticate", b"Bearer"),
-        (b"content-length", str(len(body)).encode())]})
+UNAUTHORIZED = {"type": "https://accord.dev/problems/Unauthorized", "title": "Unauthorized",
+                "status": 401, "where": "Authorization",
+                "detail": "MCP over HTTP needs an agent's token: Authorization: Bearer <token>",
+                "hint": "use the API token issued for the agent's seat (`accord token create "
+                        "--agent ID`)"}
+
+
+async def _problem(send: Send, problem: dict[str, Any],
+                   headers: dict[str, str] | None = None) -> None:
+    body = json.dumps(problem).encode()
+    await send({"type": "http.response.start", "status": problem["status"], "headers": [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        *((k.encode(), v.encode()) for k, v in (headers or {}).items())]})
     await send({"type": "http.response.body", "body": body})
 
 
 def build_asgi(service: Accord, resolve_agent: ResolveAgent) -> MCPHttpApp:
     """The ASGI app ``accord serve`` mounts at ``/mcp``. ``resolve_agent(token)`` returns the
-    agent id a bearer token stands for, or ``None`` (the request is answered 401)."""
+    agent id a bearer token stands for, ``None`` (the request is answered 401), or raises
+    ``Forbidden`` for a valid token that is not an agent's (answered 403 with its message)."""
     return MCPHttpApp(service, resolve_agent)
 
 
