@@ -12,17 +12,19 @@ import httpx
 import httpx2
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+from mcp.types import ResourceUpdatedNotification
 
 from .loopback_server import Loopback
 
 
 @asynccontextmanager
-async def session(url: str, token: str) -> AsyncIterator[ClientSession]:
+async def session(url: str, token: str,
+                  message_handler: Any = None) -> AsyncIterator[ClientSession]:
     async with (
         httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"},
                            timeout=httpx2.Timeout(30.0)) as http,
         streamable_http_client(f"{url}/mcp/", http_client=http) as (read, write),
-        ClientSession(read, write) as s,
+        ClientSession(read, write, message_handler=message_handler) as s,
     ):
         await s.initialize()
         yield s
@@ -151,3 +153,39 @@ def test_a_session_cannot_be_reused_with_another_agents_token(loopback: Loopback
         **headers, "Authorization": "Bearer tok-upsell", "Mcp-Session-Id": sid,
         "MCP-Protocol-Version": "2025-06-18"})
     assert r.status_code == 404
+
+
+def test_after_a_human_approves_a_flag_the_agent_is_notified_and_learns_the_follow_up(
+        loopback: Loopback) -> None:
+    async def main() -> None:
+        updated: list[str] = []
+        told = anyio.Event()
+
+        async def on_message(message: Any) -> None:
+            if isinstance(message, ResourceUpdatedNotification):
+                updated.append(str(message.params.uri))
+                told.set()
+
+        async with session(loopback.url, loopback.token("upsell"), on_message) as s:
+            d = await call(s, "propose", customer="f1", channel="email", intent="upsell",
+                           offer={"product": "pro", "discount_pct": 30})
+            assert d["outcome"] == "flag"
+            waiting = await call(s, "explain_decision", decision_id=d["decision_id"])
+            assert "follow_up" not in waiting
+            await anyio.to_thread.run_sync(
+                lambda: loopback.service.approve(d["decision_id"], reviewer="ops", note="ok"))
+            with anyio.fail_after(30):   # a guard against hanging, not a timed assertion
+                await told.wait()
+            uri = f"accord://decisions/{d['decision_id']}"
+            assert updated == [uri]
+            read = await s.read_resource(uri)
+            follow = json.loads(read.contents[0].text)["follow_up"]  # type: ignore[union-attr]
+            assert follow["verdict"] == "approved" and follow["reviewer"] == "ops"
+            assert follow["decision"]["outcome"] == "go" and follow["decision"]["touch_id"]
+            why = await call(s, "explain_decision", decision_id=d["decision_id"])
+            assert why["follow_up"] == follow
+            done = await call(s, "report_outcome", touch_id=follow["decision"]["touch_id"],
+                              status="executed")
+            assert done["status"] == "executed"
+
+    anyio.run(main)

@@ -29,6 +29,7 @@ from accord._errors import AccordError, Forbidden
 from accord.model import Offer
 from accord.protocols import _actions as act
 from accord.protocols._actions import ResolveAgent
+from accord.protocols._followups import DECISION_URI, FollowUps
 from accord.protocols._usage import Usage
 from accord.service import EVENT_TYPES, Accord
 
@@ -52,7 +53,7 @@ Customer = Annotated[str, Field(min_length=1, max_length=200,
 
 
 def build_server(service: Accord, agent: str | None = None, *,
-                 usage: Usage | None = None) -> MCPServer:
+                 usage: Usage | None = None, followups: FollowUps | None = None) -> MCPServer:
     """The MCP server for ``agent`` (stdio), or for whichever agent each HTTP request names
     (``agent=None``; see ``build_asgi``)."""
     pol = service.policy
@@ -60,7 +61,8 @@ def build_server(service: Accord, agent: str | None = None, *,
     event_types = sorted({*EVENT_TYPES, *pol.reducers})
     server = MCPServer("accord", title="Accord — the gate for customer-facing agents",
                        instructions=INSTRUCTIONS.format(seat=agent or "named by your token"),
-                       log_level="WARNING")
+                       log_level="WARNING",
+                       subscriptions=followups.events if followups is not None else None)
 
     def acting(ctx: Context) -> str:
         if agent is not None:
@@ -72,8 +74,16 @@ def build_server(service: Accord, agent: str | None = None, *,
                             "token (Authorization: Bearer <token>)")
         return str(found)
 
+    def connection(ctx: Context) -> str:
+        request = ctx.request_context.request
+        headers = getattr(request, "headers", None)
+        found = headers.get("mcp-session-id") if headers is not None else None
+        return str(found) if found else "stdio"
+
     async def run(ctx: Context, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         who = acting(ctx)
+        if followups is not None:
+            followups.watch(who, connection(ctx), ctx.session)
 
         def call() -> Any:
             if usage is not None:
@@ -227,6 +237,14 @@ def build_server(service: Accord, agent: str | None = None, *,
     def fleet() -> str:
         return json.dumps(act.fleet(service), indent=1)
 
+    @server.resource(DECISION_URI, name="decision", mime_type="application/json",
+                     description="One of your decisions explained, as explain_decision returns "
+                                 "it; after a human reviewed a flag, follow_up holds the "
+                                 "decision made then. Updated (notifications/resources/updated) "
+                                 "when the review happens while you are connected.")
+    async def decision(decision_id: str, ctx: Context) -> str:
+        return json.dumps(await run(ctx, act.explain_decision, decision_id), indent=1)
+
     @server.resource("accord://customers/{customer}/timeline", name="timeline",
                      mime_type="application/json",
                      description="One customer's ledger: decisions, touches, events, claims, "
@@ -241,9 +259,17 @@ def build_server(service: Accord, agent: str | None = None, *,
 def run_stdio(service: Accord, agent: str) -> None:
     """Serve ``agent`` over stdin/stdout until the client disconnects."""
     usage = Usage(service, "mcp")
-    server = build_server(service, agent, usage=usage)
+    followups = FollowUps(service)
+    server = build_server(service, agent, usage=usage, followups=followups)
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(followups.run)
+            await server.run_stdio_async()
+            tg.cancel_scope.cancel()
+
     try:
-        anyio.run(server.run_stdio_async)
+        anyio.run(main)
     finally:
         usage.flush()
 
@@ -257,7 +283,8 @@ class MCPHttpApp:
 
     def __init__(self, service: Accord, resolve_agent: ResolveAgent) -> None:
         self.usage = Usage(service, "mcp")
-        self.server = build_server(service, usage=self.usage)
+        self.followups = FollowUps(service)
+        self.server = build_server(service, usage=self.usage, followups=self.followups)
         # Bearer tokens already bind every request to an agent; DNS-rebinding checks on Host
         # would break behind any proxy name, so they are left to the host app.
         self.server.streamable_http_app(transport_security=TransportSecuritySettings(
@@ -304,9 +331,11 @@ class MCPHttpApp:
     async def _run(self) -> None:
         assert self._ready is not None and self._stop is not None
         try:
-            async with self.server.session_manager.run():
+            async with self.server.session_manager.run(), anyio.create_task_group() as tg:
+                tg.start_soon(self.followups.run)
                 self._ready.set()
                 await self._stop.wait()
+                tg.cancel_scope.cancel()
         finally:
             await anyio.to_thread.run_sync(self.usage.flush)
 
