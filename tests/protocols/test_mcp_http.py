@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -189,3 +190,62 @@ def test_after_a_human_approves_a_flag_the_agent_is_notified_and_learns_the_foll
             assert done["status"] == "executed"
 
     anyio.run(main)
+
+
+def rfc3339(value: Any) -> bool:
+    return isinstance(value, str) and datetime.fromisoformat(value).tzinfo is not None
+
+
+def test_the_timeline_gives_every_time_in_rfc_3339(loopback: Loopback) -> None:
+    async def main() -> list[dict[str, Any]]:
+        async with session(loopback.url, loopback.token("churn-guard")) as s:
+            await call(s, "record_event", customer="r1", type="reply")
+            await call(s, "claim", customer="r1", purpose="watch", until="48h")
+            d = await call(s, "propose", customer="r1", channel="email", intent="retain")
+            await call(s, "report_outcome", touch_id=d["touch_id"], status="executed")
+            read = await s.read_resource("accord://customers/r1/timeline")
+            return list(json.loads(read.contents[0].text))  # type: ignore[union-attr]
+
+    entries = anyio.run(main)
+    assert {e["kind"] for e in entries} >= {"event", "claim", "decision", "outcome"}
+    for e in entries:
+        assert rfc3339(e["at"]), e
+        for key in ("at", "until"):
+            if key in e["body"]:
+                assert rfc3339(e["body"][key]), e
+
+
+def test_every_mcp_answer_shows_only_the_context_fields_the_agents_grant_reads(
+        loopback: Loopback) -> None:
+    svc = loopback.service
+    svc.register_seat({"id": "survey", "owner": "research",
+                       "mandate": {"intents": ["nurture"], "channels": ["email"]},
+                       "context": {"read": ["stage"]}}, by="ops")
+    svc.record_event("g1", "stage_changed", data={"stage": "renewal"})
+    svc.update_context("g1", {"churn_risk": 0.987654}, expected_version=svc.context("g1").version,
+                       agent="churn-guard")
+
+    async def main() -> list[str]:
+        seen: list[str] = []
+        async with session(loopback.url, loopback.token("survey")) as s:
+            for tool, args in [("get_context", {"customer": "g1"}),
+                               ("propose", {"customer": "g1", "channel": "email",
+                                            "intent": "nurture"}),
+                               ("record_event", {"customer": "g1", "type": "reply"}),
+                               ("read_inbox", {})]:
+                result = await s.call_tool(tool, args)
+                assert not result.is_error, result.content
+                seen += [c.text for c in result.content]  # type: ignore[union-attr]
+                if tool == "get_context":
+                    assert result.structured_content is not None
+                    assert set(result.structured_content["fields"]) == {"stage"}
+                if tool == "propose":
+                    decision_id = result.structured_content["decision_id"]  # type: ignore[index]
+            why = await s.call_tool("explain_decision", {"decision_id": decision_id})
+            seen += [c.text for c in why.content]  # type: ignore[union-attr]
+            for uri in ("accord://customers/g1/timeline", f"accord://decisions/{decision_id}"):
+                seen += [c.text for c in (await s.read_resource(uri)).contents]  # type: ignore[union-attr]
+        return seen
+
+    for text in anyio.run(main):
+        assert "0.987654" not in text and "churn_risk" not in text
