@@ -12,8 +12,9 @@ cannot act as another seat by asking to.
 import asyncio
 import contextlib
 import json
+import sys
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TextIO
 
 import anyio
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
@@ -21,7 +22,7 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp.types import ToolAnnotations
+from mcp.types import INVALID_REQUEST, ToolAnnotations
 from pydantic import Field
 from starlette.types import Receive, Scope, Send
 
@@ -274,6 +275,25 @@ def run_stdio(service: Accord, agent: str) -> None:
         usage.flush()
 
 
+def refuse_stdio(exc: AccordError, stdin: TextIO | None = None,
+                 stdout: TextIO | None = None) -> None:
+    """Answer every MCP request with an error that says why this server cannot serve it (e.g.
+    an unknown ``--agent``), so the client shows the reason instead of "Connection closed".
+    Returns when the client closes stdin, so the client is never cut off mid-handshake."""
+    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
+    for line in stdin:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and "id" in message and "method" in message:
+            error = {"code": INVALID_REQUEST, "message": f"{exc.title}: {exc}",
+                     "data": exc.to_problem()}
+            stdout.write(json.dumps({"jsonrpc": "2.0", "id": message["id"], "error": error})
+                         + "\n")
+            stdout.flush()
+
+
 class MCPHttpApp:
     """The streamable-HTTP MCP endpoint as one ASGI app, authenticated per agent.
 
@@ -387,4 +407,5 @@ def build_asgi(service: Accord, resolve_agent: ResolveAgent) -> MCPHttpApp:
     return MCPHttpApp(service, resolve_agent)
 
 
-__all__ = ["AGENT_SCOPE_KEY", "MCPHttpApp", "build_asgi", "build_server", "run_stdio"]
+__all__ = ["AGENT_SCOPE_KEY", "MCPHttpApp", "build_asgi", "build_server", "refuse_stdio",
+           "run_stdio"]
