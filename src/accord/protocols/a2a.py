@@ -1,13 +1,16 @@
 """Accord as an A2A agent: other agents discover it by its card and delegate to and through it.
 
-A message's data parts say what to do, one key each:
+Every JSON-RPC request carries an agent's bearer token and acts as that agent (``from`` and
+``agent`` below may be left out; named, they must be the token's agent); tasks belong to the
+seat that created them (see ``_a2a_access``). A message's data parts say what to do, one key
+each:
 
-- ``{"delegate": {"from": X, "to": Y, "kind": ..., "customer": ..., "payload": {...}}}`` records a
-  handoff from X into Y's inbox (``via="a2a"``), keeping every part of the message as an artifact
-  reference with the SHA-256 of its content;
-- ``{"propose": {"agent": ..., "customer": ..., "channel": ..., "intent": ..., ...}}`` passes the
-  gate; the decision comes back as an artifact;
-- ``{"context": {"agent": ..., "customer": ...}}`` returns the fields that agent may read.
+- ``{"delegate": {"to": Y, "kind": ..., "customer": ..., "payload": {...}}}`` records a handoff
+  from the caller into Y's inbox (``via="a2a"``), keeping every part of the message as an
+  artifact reference with the SHA-256 of its content;
+- ``{"propose": {"customer": ..., "channel": ..., "intent": ..., ...}}`` passes the gate; the
+  decision comes back as an artifact;
+- ``{"context": {"customer": ...}}`` returns the fields the caller's grant may read.
 
 Everything one A2A context does shares one trace: ``trace_id`` is the A2A ``context_id``, so a
 delegation, the handoff it became and the gated action that followed read back as one chain with
@@ -149,7 +152,7 @@ class AccordExecutor(AgentExecutor):
             task = new_task_from_user_message(message)
             await event_queue.enqueue_event(task)
         updater = TaskUpdater(event_queue, task.id, task.context_id)
-        caller = await self._caller(context)
+        caller = owner(context.call_context)   # the seat A2AAccess authenticated
         try:
             results = await anyio.to_thread.run_sync(self.handle, message, task.context_id,
                                                      caller)
@@ -168,10 +171,6 @@ class AccordExecutor(AgentExecutor):
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
         raise TaskNotCancelableError("Accord answers each message at once; there is nothing "
                                      "to cancel")
-
-    async def _caller(self, context: RequestContext) -> str:
-        """The seat ``A2AAccess`` authenticated for this request."""
-        return owner(context.call_context)
 
     def handle(self, message: Message, trace_id: str,
                caller: str) -> list[tuple[str, dict[str, Any]]]:

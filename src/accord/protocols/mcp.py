@@ -3,7 +3,8 @@
 One server per process over stdio (``accord mcp --agent churn-guard``: the agent is fixed by the
 command line), or one streamable-HTTP endpoint for the whole fleet (``build_asgi``: each request's
 bearer token names the agent). The acting agent never comes from tool arguments, so a model
-cannot act as another seat by asking to.
+cannot act as another seat by asking to. Tool results reach the model as delimited data
+(``as_data``): free text in them is written by others and must never read as instructions.
 """
 
 # No ``from __future__ import annotations``: the SDK reads the tools' annotations at runtime
