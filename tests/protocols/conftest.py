@@ -14,8 +14,9 @@ from starlette.routing import Mount
 from accord import Accord
 from accord.policy import Policy
 from accord.protocols import a2a, mcp
+from accord.protocols._a2a_access import SeatTasks
 
-from .loopback_server import TOKENS, Loopback, serve
+from .loopback_server import Loopback, serve
 
 
 @pytest.fixture
@@ -26,10 +27,12 @@ def loopback(tmp_path: Path, policy: Policy) -> Iterator[Loopback]:
     shell = Starlette()
     gen = serve(shell)
     url = next(gen)
-    shell.router.routes.extend([Mount("/mcp", app=mcp.build_asgi(service, TOKENS.get)),
-                                *a2a.routes(service, url)])
+    server = Loopback(url, service, tasks=SeatTasks())
+    shell.router.routes.extend([Mount("/mcp", app=mcp.build_asgi(service, server.agent)),
+                                *a2a.routes(service, url, resolve_agent=server.agent,
+                                            tasks=server.tasks)])
     try:
-        yield Loopback(url, service)
+        yield server
     finally:
         for _ in gen:
             pass

@@ -74,7 +74,8 @@ def test_the_documented_a2a_discovery_delegates_and_acts_in_one_trace(
         loopback: Loopback) -> None:
     scope: dict[str, Any] = {}
     exec(snippet("a2a"), scope)
-    decision = anyio.run(scope["delegate_then_act"], loopback.url)
+    decision = anyio.run(scope["delegate_then_act"], loopback.url, loopback.token("upsell"),
+                         loopback.token("scheduler"))
     assert decision["outcome"] == "go"
     kinds = [e.kind for e in loopback.service.trace("deal-c42")]
     assert "handoff" in kinds and "decision" in kinds

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 from mcp import Client, StdioServerParameters
+from mcp.shared.exceptions import MCPError
 
 from accord import Accord
 from accord.policy import Policy
@@ -19,8 +22,9 @@ POLICY = str(ROOT / "src" / "accord" / "templates" / "accord.yaml")
 
 
 def params(agent: str, db: Path) -> StdioServerParameters:
+    # The whole environment, so the server imports the same accord as the test (PYTHONPATH).
     return StdioServerParameters(command=ACCORD, args=["mcp", "--agent", agent, "--db", str(db),
-                                                       "--policy", POLICY])
+                                                       "--policy", POLICY], env=dict(os.environ))
 
 
 async def call(c: Client, tool: str, **args: Any) -> Any:
@@ -117,3 +121,21 @@ def test_an_unknown_agent_is_refused_before_serving(tmp_path: Path) -> None:
                        stdin=subprocess.DEVNULL, check=False)
     assert r.returncode == 2
     assert "'ghost' is not a seat" in r.stderr and "churn-guard" in r.stderr
+
+
+def test_an_unknown_agent_fails_the_mcp_handshake_with_the_reason(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with Client(params("ghost", tmp_path / "a.db")):
+            pass
+
+    with pytest.raises(BaseException) as refused:
+        anyio.run(main)
+    errors = leaves(refused.value)
+    assert len(errors) == 1 and isinstance(errors[0], MCPError), errors   # not "Connection closed"
+    assert "'ghost' is not a seat" in str(errors[0]) and "churn-guard" in str(errors[0])
+
+
+def leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for e in exc.exceptions for leaf in leaves(e)]
+    return [exc]

@@ -23,14 +23,16 @@ def mcp(agent: str, db: str, policy: str) -> None:
     send_handoff, read_inbox, ack_handoff, explain_decision) always act as --agent.
     """
     from accord._errors import Forbidden
-    from accord.protocols.mcp import run_stdio
+    from accord.protocols.mcp import refuse_stdio, run_stdio
 
     service = open_accord(db, policy)
     try:
         if agent not in service.policy.agents:
             seats = ", ".join(sorted(service.policy.agents)) or "none"
-            raise Forbidden(f"agent {agent!r} is not a seat in {policy}", where="--agent",
-                            hint=f"the seats are: {seats}")
+            refused = Forbidden(f"agent {agent!r} is not a seat in {policy}", where="--agent",
+                                hint=f"the seats are: {seats}")
+            refuse_stdio(refused)   # the MCP client shows why, not "Connection closed"
+            raise refused
         run_stdio(service, agent)
     finally:
         service.close()

@@ -149,11 +149,15 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
 
 def _mount_protocols(app: FastAPI, service: Accord, base_url: str | None) -> None:
     """MCP at /mcp and A2A (agent card and JSON-RPC), when those modules are installed."""
+    from accord.protocols._actions import not_an_agent
+
     tokens: Tokens = app.state.tokens
 
     def resolve_agent(token: str) -> str | None:
         p: Principal | None = tokens.resolve(token)
-        return p.subject if p is not None and p.is_agent else None
+        if p is not None and not p.is_agent:
+            raise not_an_agent(p.role)   # 403 on /mcp and /a2a: known, but not an agent
+        return p.subject if p is not None else None
 
     try:
         from accord.protocols import mcp

@@ -13,12 +13,23 @@ from collections.abc import Callable
 from typing import Any
 
 from accord._errors import AccordError, Forbidden, InvalidInput
-from accord._time import parse_duration
+from accord._time import iso, parse_duration
 from accord.model import Decision
 from accord.service import Accord
 
 ResolveAgent = Callable[[str], str | None]
-"""A bearer token → the agent id it stands for, or None (the caller is refused)."""
+"""A bearer token → the agent id it stands for, or None for an unknown or revoked token
+(answered 401). A valid token that is not an agent's (a reviewer's, an admin's) raises
+``not_an_agent(role)`` instead (answered 403: the caller is known, the token is the wrong kind).
+"""
+
+
+def not_an_agent(role: str) -> Forbidden:
+    """The refusal for a valid token that cannot act as an agent over MCP or A2A."""
+    return Forbidden(f"a {role} token does not act as an agent; MCP and A2A need the token "
+                     "issued for the calling agent's seat", where="Authorization",
+                     hint="create one with `accord token create --agent ID` and send "
+                          "`Authorization: Bearer <token>`")
 
 TIMELINE_LIMIT = 500
 """A timeline shows the customer's most recent entries; an auditor reads the full chain with
@@ -160,7 +171,7 @@ def explain_decision(svc: Accord, agent: str, decision_id: str) -> dict[str, Any
             shown[name] = {"value": ctx.fields[name], "set_by": prov.by if prov else None,
                            "version": prov.version if prov else None,
                            "seen_by_gate": prov is None or prov.version <= d.context_version}
-    return {
+    explained: dict[str, Any] = {
         "decision": decision_view(d),
         "proposal": d.proposal.model_dump(mode="json", exclude_none=True),
         "rules": rules,
@@ -171,6 +182,23 @@ def explain_decision(svc: Accord, agent: str, decision_id: str) -> dict[str, Any
                                            and not _readable(svc, agent, f))},
         "policy_version": d.policy_version,
     }
+    after = follow_up(svc, d.proposal.customer, decision_id)
+    if after is not None:
+        explained["follow_up"] = after
+    return explained
+
+
+def follow_up(svc: Accord, customer: str, decision_id: str) -> dict[str, Any] | None:
+    """After a human reviewed flagged decision ``decision_id``: who, the verdict, and the
+    decision the gate made then (its outcome and, for a go, the touch_id to report on)."""
+    with svc.store.read() as tx:
+        row = tx.one("SELECT body FROM ledger WHERE customer = ? AND kind = 'approval' "
+                     "AND ref = ? ORDER BY seq DESC LIMIT 1", (customer, decision_id))
+    if row is None:
+        return None
+    body = json.loads(row["body"])
+    return {"reviewer": body.get("reviewer"), "verdict": body.get("verdict"),
+            "note": body.get("note"), "decision": decision_view(svc.decision(body["decision_id"]))}
 
 
 def _readable(svc: Accord, agent: str, field: str) -> bool:
@@ -211,8 +239,17 @@ def timeline(svc: Accord, agent: str, customer: str) -> list[dict[str, Any]]:
         body = json.loads(r["body"])
         if readable is not None:
             body = _redact(r["kind"], body, readable)
-        out.append({**r, "body": body})
+        out.append({**r, "at": iso(r["at"]), "body": _times(body)})
     return out
+
+
+_TIME_KEYS = ("at", "until")
+
+
+def _times(body: dict[str, Any]) -> dict[str, Any]:
+    """Ledger bodies keep some times as epoch seconds; agents read RFC 3339 everywhere."""
+    return {k: iso(v) if k in _TIME_KEYS and isinstance(v, int | float)
+            and not isinstance(v, bool) else v for k, v in body.items()}
 
 
 def _redact(kind: str, body: dict[str, Any], readable: set[str]) -> dict[str, Any]:

@@ -1,13 +1,16 @@
 """Accord as an A2A agent: other agents discover it by its card and delegate to and through it.
 
-A message's data parts say what to do, one key each:
+Every JSON-RPC request carries an agent's bearer token and acts as that agent (``from`` and
+``agent`` below may be left out; named, they must be the token's agent); tasks belong to the
+seat that created them (see ``_a2a_access``). A message's data parts say what to do, one key
+each:
 
-- ``{"delegate": {"from": X, "to": Y, "kind": ..., "customer": ..., "payload": {...}}}`` records a
-  handoff from X into Y's inbox (``via="a2a"``), keeping every part of the message as an artifact
-  reference with the SHA-256 of its content;
-- ``{"propose": {"agent": ..., "customer": ..., "channel": ..., "intent": ..., ...}}`` passes the
-  gate; the decision comes back as an artifact;
-- ``{"context": {"agent": ..., "customer": ...}}`` returns the fields that agent may read.
+- ``{"delegate": {"to": Y, "kind": ..., "customer": ..., "payload": {...}}}`` records a handoff
+  from the caller into Y's inbox (``via="a2a"``), keeping every part of the message as an
+  artifact reference with the SHA-256 of its content;
+- ``{"propose": {"customer": ..., "channel": ..., "intent": ..., ...}}`` passes the gate; the
+  decision comes back as an artifact;
+- ``{"context": {"customer": ...}}`` returns the fields the caller's grant may read.
 
 Everything one A2A context does shares one trace: ``trace_id`` is the A2A ``context_id``, so a
 delegation, the handoff it became and the gated action that followed read back as one chain with
@@ -26,22 +29,28 @@ from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.events import EventQueue
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes
-from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
+from a2a.server.tasks import TaskUpdater
 from a2a.types.a2a_pb2 import (
     AgentCapabilities,
     AgentCard,
     AgentInterface,
     AgentProvider,
     AgentSkill,
+    HTTPAuthSecurityScheme,
     Message,
     Part,
+    SecurityRequirement,
+    SecurityScheme,
+    StringList,
 )
 from a2a.utils.constants import PROTOCOL_VERSION_CURRENT, TransportProtocol
-from starlette.routing import BaseRoute
+from a2a.utils.errors import TaskNotCancelableError
+from starlette.routing import BaseRoute, Route
 
 from accord._errors import AccordError, Forbidden, InvalidInput
 from accord.ledger import canonical
 from accord.protocols import _actions as act
+from accord.protocols._a2a_access import MAX_REQUEST_BYTES, A2AAccess, SeatTasks, owner
 from accord.protocols._actions import ResolveAgent
 from accord.protocols._usage import Usage
 from accord.service import Accord
@@ -72,6 +81,11 @@ def agent_card(base_url: str) -> AgentCard:
         provider=AgentProvider(organization="Accord", url=base_url),
         version=ver,
         capabilities=AgentCapabilities(streaming=False, push_notifications=False),
+        security_schemes={"agent_token": SecurityScheme(
+            http_auth_security_scheme=HTTPAuthSecurityScheme(
+                scheme="bearer", description="the API token issued for the calling agent's "
+                "seat (accord token create --agent ID); every JSON-RPC method needs it"))},
+        security_requirements=[SecurityRequirement(schemes={"agent_token": StringList()})],
         default_input_modes=["application/json", "text/plain"],
         default_output_modes=["application/json"],
         skills=[
@@ -126,9 +140,8 @@ def _content(part: Part) -> tuple[bytes, str]:
 class AccordExecutor(AgentExecutor):
     """Turns each A2A message into service calls; every answer is a task with artifacts."""
 
-    def __init__(self, service: Accord, resolve_agent: ResolveAgent | None = None) -> None:
+    def __init__(self, service: Accord) -> None:
         self.service = service
-        self.resolve_agent = resolve_agent
         self.usage = Usage(service, "a2a")
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
@@ -139,7 +152,7 @@ class AccordExecutor(AgentExecutor):
             task = new_task_from_user_message(message)
             await event_queue.enqueue_event(task)
         updater = TaskUpdater(event_queue, task.id, task.context_id)
-        caller = await self._caller(context)
+        caller = owner(context.call_context)   # the seat A2AAccess authenticated
         try:
             results = await anyio.to_thread.run_sync(self.handle, message, task.context_id,
                                                      caller)
@@ -156,24 +169,11 @@ class AccordExecutor(AgentExecutor):
                                                 context_id=task.context_id))
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
-        raise InvalidInput("Accord answers each message at once; there is nothing to cancel",
-                           where="task_id")
-
-    async def _caller(self, context: RequestContext) -> str | None:
-        if self.resolve_agent is None:
-            return None
-        headers = context.call_context.state.get("headers") or {}
-        scheme, _, token = str(headers.get("authorization", "")).partition(" ")
-        agent = None
-        if scheme.lower() == "bearer" and token.strip():
-            agent = await anyio.to_thread.run_sync(self.resolve_agent, token.strip())
-        if agent is None:
-            raise Forbidden("A2A requests to this server need an agent's bearer token",
-                            where="Authorization", hint="send Authorization: Bearer <token>")
-        return agent
+        raise TaskNotCancelableError("Accord answers each message at once; there is nothing "
+                                     "to cancel")
 
     def handle(self, message: Message, trace_id: str,
-               caller: str | None) -> list[tuple[str, dict[str, Any]]]:
+               caller: str) -> list[tuple[str, dict[str, Any]]]:
         """Delegations first, then context reads and proposals, in one trace."""
         asks = [d for d in get_data_parts(message.parts)
                 if isinstance(d, dict) and any(k in d for k in KINDS)]
@@ -216,12 +216,10 @@ class AccordExecutor(AgentExecutor):
                                                     trace_id=trace_id, **fields)))
         return results
 
-    def _as(self, caller: str | None, named: Any, where: str) -> str:
+    def _as(self, caller: str, named: Any, where: str) -> str:
         if not isinstance(named, str) or not named:
-            if caller is None:
-                raise InvalidInput("name the acting agent", where=where)
             named = caller
-        if caller is not None and named != caller:
+        if named != caller:
             raise Forbidden(f"your token is {caller}'s; it cannot act as {named}", where=where)
         self.usage.note(named)
         return str(named)
@@ -242,18 +240,24 @@ def _summary(name: str, data: dict[str, Any]) -> str:
     return f"context of {data.get('customer')} v{data.get('version')}"
 
 
-def routes(service: Accord, base_url: str, *,
-           resolve_agent: ResolveAgent | None = None) -> list[BaseRoute]:
-    """The agent card (``/.well-known/agent-card.json``, and the pre-1.0 ``agent.json``) and
-    the JSON-RPC endpoint at ``/a2a`` (A2A 1.0 method names and the 0.3 ``message/send`` /
-    ``tasks/get``). With ``resolve_agent``, every request needs a bearer token and may act
-    only as that token's agent."""
+def routes(service: Accord, base_url: str, *, resolve_agent: ResolveAgent,
+           tasks: SeatTasks | None = None,
+           max_request_bytes: int = MAX_REQUEST_BYTES) -> list[BaseRoute]:
+    """The agent card (``/.well-known/agent-card.json``, and the pre-1.0 ``agent.json``), open
+    to anyone, and the JSON-RPC endpoint at ``/a2a`` (A2A 1.0 method names and the 0.3
+    ``message/send`` / ``tasks/get``), where every request needs an agent's bearer token
+    (``resolve_agent(token)`` → agent id or None), acts only as that agent and sees only its
+    own tasks."""
     card = agent_card(base_url)
-    handler = DefaultRequestHandler(AccordExecutor(service, resolve_agent), InMemoryTaskStore(),
-                                    card)
+    handler = DefaultRequestHandler(AccordExecutor(service),
+                                    SeatTasks() if tasks is None else tasks, card)
+    rpc = [Route(r.path, A2AAccess(r.app, resolve_agent, max_bytes=max_request_bytes),
+                 methods=["POST"])
+           for r in create_jsonrpc_routes(handler, RPC_PATH, enable_v0_3_compat=True)
+           if isinstance(r, Route)]
     return [*create_agent_card_routes(card),
             *create_agent_card_routes(card, card_url="/.well-known/agent.json"),
-            *create_jsonrpc_routes(handler, RPC_PATH, enable_v0_3_compat=True)]
+            *rpc]
 
 
 __all__ = ["AccordExecutor", "agent_card", "part_artifacts", "routes"]
