@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from accord.cli._common import db_option, friendly, store_options
+from accord.cli._common import db_option, friendly, require_seat, store_options
 
 
 @click.command()
@@ -62,16 +62,18 @@ def token() -> None:
 
 
 @token.command("create")
-@db_option
+@store_options
 @click.option("--agent", "agent", default=None, help="A token that acts as this agent only.")
 @click.option("--reviewer", default=None, help="A token for this reviewer (approves, rejects).")
 @click.option("--admin", "admin", is_flag=False, flag_value="admin", default=None,
               help="An admin token (seats, policy, webhooks); optionally name the admin.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"token": ...}.')
 @friendly
-def create(db: str, agent: str | None, reviewer: str | None, admin: str | None,
+def create(db: str, policy: str, agent: str | None, reviewer: str | None, admin: str | None,
            as_json: bool) -> None:
-    """Mint a token. The token is printed on the last line; only its hash is stored."""
+    """Mint a token. The token is printed on the last line; only its hash is stored.
+
+    An --agent token needs a seat that exists: declared in --policy or registered in --db."""
     from accord.http import create_token
     from accord.store import open_store
 
@@ -80,6 +82,8 @@ def create(db: str, agent: str | None, reviewer: str | None, admin: str | None,
     if len(chosen) != 1:
         raise click.UsageError("give exactly one of --agent ID, --reviewer NAME or --admin")
     role, subject = chosen[0]
+    if role == "agent":
+        require_seat(subject, db, policy)
     store = open_store(db)
     try:
         secret = create_token(store, role, subject)  # type: ignore[arg-type]
