@@ -16,8 +16,6 @@ import pytest
 from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from accord import Accord
-
 from .loopback_server import Loopback
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,15 +72,21 @@ def test_the_documented_a2a_discovery_delegates_and_acts_in_one_trace(
         loopback: Loopback) -> None:
     scope: dict[str, Any] = {}
     exec(snippet("a2a"), scope)
-    decision = anyio.run(scope["delegate_then_act"], loopback.url)
+    decision = anyio.run(scope["delegate_then_act"], loopback.url, loopback.token("upsell"),
+                         loopback.token("scheduler"))
     assert decision["outcome"] == "go"
     kinds = [e.kind for e in loopback.service.trace("deal-c42")]
     assert "handoff" in kinds and "decision" in kinds
 
 
 def test_the_documented_guard_with_a_langgraph_tool_runs_once_then_blocks(
-        acc: Accord, capsys: pytest.CaptureFixture[str]) -> None:
-    exec(snippet("guard"), {"acc": acc})
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copy(POLICY, tmp_path / "accord.yaml")  # the snippet opens its own store
+    monkeypatch.chdir(tmp_path)
+    scope: dict[str, Any] = {}
+    exec(snippet("guard"), scope)
+    scope["acc"].close()
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "sent 'Pro, 10% off' to c42"
     assert lines[1].startswith("defer ['daily-cap'")
