@@ -61,3 +61,25 @@ def test_a_token_for_a_seat_registered_at_run_time_needs_no_policy_file(
     assert made.exit_code == 0, made.output
     refused = runner.invoke(main, ["token", "create", "--db", store_url, "--agent", "nosuch"])
     assert refused.exit_code == 2 and "no seat 'nosuch'" in refused.output
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_accord_serve_keeps_idle_connections_open_longer_than_clients_reuse_them(
+        workers: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that closes an idle connection when a pooled client may still reuse it (uvicorn
+    and httpx both default to 5 s) races that client's next request: a reset, httpx.ReadError."""
+    import httpx
+    import uvicorn
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    for name in ("ACCORD_DB", "ACCORD_POLICY", "ACCORD_MAX_IN_FLIGHT", "ACCORD_BASE_URL"):
+        monkeypatch.setenv(name, "")  # --workers sets them for its workers; undone after
+    policy = tmp_path / "accord.yaml"
+    policy.write_text(EXAMPLE_POLICY.read_text())
+    out = CliRunner().invoke(main, ["serve", "--db", str(tmp_path / "accord.db"), "--policy",
+                                    str(policy), "--workers", workers])
+    assert out.exit_code == 0, out.output
+    client_expiry = httpx.Limits().keepalive_expiry or 0.0
+    assert isinstance(seen["timeout_keep_alive"], int)
+    assert seen["timeout_keep_alive"] > max(client_expiry, 60)  # httpx, and load balancers
