@@ -112,10 +112,6 @@ def _record_refusal(request: Request, exc: AccordError) -> None:
     """Every 401/403 lands in the fleet chain of the ledger: who tried what, and why not."""
     principal = getattr(request.state, "principal", None)
     service = request.app.state.service
-    if principal is None and exc.status == 401:  # counted per source, not one entry each
-        request.app.state.refusals.add(request.client.host if request.client else None,
-                                       request.method, request.url.path, exc.message)
-        return
     body = {"status": exc.status, "method": request.method, "path": request.url.path,
             "reason": exc.message, "principal": principal.label if principal else None,
             "protocol": "http"}
