@@ -13,6 +13,7 @@ $(BIN)/accord: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
+	@echo "accord is installed in $(BIN); put it on your PATH with:  . $(BIN)/activate"
 
 setup: $(BIN)/accord  ## create .venv and install accord with its dev tools
 

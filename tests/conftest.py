@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -57,13 +58,35 @@ def policy() -> Policy:
 
 
 def pg_available() -> bool:
+    """Whether PostgreSQL answers at PG_URL; its database is created if the server lacks it."""
     try:
         import psycopg
 
-        with psycopg.connect(PG_URL, connect_timeout=3):
-            return True
+        try:
+            with psycopg.connect(PG_URL, connect_timeout=3):
+                return True
+        except psycopg.OperationalError as exc:
+            if "does not exist" not in str(exc):
+                raise
+            _create_database()
+            with psycopg.connect(PG_URL, connect_timeout=3):
+                return True
     except Exception:
         return False
+
+
+def _create_database() -> None:
+    """CREATE DATABASE for PG_URL's database, through the server's `postgres` database."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    parts = urlsplit(PG_URL)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with (psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn,
+          contextlib.suppress(psycopg.errors.DuplicateDatabase)):  # another run made it
+        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def require_pg() -> str:
@@ -76,16 +99,58 @@ def require_pg() -> str:
     return PG_URL
 
 
+_SCHEMAS: list[str] = []
+"""Schemas this process created and has not dropped yet."""
+
+
 def fresh_pg_schema() -> str:
-    """A PostgreSQL URL whose search_path is a new, empty schema."""
+    """A PostgreSQL URL whose search_path is a new, empty schema, dropped when the test that
+    made it ends, pass or fail (see ``_drop_pg_schemas``)."""
     import psycopg
 
     url = require_pg()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
+    _SCHEMAS.append(schema)
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}options=-csearch_path%3D{schema}"
+
+
+def drop_pg_schemas() -> list[str]:
+    """Drop the schemas made so far; returns those still held by a connection (kept for the
+    next try). A lock timeout keeps a leaked connection from hanging the suite."""
+    if not _SCHEMAS:
+        return []
+    import psycopg
+
+    kept = []
+    with psycopg.connect(PG_URL, autocommit=True, connect_timeout=3) as conn:
+        conn.execute("SET lock_timeout = '5s'")
+        for schema in _SCHEMAS:
+            try:
+                conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            except psycopg.errors.LockNotAvailable:
+                kept.append(schema)
+    _SCHEMAS[:] = kept
+    return kept
+
+
+@pytest.fixture(autouse=True)
+def _drop_pg_schemas() -> Iterator[None]:
+    """Every test leaves PostgreSQL as it found it. Autouse fixtures are set up first, so this
+    runs after the test's own fixtures (servers, stores) have closed."""
+    yield
+    drop_pg_schemas()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    kept = drop_pg_schemas()  # a schema a leaked connection held at its test's end
+    if kept:
+        import sys
+
+        print(f"\nPostgreSQL schemas still in use, left behind: {', '.join(kept)}",
+              file=sys.stderr)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -30,8 +30,8 @@ def test_kill_9_under_load_loses_no_acknowledged_decision(tmp_path: Path) -> Non
     db, policy = tmp_path / "accord.db", tmp_path / "accord.yaml"
     policy.write_text(EXAMPLE_POLICY.read_text())
     token = subprocess.run([ACCORD, "token", "create", "--agent", "email-cadence", "--db",
-                            str(db)], check=True, capture_output=True, text=True
-                           ).stdout.strip().splitlines()[-1]
+                            str(db), "--policy", str(policy)], check=True,
+                           capture_output=True, text=True).stdout.strip().splitlines()[-1]
     port = free_port()
     server = subprocess.Popen([ACCORD, "serve", "--db", str(db), "--policy", str(policy),
                                "--port", str(port)], stdout=subprocess.DEVNULL,

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 
 from accord.cli import COMMANDS
 from tests.conftest import EXAMPLE_POLICY, ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+PROTOCOLS = (ROOT / "docs" / "protocols.md").read_text(encoding="utf-8")
 
 
 def python_blocks(text: str) -> list[str]:
@@ -26,19 +31,83 @@ def test_the_readme_opens_with_the_two_commands_ci_runs() -> None:
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
-def test_the_embedded_readme_snippet_runs(tmp_path: Path) -> None:
+def run_snippet(block: str, **scope: Any) -> dict[str, Any]:
+    exec(compile(block, "README.md", "exec"), scope)
+    return scope
+
+
+def test_the_embedded_readme_snippet_runs_and_runs_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     block = next(b for b in python_blocks(README) if "Accord.open" in b)
     (tmp_path / "accord.yaml").write_text(EXAMPLE_POLICY.read_text())
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        scope: dict[str, object] = {}
-        exec(compile(block, "README.md", "exec"), scope)
-        late = scope["late"]
-        assert late.outcome == "stop"  # type: ignore[attr-defined]
-        scope["acc"].close()  # type: ignore[attr-defined]
-    finally:
-        os.chdir(cwd)
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):  # the store persists in accord.db; a second run must not raise
+        scope = run_snippet(block)
+        assert scope["late"].outcome == "stop"
+        scope["acc"].close()
+
+
+def test_the_readmes_guard_snippet_runs_alone_and_runs_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    block = next(b for b in python_blocks(README) if "@guard(" in b)
+    (tmp_path / "accord.yaml").write_text(EXAMPLE_POLICY.read_text())
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        run_snippet(block)["acc"].close()
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[0] == "sent 'Pro, 10% off' to c42"
+        assert lines[1].startswith("defer ['daily-cap'")
+
+
+def test_the_readme_says_how_to_put_accord_on_the_path() -> None:
+    assert ". .venv/bin/activate" in README
+    assert "put it on your PATH with:  . $(BIN)/activate" in (ROOT / "Makefile").read_text()
+
+
+def test_the_readme_says_what_make_test_needs() -> None:
+    from tests.conftest import PG_URL
+
+    default = "postgresql://postgres@127.0.0.1:5432/test"
+    assert "$ACCORD_TEST_PG" in README and default in README
+    assert os.environ.get("ACCORD_TEST_PG") or default == PG_URL
+    assert "apt-get install chromium" in README and "SKIP_BROWSER_INSTALL" in README
+    script = (ROOT / "scripts" / "test").read_text()
+    assert "apt-get install" in script and "SKIP_BROWSER_INSTALL" in script
+
+
+def test_the_readmes_remote_snippets_run_against_accord_serve_with_the_tokens_they_make(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.http.live_server import accord_serve
+
+    (tmp_path / "accord.yaml").write_text(EXAMPLE_POLICY.read_text())
+    shell = re.search(r"```sh\n(accord serve [^\n]*)\n(export ACCORD_TOKEN=[^\n]*)\n```", README)
+    assert shell is not None, "README: the serve and token lines before the Client snippet"
+    serve_line, token_line = shell.groups()
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+    def sh(line: str) -> str:
+        return subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    command = token_line.split("#")[0].strip()  # the line as typed, without its comment
+    monkeypatch.setenv("ACCORD_TOKEN", sh(f"{command} && echo $ACCORD_TOKEN"))
+    args = serve_line.split("#")[0].split()[2:]  # the harness adds a free port, keeps the log
+    with accord_serve(*args, log_dir=tmp_path, cwd=tmp_path) as served:
+        block = next(b for b in python_blocks(README) if "Client(" in b)
+        scope = run_snippet(block.replace("http://127.0.0.1:8000", served.url))
+        scope["acc"].close()
+        assert scope["d"].outcome == "go"
+
+        # docs/protocols.md: the A2A example, each agent with its own token
+        a2a = re.search(r"<!-- doc:a2a -->\n```python\n(.*?)```", PROTOCOLS, re.S)
+        assert a2a is not None
+        tokens = [sh(f"accord token create --agent {a}") for a in ("upsell", "scheduler")]
+        decision = anyio.run(run_snippet(a2a.group(1))["delegate_then_act"], served.url,
+                             *tokens)
+        assert decision["outcome"] == "go"
+        trace = sh("accord trace deal-c42")
+        assert "handoff" in trace and "decision" in trace and "scheduler" in trace
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))

@@ -21,8 +21,11 @@ class LedgerMixin:
 
     def trace(self, trace_id: str) -> list[LedgerEntry]:
         """Every ledger entry of a trace, in order: proposals and decisions, the events and
-        revocations they caused, approvals and outcomes."""
+        revocations they caused, approvals and outcomes. A decision id names its trace."""
         with self.store.read() as tx:
+            d = tx.one("SELECT trace_id FROM decisions WHERE id = ?", (trace_id,))
+            if d is not None and d["trace_id"]:
+                trace_id = d["trace_id"]
             rows = tx.rows("SELECT * FROM ledger WHERE trace_id = ? ORDER BY seq", (trace_id,))
             refs = [r["ref"] for r in rows if r["kind"] == "decision"]
             if refs:

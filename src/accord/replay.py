@@ -90,6 +90,8 @@ def _apply(acc: Any, e: LedgerEntry, report: ReplayReport) -> None:
         acc.claim(e.agent, e.chain, b["purpose"], b["until"])
     elif e.kind == "release":
         acc.release(e.agent, e.chain)
+    elif e.kind == "seat":
+        _seat(acc, e, report)
     elif e.kind == "approval":
         try:
             acc._review(e.ref, b["reviewer"], b["verdict"] == "approved", b.get("note"),
@@ -101,6 +103,26 @@ def _apply(acc: Any, e: LedgerEntry, report: ReplayReport) -> None:
         follow = acc.decision(b["decision_id"]) if b.get("decision_id") else None
         if follow is not None:
             report.decisions += 1
+
+
+def _seat(acc: Any, e: LedgerEntry, report: ReplayReport) -> None:
+    """A seat's registry change, replayed where it happened: a proposal made while its seat was
+    paused or retired is stopped in the replay too, whatever the file under replay declares."""
+    b, seat, by = e.body, e.ref or e.agent or "", str(e.body.get("by") or "replay")
+    try:
+        match b.get("action"):
+            case "register":
+                acc.register_seat(b["spec"], by=by)
+            case "update":
+                acc.update_seat(seat, b["changes"], by=by)
+            case "pause":
+                acc.pause_seat(seat, by=by, reason=b.get("reason") or "paused")
+            case "resume":
+                acc.resume_seat(seat, by=by)
+            case "retire":
+                acc.retire_seat(seat, by=by)
+    except AccordError as exc:
+        report.skipped.append(f"entry {e.seq} (seat {b.get('action')} {seat}): {exc.message}")
 
 
 class _Clock:

@@ -184,6 +184,11 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
                 *, parent_decision: str | None = None) -> Decision:
         did = decision_id or new_id("d")
         touch_id = "t_" + did[2:] if v.outcome is Outcome.GO else None
+        # Every decision belongs to a trace: its own id when the caller named none, so
+        # `accord trace <decision id>` always finds it. Budgets count named traces only.
+        named_trace = p.trace_id is not None
+        if not named_trace:
+            p = p.model_copy(update={"trace_id": did})
         now = self.clock()
         # Every field is built here from validated parts, so validating again is skipped.
         decision = Decision.model_construct(
@@ -231,7 +236,7 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
                            "(?,?,?,?,?) ON CONFLICT (agent, day, shard) DO UPDATE SET "
                            "usd = spend.usd + excluded.usd, tokens = spend.tokens + "
                            "excluded.tokens", (p.agent, _day(at), shard, usd, tokens))
-        if p.trace_id is not None:
+        if named_trace:
             tx.execute("INSERT INTO traces (trace_id, usd, tokens, count) VALUES (?,?,?,1) "
                        "ON CONFLICT (trace_id) DO UPDATE SET usd = traces.usd + excluded.usd, "
                        "tokens = traces.tokens + excluded.tokens, count = traces.count + 1",

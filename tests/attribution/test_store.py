@@ -25,8 +25,8 @@ D = 86400.0
 
 
 def act(acc: Accord, agent: str, customer: str, channel: str, intent: str, *,
-        status: str | None = "executed", cost: float | None = None) -> Any:
-    decision = acc.propose(agent, customer, channel=channel, intent=intent, cost=cost)
+        status: str | None = "executed", cost: float | None = None, at: Any = None) -> Any:
+    decision = acc.propose(agent, customer, channel=channel, intent=intent, cost=cost, at=at)
     if decision.touch_id and status:
         acc.report_outcome(decision.touch_id, status)
     return decision
@@ -175,3 +175,35 @@ def test_the_report_refuses_bad_parameters_naming_the_parameter(
     with pytest.raises(InvalidInput) as info:
         attribution_report(acc, **args)
     assert info.value.where == where and 400 <= info.value.to_problem()["status"] < 500
+
+
+SAME_INSTANT_POLICY = """\
+version: 1
+channels: [email, sms]
+agents:
+  - {id: first, owner: team-a, mandate: {intents: [nurture], channels: [email, sms]}}
+  - {id: second, owner: team-b, mandate: {intents: [nurture], channels: [email, sms]}}
+"""
+
+
+def test_touches_at_the_same_instant_are_credited_in_proposal_order_as_the_pure_api_does(
+        store_url: str, clock: Any) -> None:
+    from accord.attribution import CustomerEvent, TouchRecord, attribute, build_journeys
+    from accord.policy import Policy
+
+    customers = [f"c{i:03d}" for i in range(200)]
+    records, events = [], []
+    with Accord.open(store_url, policy=Policy.from_text(SAME_INSTANT_POLICY),
+                     clock=clock) as acc:
+        at = clock.now + 60
+        for c in customers:
+            for agent in ("first", "second"):  # the same instant, proposed in this order
+                act(acc, agent, c, "email", "nurture", at=at)
+                records.append(TouchRecord(c, agent, "email", at, "go", "executed", "nurture"))
+            clock.advance(1)
+            acc.record_event(c, "purchase", at=at + 3600, data={"value": 10})
+            events.append(CustomerEvent(c, at + 3600, "purchase", 10.0))
+        stored = attribute(from_accord(acc), model="last_touch")
+    pure = attribute(build_journeys(records, events), model="last_touch")
+    assert pure.credit == {"first": 0.0, "second": 2000.0}
+    assert stored.credit == pure.credit

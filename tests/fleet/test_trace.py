@@ -113,3 +113,29 @@ def test_an_entry_removed_from_the_middle_of_a_chain_is_caught(
         db.execute("DELETE FROM ledger WHERE seq = ?", (victim.seq,))
     problems = acc.verify_ledger().problems
     assert any("was removed or inserted" in p for p in problems)
+
+
+def test_a_decision_without_a_trace_id_is_its_own_trace_and_its_id_finds_it(
+        store_url: str, policy: Any, clock: Any) -> None:
+    acc = Accord.open(store_url, policy=policy, clock=clock)
+    try:
+        alone = acc.propose("churn-guard", "c-alone", channel="email", intent="retain")
+        acc.report_outcome(alone.touch_id or "", "executed")
+        named = acc.propose("upsell", "c-named", channel="email", intent="upsell",
+                            trace_id="campaign-7")
+        later = acc.propose("churn-guard", "c-named", channel="email", intent="retain",
+                            trace_id="campaign-7")
+        assert alone.proposal.trace_id == alone.id
+        entries = acc.trace(alone.id)
+        assert [(e.kind, e.ref) for e in entries] == [("decision", alone.id),
+                                                       ("outcome", alone.touch_id)]
+        # a decision id inside a named trace resolves to the whole trace
+        assert {e.ref for e in acc.trace(named.id)} >= {named.id, later.id}
+        assert acc.trace(named.id) == acc.trace("campaign-7")
+
+        out = CliRunner().invoke(main, ["trace", alone.id, "--db", store_url,
+                                    "--policy", str(EXAMPLE_POLICY)])
+        assert out.exit_code == 0, out.output
+        assert f"decision {alone.id} churn-guard retain/email → GO" in out.output
+    finally:
+        acc.close()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +24,7 @@ from tests.conftest import wait_until
 ROLES = {"admin": ("admin", "ops"), "reviewer": ("reviewer", "rita"),
          "agent_a": ("agent", "upsell"), "agent_b": ("agent", "churn-guard")}
 HAS_PG_STORE = importlib.util.find_spec("accord.store.postgres") is not None
+ACCORD = str(Path(sys.executable).with_name("accord"))
 
 
 @dataclass
@@ -84,3 +89,62 @@ def fresh_pg_schema() -> str:
 
     url: str = fresh()
     return url
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Served:
+    """One `accord serve` process; ``log()`` is everything it wrote to stderr so far."""
+
+    url: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _answers(served: Served) -> bool:
+    if served.proc.poll() is not None:
+        return True  # it exited: stop waiting, the caller reports the log
+    try:
+        return httpx.get(f"{served.url}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextlib.contextmanager
+def accord_serve(*args: str, log_dir: Path, cwd: Path | None = None,
+                 level: str = "info") -> Iterator[Served]:
+    """`accord serve ARGS` exactly as a user runs it, in a subprocess on a free port. Its log
+    is kept, and a failure inside the block carries the log in its message (as a note), so a
+    server-side cause is never lost."""
+    port = free_port()
+    log_path = log_dir / f"accord-serve-{port}.log"
+    with log_path.open("wb") as log:
+        url = f"http://127.0.0.1:{port}"
+        proc = subprocess.Popen([ACCORD, "serve", "--port", str(port), "--base-url", url,
+                                 "--log-level", level, *args], stdout=log,
+                                stderr=subprocess.STDOUT, cwd=cwd)
+    served = Served(url, proc, log_path)
+    try:
+        wait_until(lambda: _answers(served), timeout=60, what=f"accord serve on port {port}")
+        if proc.poll() is not None:
+            raise RuntimeError(f"accord serve exited with {proc.returncode}")
+        yield served
+    except BaseException as exc:
+        exc.add_note(f"--- accord serve {' '.join(args)} (port {port}) log ---\n{served.log()}")
+        raise
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

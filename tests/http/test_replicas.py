@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import os
-import socket
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from .live_server import HAS_PG_STORE, fresh_pg_schema, wait_until
+from .live_server import ACCORD, HAS_PG_STORE, Served, accord_serve, fresh_pg_schema, wait_until
 
-ACCORD = str(Path(sys.executable).with_name("accord"))
 POLICY = Path(__file__).resolve().parents[2] / "src" / "accord" / "templates" / "accord.yaml"
 CUSTOMERS = 1000
 PER_CUSTOMER = 3
@@ -26,43 +24,33 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow,
               pytest.mark.skipif(not HAS_PG_STORE, reason="accord.store.postgres not written")]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+@dataclass
+class Replicas:
+    urls: list[str]
+    token: str
+    servers: list[Served]
 
-
-def healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+    @contextlib.contextmanager
+    def logs_on_failure(self) -> Iterator[None]:
+        """A failure carries both servers' logs: a reset or a 5xx has its cause there."""
+        try:
+            yield
+        except BaseException as exc:
+            for s in self.servers:
+                exc.add_note(f"--- accord serve at {s.url} ---\n{s.log()[-20000:]}")
+            raise
 
 
 @pytest.fixture
-def replicas() -> Iterator[tuple[list[str], str]]:
+def replicas(tmp_path: Path) -> Iterator[Replicas]:
     db = fresh_pg_schema()
     token = json.loads(subprocess.run([ACCORD, "token", "create", "--db", db, "--admin",
                                        "--json"], check=True, capture_output=True,
                                       text=True).stdout.strip().splitlines()[-1])["token"]
-    procs, urls = [], []
-    for _ in range(2):
-        port = free_port()
-        procs.append(subprocess.Popen(
-            [ACCORD, "serve", "--db", db, "--policy", str(POLICY), "--port", str(port),
-             "--max-in-flight", "256"], stderr=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"}))
-        urls.append(f"http://127.0.0.1:{port}")
-    try:
-        for url in urls:
-            wait_until(lambda u=url: healthy(u), timeout=30, what=f"{url} to serve")
-        yield urls, token
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(timeout=15)
+    args = ("--db", db, "--policy", str(POLICY), "--max-in-flight", "256")
+    with (accord_serve(*args, log_dir=tmp_path) as a,
+          accord_serve(*args, log_dir=tmp_path) as b):
+        yield Replicas([a.url, b.url], token, [a, b])
 
 
 async def propose_all(urls: list[str], token: str) -> dict[str, list[str]]:
@@ -70,7 +58,8 @@ async def propose_all(urls: list[str], token: str) -> dict[str, list[str]]:
     gate = asyncio.Semaphore(48)
     limits = httpx.Limits(max_connections=64)
     outcomes: dict[str, list[str]] = {f"rep-{i}": [] for i in range(CUSTOMERS)}
-    async with httpx.AsyncClient(headers=headers, timeout=60, limits=limits) as http:
+    async with (httpx.AsyncClient(headers=headers, timeout=60, limits=limits) as http,
+                asyncio.TaskGroup() as tasks):  # a failure cancels the rest, closes every socket
         async def one(customer: str, n: int) -> None:
             body = {"agent": "email-cadence", "customer": customer, "channel": "email",
                     "intent": "nurture"}
@@ -84,22 +73,24 @@ async def propose_all(urls: list[str], token: str) -> dict[str, list[str]]:
             assert r.status_code == 200, r.text
             outcomes[customer].append(r.json()["outcome"])
 
-        await asyncio.gather(*(one(c, n) for c in outcomes for n in range(PER_CUSTOMER)))
+        for c in outcomes:
+            for n in range(PER_CUSTOMER):
+                tasks.create_task(one(c, n))
     return outcomes
 
 
 def test_concurrent_proposals_at_both_replicas_give_exactly_one_go_per_customer(
-        replicas: tuple[list[str], str]) -> None:
-    urls, token = replicas
-    outcomes = asyncio.run(propose_all(urls, token))
+        replicas: Replicas) -> None:
+    with replicas.logs_on_failure():
+        outcomes = asyncio.run(propose_all(replicas.urls, replicas.token))
     gos = Counter(o.count("go") for o in outcomes.values())
     assert gos == {1: CUSTOMERS}
     assert all(len(o) == PER_CUSTOMER for o in outcomes.values())
 
 
 def test_an_opt_out_on_one_replica_stops_the_next_proposal_on_the_other(
-        replicas: tuple[list[str], str]) -> None:
-    (a, b), token = replicas
+        replicas: Replicas) -> None:
+    (a, b), token = replicas.urls, replicas.token
     headers = {"Authorization": f"Bearer {token}"}
     body = {"agent": "reengage", "customer": "opt-1", "channel": "sms", "intent": "reactivate"}
     r = httpx.post(f"{a}/v1/events", headers=headers, timeout=30,
@@ -111,8 +102,8 @@ def test_an_opt_out_on_one_replica_stops_the_next_proposal_on_the_other(
 
 
 def test_a_policy_applied_on_one_replica_is_followed_by_the_other(
-        replicas: tuple[list[str], str]) -> None:
-    (a, b), token = replicas
+        replicas: Replicas) -> None:
+    (a, b), token = replicas.urls, replicas.token
     headers = {"Authorization": f"Bearer {token}"}
     text = POLICY.read_text() + "\n# applied at run time\n"
     applied = httpx.post(f"{a}/v1/policy", headers=headers, json={"text": text}, timeout=30)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from accord import PolicyError
 from accord.cases import run_cases
+from accord.cli import main
 from accord.policy import Policy
 from tests.conftest import EXAMPLE_POLICY
 
@@ -62,6 +64,25 @@ def test_every_problem_is_reported_not_just_the_first() -> None:
     found = problems(BASE.replace("channels: [email]}", "channels: [fax]}").replace(
         "rules:\n", "precedence: [a, ghost]\n"))
     assert any("fax" in p for p in found) and any("ghost" in p for p in found)
+
+
+def test_schema_and_cel_problems_are_reported_together(tmp_path: Path) -> None:
+    text = BASE + ("  - {id: r1, effect: maybe, when: 'true'}\n"
+                   "  - {id: r2, effect: stop, when: 'action.chanel =='}\n"
+                   "  - {id: r3, effect: defer, when: 'true', until: 'nope + 1'}\n"
+                   "reducers:\n  - {event: opt_out, set: {opt_outs: 'append(event.'}}\n")
+    found = problems(text)
+    assert any("p.yaml:6" in p and "(rule r1)" in p and "effect" in p for p in found)
+    assert any(p.startswith("p.yaml:7: rules.1.when (rule r2): CEL:") for p in found)
+    assert any(p.startswith("p.yaml:8: rules.2.until (rule r3): CEL:") for p in found)
+    assert any("reducers.0.set.opt_outs (rule opt_out): CEL:" in p for p in found)
+    assert len(found) == 4
+
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    out = CliRunner().invoke(main, ["policy", "check", str(path)])
+    assert out.exit_code == 1
+    assert "effect" in out.output and "rules.1.when (rule r2): CEL:" in out.output
 
 
 def test_a_bad_duration_says_how_to_write_one() -> None:

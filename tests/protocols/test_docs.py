@@ -16,8 +16,6 @@ import pytest
 from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from accord import Accord
-
 from .loopback_server import Loopback
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,8 +80,13 @@ def test_the_documented_a2a_discovery_delegates_and_acts_in_one_trace(
 
 
 def test_the_documented_guard_with_a_langgraph_tool_runs_once_then_blocks(
-        acc: Accord, capsys: pytest.CaptureFixture[str]) -> None:
-    exec(snippet("guard"), {"acc": acc})
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copy(POLICY, tmp_path / "accord.yaml")  # the snippet opens its own store
+    monkeypatch.chdir(tmp_path)
+    scope: dict[str, Any] = {}
+    exec(snippet("guard"), scope)
+    scope["acc"].close()
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "sent 'Pro, 10% off' to c42"
     assert lines[1].startswith("defer ['daily-cap'")

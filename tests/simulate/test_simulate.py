@@ -178,3 +178,13 @@ def test_the_sensitivity_table_halves_and_doubles_each_key_parameter() -> None:
     html = render_html(res)
     assert "Sensitivity (one at a time" in html
     assert all(k in html for k in SENSITIVITY_KEYS)
+
+
+def test_the_terminal_summary_says_what_drives_the_revenue_change_and_where_it_is_explained(
+        tmp_path: Path) -> None:
+    r = CliRunner().invoke(main, ["simulate", "--customers", "60", "--days", "3", "--out",
+                                  str(tmp_path), "--sensitivity-customers", "0"])
+    assert r.exit_code == 0, r.output
+    line = next(x for x in r.output.splitlines() if x.startswith("Revenue "))
+    assert "(With Accord vs Without Accord) is the balance of touches the gate held" in line
+    assert "report.html" in line and "Where touch-driven revenue moved" in line

@@ -94,17 +94,26 @@ def _usd(text: str) -> float:
 def _read_page(tx: Any, ids: Sequence[str], stats: ReadStats
                ) -> tuple[list[TouchRecord], list[CustomerEvent]]:
     marks = _marks(len(ids))
-    touches = [
-        TouchRecord(r["customer"], r["agent"], r["channel"], float(r["at"]), "go", r["status"],
-                    r["intent"], _usd(r["proposal"]))
-        for r in tx.rows(f"SELECT customer, agent, channel, intent, at, status, proposal "
-                         f"FROM touches WHERE customer IN ({marks}) ORDER BY at, id", tuple(ids))]
-    for r in tx.rows(f"SELECT customer, agent, outcome, at, body FROM decisions WHERE customer "
-                     f"IN ({marks}) AND outcome <> 'go' AND (approval IS NULL OR "
-                     "approval = 'pending') ORDER BY at, id", tuple(ids)):
+    # Touches at the same instant keep the order they were proposed in, as the pure API keeps
+    # input order: each is keyed by its decision's place in the customer's ledger chain (a
+    # touch's seq is that place), never by its random id.
+    keyed = [
+        ((r["customer"], float(r["at"]), int(r["seq"])),
+         TouchRecord(r["customer"], r["agent"], r["channel"], float(r["at"]), "go", r["status"],
+                     r["intent"], _usd(r["proposal"])))
+        for r in tx.rows(f"SELECT customer, agent, channel, intent, at, status, seq, proposal "
+                         f"FROM touches WHERE customer IN ({marks})", tuple(ids))]
+    for r in tx.rows(f"SELECT d.customer, d.agent, d.outcome, d.at, d.body, l.chain_seq "
+                     f"FROM decisions d LEFT JOIN ledger l ON l.ref = d.id AND "
+                     f"l.chain = d.customer AND l.kind = 'decision' WHERE d.customer "
+                     f"IN ({marks}) AND d.outcome <> 'go' AND (d.approval IS NULL OR "
+                     "d.approval = 'pending')", tuple(ids)):
         p = json.loads(r["body"])["proposal"]
-        touches.append(TouchRecord(r["customer"], r["agent"], p["channel"], float(r["at"]),
-                                   r["outcome"], r["outcome"], p["intent"], 0.0))
+        keyed.append(((r["customer"], float(r["at"]), int(r["chain_seq"] or 0)),
+                      TouchRecord(r["customer"], r["agent"], p["channel"], float(r["at"]),
+                                  r["outcome"], r["outcome"], p["intent"], 0.0)))
+    keyed.sort(key=lambda k: k[0])
+    touches = [t for _, t in keyed]
     events = []
     for r in tx.rows(f"SELECT customer, id, type, at, data FROM events WHERE customer IN "
                      f"({marks}) AND type IN ({_marks(len(EVENT_TYPES))})",
@@ -148,8 +157,7 @@ def from_accord(service: Any, *, lookback_s: float = DEFAULT_LOOKBACK_S,
         after = page[-1]
         stats.customers += len(ids)
         # Python's order, not the database collation's: build_journeys checks it. The sort is
-        # stable, so touches at the same instant stay deterministic: go touches first, then
-        # undelivered decisions, each by id (the rows were read ORDER BY at, id).
+        # stable, so touches at the same instant stay in proposal order (see _read_page).
         for journey in build_journeys(*sort_records(touches, events), lookback_s=lookback_s):
             stats.journeys += 1
             yield journey

@@ -6,6 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -29,6 +30,35 @@ def open_accord(db: str, policy: str) -> Any:
     from accord.service import Accord
 
     return Accord.open(db, policy=policy)
+
+
+def require_seat(agent: str, db: str, policy: str) -> None:
+    """Refuse a token for a seat that neither the policy file nor the store's registry knows, or
+    that is retired: such a token would only ever be refused, and silently."""
+    from accord._errors import InvalidInput
+
+    if Path(policy).exists():
+        with open_accord(db, policy) as acc:
+            seats = {s.id: s.status for s in acc.seats()}
+    else:  # no file here (an operator's machine): the registry the servers keep is enough
+        from accord.store import open_store
+
+        store = open_store(db)
+        try:
+            with store.read() as tx:
+                seats = {r["id"]: r["status"] for r in tx.rows("SELECT id, status FROM seats")}
+        finally:
+            store.close()
+    where = f"{policy} and {db}" if Path(policy).exists() else db
+    if agent not in seats:
+        known = ", ".join(sorted(seats)) or "none"
+        raise InvalidInput(
+            f"no seat {agent!r} in {where} (seats: {known})", where="--agent",
+            hint="declare it under agents: in the policy file (pass it with --policy) or "
+                 "register it with `accord seat register`, then create its token")
+    if seats[agent] == "retired":
+        raise InvalidInput(f"seat {agent!r} is retired", where="--agent",
+                           hint="a retired seat cannot act; register a new seat instead")
 
 
 def echo_json(value: Any) -> None:

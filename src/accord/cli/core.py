@@ -199,11 +199,15 @@ approvals.command("reject")(_review(False))
 @store_options
 @friendly
 def trace(trace_id: str, fmt: str, db: str, policy: str) -> None:
-    """Show every proposal, decision, event, handoff and approval of a trace, in order."""
+    """Show every proposal, decision, event, handoff and approval of a trace, in order.
+
+    TRACE_ID is a trace id or a decision id: a decision without a trace id is its own trace,
+    and a decision id shows the whole trace it belongs to."""
     with open_accord(db, policy) as acc:
         entries = acc.trace(trace_id)
     if not entries:
-        raise click.ClickException(f"no ledger entries for trace {trace_id!r}")
+        raise click.ClickException(f"no ledger entries for trace or decision {trace_id!r}; "
+                                   "`accord approvals list` and the dashboard show decision ids")
     if fmt == "json":
         echo_json(entries)
         return

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from accord.cli._common import db_option, friendly, store_options
+from accord.cli._common import db_option, friendly, require_seat, store_options
 
 
 @click.command()
@@ -23,9 +23,14 @@ from accord.cli._common import db_option, friendly, store_options
 @click.option("--base-url", default=None, help="Public URL (for the A2A agent card).")
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.option("--timeout-keep-alive", default=75, show_default=True,
+              type=click.IntRange(min=1),
+              help="Seconds an idle connection stays open. Keep it above your clients' and load "
+                   "balancer's idle timeouts (httpx: 5 s, many balancers: 60 s): a server that "
+                   "closes first races their next request, which fails with a reset.")
 @friendly
 def serve(db: str, policy: str, host: str, port: int, max_in_flight: int, workers: int,
-          base_url: str | None, log_level: str) -> None:
+          base_url: str | None, log_level: str, timeout_keep_alive: int) -> None:
     """Run the HTTP API (/v1, /openapi.json), MCP at /mcp and the A2A agent card.
 
     Any number of replicas (and of --workers in each) may serve one database; they decide as
@@ -47,13 +52,14 @@ def serve(db: str, policy: str, host: str, port: int, max_in_flight: int, worker
         os.environ.update(_serving.settings_env(db, policy, max_in_flight=max_in_flight,
                                                 base_url=public))
         uvicorn.run(_serving.FACTORY, factory=True, workers=workers, host=host, port=port,
-                    log_level=log_level, access_log=False)
+                    log_level=log_level, access_log=False, timeout_keep_alive=timeout_keep_alive)
         return
     service = _serving.open_service(db, policy)
     app = create_app(service, max_in_flight=max_in_flight, base_url=public)
     click.echo(announce, err=True)
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
+                    timeout_keep_alive=timeout_keep_alive)
     finally:
         service.close()
 
@@ -64,16 +70,18 @@ def token() -> None:
 
 
 @token.command("create")
-@db_option
+@store_options
 @click.option("--agent", "agent", default=None, help="A token that acts as this agent only.")
 @click.option("--reviewer", default=None, help="A token for this reviewer (approves, rejects).")
 @click.option("--admin", "admin", is_flag=False, flag_value="admin", default=None,
               help="An admin token (seats, policy, webhooks); optionally name the admin.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"token": ...}.')
 @friendly
-def create(db: str, agent: str | None, reviewer: str | None, admin: str | None,
+def create(db: str, policy: str, agent: str | None, reviewer: str | None, admin: str | None,
            as_json: bool) -> None:
-    """Mint a token. The token is printed on the last line; only its hash is stored."""
+    """Mint a token. The token is printed on the last line; only its hash is stored.
+
+    An --agent token needs a seat that exists: declared in --policy or registered in --db."""
     from accord.http import create_token
     from accord.store import open_store
 
@@ -82,6 +90,8 @@ def create(db: str, agent: str | None, reviewer: str | None, admin: str | None,
     if len(chosen) != 1:
         raise click.UsageError("give exactly one of --agent ID, --reviewer NAME or --admin")
     role, subject = chosen[0]
+    if role == "agent":
+        require_seat(subject, db, policy)
     store = open_store(db)
     try:
         secret = create_token(store, role, subject)  # type: ignore[arg-type]

@@ -170,7 +170,8 @@ class Policy:
         try:
             spec = PolicySpec.model_validate(data)
         except ValidationError as exc:
-            raise PolicyError(_schema_problems(exc, data, lines, source), source=source) from None
+            found = _schema_problems(exc, data, lines, source) + _cel_problems(data, lines, source)
+            raise PolicyError(found, source=source) from None
         return _compile(spec, text, source, lines)
 
     @cached_property
@@ -214,6 +215,34 @@ def _schema_problems(exc: ValidationError, data: dict[str, Any], lines: dict[Any
             msg = "unknown key; check the spelling (see docs/policy.md for the schema)"
         problems.append(f"{where}: {dotted}{what}: {msg}")
     return problems
+
+
+def _cel_problems(data: dict[str, Any], lines: dict[Any, int], source: str) -> list[str]:
+    """The CEL problems of a file whose schema failed, so one `policy check` reports both:
+    every expression that is a string where the schema expects one is compiled as is."""
+    problems = _Problems(source, lines)
+
+    def check(path: tuple[Any, ...], expr: Any, allowed: tuple[str, ...], rule: Any) -> None:
+        if isinstance(expr, str):
+            try:
+                compile_expr(expr, allowed)
+            except ValueError as exc:
+                problems.add(path, f"CEL: {exc}", str(rule) if rule else None)
+
+    for key, fields, allowed in (("rules", ("when", "until"), VARIABLES),
+                                 ("reducers", ("when",), REDUCER_VARIABLES)):
+        items = data.get(key)
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if not isinstance(item, dict):
+                continue
+            rule = item.get("id") or item.get("event")
+            for name in fields:
+                check((key, i, name), item.get(name), allowed, rule)
+            for op in ("set", "append", "remove") if key == "reducers" else ():
+                ops = item.get(op)
+                for fname, expr in (ops.items() if isinstance(ops, dict) else ()):
+                    check((key, i, op, fname), expr, allowed, rule)
+    return problems.items
 
 
 def _rule_id(data: Any, loc: tuple[Any, ...]) -> str | None:

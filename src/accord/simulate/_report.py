@@ -355,3 +355,25 @@ def print_summary(res: dict[str, Any], console: Any) -> None:
     for key in res["headline"]:
         table.add_row(LABELS.get(key, key), *(_n(arms[a][key]) for a in names))
     console.print(table)
+    line = revenue_explained(res)
+    if line:
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
+
+
+def revenue_explained(res: dict[str, Any]) -> str | None:
+    """One line under the terminal table: what drives the revenue change, and where the report
+    explains it, so the headline number is never a mystery."""
+    names = list(res["arms"])
+    if len(names) < 2:
+        return None
+    old, new = res["arms"][names[0]], res["arms"][names[1]]
+    before, after = float(old["revenue"]), float(new["revenue"])
+    change = (f"{'+' if after >= before else ''}{_n(round(after - before))} USD"
+              + (f" ({(after - before) / before * 100:+.0f}%)" if before else ""))
+    moves = _revenue_moves(res, names)
+    by_agent = ("; by agent: " + ", ".join(f"{m['agent']} {m['delta']}" for m in moves["moved"])
+                if moves else "")
+    return (f"Revenue {change} ({new['label']} vs {old['label']}) is the balance of touches the "
+            "gate held that would have converted and what fewer unsubscribes and mixed signals "
+            f"win back (response-model assumptions){by_agent}. report.html explains it under the "
+            "headline (\"Where touch-driven revenue moved\") and in the sensitivity table.")
