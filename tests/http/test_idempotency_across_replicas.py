@@ -16,8 +16,15 @@ from typing import Any
 import httpx
 import pytest
 
-from .live_server import HAS_PG_STORE, Server, fresh_pg_schema, wait_until
-from .test_replicas import ACCORD, POLICY, free_port, healthy
+from .live_server import ACCORD, HAS_PG_STORE, Server, free_port, fresh_pg_schema, wait_until
+from .test_replicas import POLICY
+
+
+def healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 TRIES = 30
 
