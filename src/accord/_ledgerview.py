@@ -9,7 +9,7 @@ from typing import Any
 from accord._time import Clock
 from accord.ledger import FLEET, GENESIS, entry_hash
 from accord.model import LedgerEntry, LedgerReport
-from accord.store import Store
+from accord.store import Store, Tx
 from accord.store import _rows as sql
 
 
@@ -39,17 +39,6 @@ class LedgerMixin:
                            (after, limit))
         return [_entry(r) for r in rows]
 
-    def _ledger_rows(self, batch: int = 5000) -> Iterator[dict[str, Any]]:
-        after = 0
-        while True:
-            with self.store.read() as tx:
-                page = tx.rows("SELECT * FROM ledger WHERE seq > ? ORDER BY seq LIMIT ?",
-                               (after, batch))
-            if not page:
-                return
-            yield from page
-            after = page[-1]["seq"]
-
     def iter_ledger(self, batch: int = 5000) -> Iterator[LedgerEntry]:
         after = 0
         while True:
@@ -60,31 +49,38 @@ class LedgerMixin:
             after = page[-1].seq
 
     def verify_ledger(self) -> LedgerReport:
-        """Recompute every chain; name each entry whose hash or link does not hold."""
+        """Recompute every chain; name each entry whose hash or link does not hold.
+
+        Pages and chain heads are read in one snapshot (one read transaction: REPEATABLE READ
+        on PostgreSQL), so entries committed while verifying are either wholly seen with
+        their head or not at all — a live writer never looks like tampering."""
         problems: list[str] = []
         heads: dict[str, tuple[int, str]] = {}
         entries = 0
-        for e in self._ledger_rows():
-            entries += 1
-            seq, head = heads.get(e["chain"], (0, GENESIS))
-            where = f"chain {e['chain']}: entry {e['seq']} ({e['kind']} {e['ref'] or ''})"
-            if e["chain_seq"] != seq + 1:
-                problems.append(f"{where} has position {e['chain_seq']}, expected {seq + 1} "
-                                "(an entry was removed or inserted)")
-            if e["prev_hash"] != head:
-                problems.append(f"{where} does not link to the entry before it")
-            digest = entry_hash(e["prev_hash"], e["chain"], e["chain_seq"], e["kind"], e["at"],
-                                e["agent"], e["trace_id"], e["parent_id"], e["ref"], e["body"])
-            if digest != e["hash"]:
-                problems.append(f"{where} was altered: its content does not match its hash")
-            heads[e["chain"]] = (e["chain_seq"], e["hash"])
         with self.store.read() as tx:
-            for r in tx.rows("SELECT id, chain_seq, chain_head FROM customers WHERE chain_seq > 0"):
-                seen = heads.get(r["id"])
-                if seen is None or seen != (r["chain_seq"], r["chain_head"]):
-                    problems.append(f"chain {r['id']}: its head says entry {r['chain_seq']} but "
-                                    f"the ledger ends at {seen[0] if seen else 0} (entries were "
-                                    "removed from the end)")
+            for e in _ledger_rows(tx):
+                entries += 1
+                seq, head = heads.get(e["chain"], (0, GENESIS))
+                where = f"chain {e['chain']}: entry {e['seq']} ({e['kind']} {e['ref'] or ''})"
+                if e["chain_seq"] != seq + 1:
+                    problems.append(f"{where} has position {e['chain_seq']}, expected {seq + 1} "
+                                    "(an entry was removed or inserted)")
+                if e["prev_hash"] != head:
+                    problems.append(f"{where} does not link to the entry before it")
+                digest = entry_hash(e["prev_hash"], e["chain"], e["chain_seq"], e["kind"],
+                                    e["at"], e["agent"], e["trace_id"], e["parent_id"], e["ref"],
+                                    e["body"])
+                if digest != e["hash"]:
+                    problems.append(f"{where} was altered: its content does not match its hash")
+                heads[e["chain"]] = (e["chain_seq"], e["hash"])
+            stored = tx.rows("SELECT id, chain_seq, chain_head FROM customers "
+                             "WHERE chain_seq > 0")
+        for r in stored:
+            seen = heads.get(r["id"])
+            if seen is None or seen != (r["chain_seq"], r["chain_head"]):
+                problems.append(f"chain {r['id']}: its head says entry {r['chain_seq']} but "
+                                f"the ledger ends at {seen[0] if seen else 0} (entries were "
+                                "removed from the end)")
         return LedgerReport(ok=not problems, entries=entries, chains=len(heads),
                             problems=problems)
 
@@ -94,6 +90,17 @@ class LedgerMixin:
             row = tx.customer()
             sql.append_ledger(tx, row, kind, self.clock(), agent=agent, body=body)
             tx.save_customer(row)
+
+
+def _ledger_rows(tx: Tx, batch: int = 5000) -> Iterator[dict[str, Any]]:
+    """Every ledger row in ``seq`` order, a page at a time, inside the caller's transaction."""
+    after = 0
+    while True:
+        page = tx.rows("SELECT * FROM ledger WHERE seq > ? ORDER BY seq LIMIT ?", (after, batch))
+        if not page:
+            return
+        yield from page
+        after = page[-1]["seq"]
 
 
 def _entry(r: dict[str, Any]) -> LedgerEntry:
