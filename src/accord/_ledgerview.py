@@ -6,9 +6,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from accord._errors import InvalidInput
 from accord._time import Clock
 from accord.ledger import FLEET, GENESIS, entry_hash
-from accord.model import LedgerEntry, LedgerReport
+from accord.model import LedgerEntry, LedgerPage, LedgerReport
 from accord.store import Store, Tx
 from accord.store import _rows as sql
 
@@ -38,6 +39,23 @@ class LedgerMixin:
             rows = tx.rows("SELECT * FROM ledger WHERE seq > ? ORDER BY seq LIMIT ?",
                            (after, limit))
         return [_entry(r) for r in rows]
+
+    def ledger_feed(self, after: str | None = None, *, limit: int = 1000) -> LedgerPage:
+        """The entries committed after ``after`` (a cursor from an earlier page; none for the
+        start), oldest first. Unlike ``ledger(after=seq)``, resuming from ``cursor`` never
+        misses an entry whose lower ``seq`` committed late (PostgreSQL allocates ``seq`` at
+        insert, not at commit); an entry still being committed waits for the next page."""
+        tx_pos, seq_pos = _cursor(after)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise InvalidInput("limit must be an integer from 1 to 10000", where="limit")
+        postgres = self.store.url.startswith(("postgresql://", "postgres://"))
+        with self.store.read() as tx:
+            if postgres:
+                rows = tx.rows(sql.FEED["postgres"], (tx_pos, seq_pos, limit))
+            else:
+                rows = tx.rows(sql.FEED["sqlite"], (seq_pos, limit))
+        cursor = f"{rows[-1]['feed_tx']}.{rows[-1]['seq']}" if rows else f"{tx_pos}.{seq_pos}"
+        return LedgerPage(entries=[_entry(r) for r in rows], cursor=cursor)
 
     def iter_ledger(self, batch: int = 5000) -> Iterator[LedgerEntry]:
         after = 0
@@ -90,6 +108,17 @@ class LedgerMixin:
             row = tx.customer()
             sql.append_ledger(tx, row, kind, self.clock(), agent=agent, body=body)
             tx.save_customer(row)
+
+
+def _cursor(after: str | None) -> tuple[int, int]:
+    if after is None or after == "":
+        return 0, 0
+    parts = after.split(".") if isinstance(after, str) else []
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p) < 19 for p in parts):
+        raise InvalidInput(f"{str(after)[:40]!r} is not a ledger feed cursor", where="after",
+                           hint="pass the `cursor` of the page you last read, or nothing to "
+                                "start at the beginning")
+    return int(parts[0]), int(parts[1])
 
 
 def _ledger_rows(tx: Tx, batch: int = 5000) -> Iterator[dict[str, Any]]:
