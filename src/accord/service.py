@@ -330,11 +330,13 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
         return [Decision.model_validate_json(r["body"]) for r in rows]
 
     def decision(self, decision_id: str) -> Decision:
+        """The decision, checked against its ledger entry (a forged row raises
+        ``LedgerMismatch``)."""
         with self.store.read() as tx:
             r = tx.one("SELECT body FROM decisions WHERE id = ?", (decision_id,))
-        if r is None:
-            raise NotFound(f"no decision {decision_id!r}", where="decision_id")
-        return Decision.model_validate_json(r["body"])
+            if r is None:
+                raise NotFound(f"no decision {decision_id!r}", where="decision_id")
+            return self._checked_decision(tx, decision_id, r["body"])
 
     def approve(self, decision_id: str, *, reviewer: str, note: str | None = None) -> Decision:
         """Approve a flagged proposal: the gate re-runs on the context as it is now, with the
