@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "context": ("accord.cli.core", "context", "Show a customer's shared context."),
     "approvals": ("accord.cli.core", "approvals", "List, approve or reject flagged proposals."),
     "trace": ("accord.cli.core", "trace", "Show a decision chain across agents."),
-    "ledger": ("accord.cli.core", "ledger", "Verify or print the hash-chained ledger."),
+    "ledger": ("accord.cli.core", "ledger", "Verify, checkpoint or print the hash-chained ledger."),
     "policy": ("accord.cli.policy", "policy", "Check, test, replay or apply a policy file."),
     "bench": ("accord.cli.bench", "bench", "Measure the gate, the store and the HTTP path."),
     "serve": ("accord.cli.serve", "serve", "Run the HTTP API, MCP, A2A and the dashboard."),
