@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from accord import _checkpoint
 from accord._checkpoint import Checkpoint
 from accord._errors import InvalidInput, LedgerMismatch
@@ -118,12 +120,17 @@ class LedgerMixin:
         """The decision as its row says, only if the ledger agrees: the row must equal the
         ledger's decision entry (whose hash must hold), with the approval the ledger's own
         approval entry records. A forged row is refused, never served as truth."""
-        served = Decision.model_validate_json(stored)
+        try:
+            served: Decision | None = Decision.model_validate_json(stored)
+        except ValidationError:
+            served = None
         entries = tx.rows("SELECT * FROM ledger WHERE ref = ? AND kind IN ('decision', "
                           "'approval') ORDER BY seq", (decision_id,))
         recorded = next((e for e in entries if e["kind"] == "decision"), None)
         why = None
-        if recorded is None:
+        if served is None:
+            why = "its stored row is not a valid decision"
+        elif recorded is None:
             why = "it has no ledger entry"
         elif _digest(recorded) != recorded["hash"]:
             why = f"its ledger entry {recorded['seq']} does not match its hash"
@@ -140,6 +147,7 @@ class LedgerMixin:
                                  where="decision_id",
                                  hint="the decisions table was altered outside Accord; run "
                                       "`accord ledger verify --checkpoint` and investigate")
+        assert served is not None
         return served
 
     def fleet_entry(self, kind: str, body: dict[str, Any], *, agent: str | None = None) -> None:

@@ -164,6 +164,15 @@ def test_a_forged_decision_row_is_refused_not_served(any_acc: Accord) -> None:
     assert err.value.where == "decision_id" and "differs from ledger entry" in err.value.message
 
 
+def test_a_corrupt_decision_row_is_a_ledger_mismatch_not_a_client_error(
+        any_acc: Accord) -> None:
+    d = any_acc.propose("churn-guard", "c1", channel="email", intent="retain")
+    with any_acc.store.lock("c1") as tx:
+        tx.execute("UPDATE decisions SET body = '{}' WHERE id = ?", (d.id,))
+    with pytest.raises(LedgerMismatch, match="not a valid decision"):
+        any_acc.decision(d.id)
+
+
 def test_an_approved_decision_is_served_with_the_approval_its_ledger_records(
         any_acc: Accord) -> None:
     any_acc.record_event("c9", "stage_changed", data={"stage": "renewal"})
