@@ -13,8 +13,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
+import os
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -25,6 +29,7 @@ from accord._errors import InvalidInput
 from accord.ledger import canonical
 
 FORMAT = "accord-ledger-checkpoint/1"
+log = logging.getLogger("accord.checkpoint")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,3 +170,50 @@ def extension_problems(cp: Checkpoint, found: dict[str, str], ends: dict[str, in
 def describe(cp: Checkpoint) -> dict[str, Any]:
     return {"at": cp.at, "size": cp.size, "chains": len(cp.heads), "root": cp.root,
             "key_id": cp.key_id}
+
+
+class Scheduled:
+    """Writes a signed checkpoint into ``directory`` at start and then every ``every``
+    seconds, on a daemon thread, until ``stop()``. Each file is named by its time and key and
+    written whole (temporary file, then rename), so a reader never sees half of one. A failure
+    (the store down, a ledger that does not verify) is logged and retried next time."""
+
+    def __init__(self, acc: Any, key: Ed25519PrivateKey, directory: str | Path,
+                 every: float, *, close: bool = False) -> None:
+        self._acc, self._key, self._every, self._close = acc, key, every, close
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="accord-checkpoints",
+                                        daemon=True)
+        self.written: list[Path] = []
+
+    def start(self) -> Scheduled:
+        self._thread.start()
+        return self
+
+    def write(self) -> Path:
+        cp = self._acc.checkpoint(self._key)
+        stamp = cp.at.replace(":", "").replace("+0000", "Z")
+        path = self.directory / f"checkpoint-{stamp}-{cp.key_id[:8]}-{cp.root[:8]}.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(cp.to_json())
+        os.replace(tmp, path)
+        self.written.append(path)
+        return path
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.write()
+            except Exception as exc:  # keep serving; the next round retries
+                log.error("ledger checkpoint failed: %s", exc)
+            if self._stop.wait(self._every):
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        if self._close:
+            self._acc.close()

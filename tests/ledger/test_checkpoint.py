@@ -3,6 +3,9 @@ access who recomputes every hash and head. Each scenario runs on SQLite and Post
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,7 @@ from accord._checkpoint import Checkpoint, new_key, private_key, public_key
 from accord._errors import LedgerMismatch
 from accord.cli import main
 from accord.ledger import GENESIS, entry_hash
-from tests.conftest import EXAMPLE_POLICY
+from tests.conftest import EXAMPLE_POLICY, wait_until
 
 CHAINS = ("c1", "c2", "c3")
 
@@ -231,3 +234,43 @@ def test_the_cli_writes_a_checkpoint_and_verifies_against_it(tmp_path: Path) -> 
     junk.write_text("{}")
     refused = run(main, ["ledger", "verify", *base, "--checkpoint", str(junk), "--key", key])
     assert refused.exit_code == 2 and "--checkpoint" in refused.output, refused.output
+
+
+def test_scheduled_checkpoints_are_written_whole_and_each_verifies(
+        any_acc: Accord, keys: tuple[Any, Any], tmp_path: Path) -> None:
+    from accord._checkpoint import Scheduled
+
+    signer, verifier = keys
+    fill(any_acc)
+    every = Scheduled(any_acc, signer, tmp_path / "cps", every=0.01).start()
+    try:
+        wait_until(lambda: len(every.written) >= 3, what="three scheduled checkpoints")
+    finally:
+        every.stop()
+    files = sorted((tmp_path / "cps").iterdir())
+    assert files and all(f.suffix == ".json" for f in files)
+    for f in files:
+        cp = Checkpoint.from_json(f.read_text())
+        assert any_acc.verify_ledger(checkpoint=cp, key=verifier).ok
+
+
+def test_accord_serve_writes_checkpoints_where_the_operator_chose(tmp_path: Path) -> None:
+    db, key, out = tmp_path / "a.db", tmp_path / "k.pem", tmp_path / "offsite"
+    acc = Accord.open(db, policy=EXAMPLE_POLICY)
+    fill(acc)
+    acc.close()
+    assert CliRunner().invoke(main, ["ledger", "keygen", "--out", str(key)]).exit_code == 0
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from accord.cli import main; main()", "serve", "--db", str(db),
+         "--policy", str(EXAMPLE_POLICY), "--port", "0", "--checkpoint-key", str(key),
+         "--checkpoint-dir", str(out)], env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE)
+    try:
+        written = wait_until(lambda: list(out.glob("checkpoint-*.json")),
+                             what="accord serve to write a checkpoint")
+    finally:
+        proc.terminate()
+        proc.communicate()
+    cp = Checkpoint.from_json(written[0].read_text())
+    assert cp.size == 4 * len(CHAINS)

@@ -307,6 +307,20 @@ def ledger_keygen(out: str) -> None:
     click.echo(f"private key: {out} (keep it off the database host); public key: {out}.pub")
 
 
+def scheduled_checkpoints(db: str, policy: str, key_file: str | None, directory: str | None,
+                          every: float) -> Any:
+    """The checkpoint schedule ``accord serve`` runs when given a key, or None."""
+    if key_file is None and directory is None:
+        return None
+    if key_file is None or directory is None:
+        raise click.UsageError("--checkpoint-key and --checkpoint-dir go together")
+    from accord import _checkpoint
+
+    key = _checkpoint.private_key(_read(key_file, "--checkpoint-key"), where="--checkpoint-key")
+    acc = open_accord(db, policy)
+    return _checkpoint.Scheduled(acc, key, directory, every, close=True).start()
+
+
 def _read(path: str, option: str) -> bytes:
     try:
         return Path(path).read_bytes()
