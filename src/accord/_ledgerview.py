@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from accord import _checkpoint
+from accord import _personal as personal
 from accord._checkpoint import Checkpoint
 from accord._errors import InvalidInput, LedgerMismatch
 from accord._time import Clock
@@ -42,13 +43,14 @@ class LedgerMixin:
                 rows += tx.rows(f"SELECT * FROM ledger WHERE parent_id IN ({marks}) AND "
                                 "(trace_id IS NULL OR trace_id <> ?) ORDER BY seq",
                                 (*refs, trace_id))
+            personal.unseal(tx, rows)
         rows.sort(key=lambda r: r["seq"])
         return [_entry(r) for r in rows]
 
     def ledger(self, *, after: int = 0, limit: int = 1000) -> list[LedgerEntry]:
         with self.store.read() as tx:
-            rows = tx.rows("SELECT * FROM ledger WHERE seq > ? ORDER BY seq LIMIT ?",
-                           (after, limit))
+            rows = personal.unseal(tx, tx.rows(
+                "SELECT * FROM ledger WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)))
         return [_entry(r) for r in rows]
 
     def ledger_feed(self, after: str | None = None, *, limit: int = 1000) -> LedgerPage:
@@ -65,6 +67,7 @@ class LedgerMixin:
                 rows = tx.rows(sql.FEED["postgres"], (tx_pos, seq_pos, limit))
             else:
                 rows = tx.rows(sql.FEED["sqlite"], (seq_pos, limit))
+            personal.unseal(tx, rows)
         cursor = f"{rows[-1]['feed_tx']}.{rows[-1]['seq']}" if rows else f"{tx_pos}.{seq_pos}"
         return LedgerPage(entries=[_entry(r) for r in rows], cursor=cursor)
 
@@ -225,5 +228,6 @@ def _entry(r: dict[str, Any]) -> LedgerEntry:
     return LedgerEntry(seq=r["seq"], chain=r["chain"], chain_seq=r["chain_seq"], kind=r["kind"],
                        at=r["at"], customer=r["customer"], agent=r["agent"],
                        trace_id=r["trace_id"], parent_id=r["parent_id"], ref=r["ref"],
-                       body=json.loads(r["body"]), prev_hash=r["prev_hash"], hash=r["hash"])
+                       body=r["body_value"] if "body_value" in r else json.loads(r["body"]),
+                       prev_hash=r["prev_hash"], hash=r["hash"])
 

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from accord import gate
 from accord._context import EVENT_TYPES, ContextMixin
+from accord._erasure import CustomerDataMixin
 from accord._errors import (
     AccordError,
     Conflict,
@@ -60,7 +61,7 @@ def _day(at: float) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(at))
 
 
-class Accord(ContextMixin, LedgerMixin, FleetMixin):
+class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
     """Accord embedded in your process. ``Accord.open("accord.db", policy="accord.yaml")``."""
 
     def __init__(self, store: Store, policy: Policy, *, clock: Clock | None = None) -> None:

@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "outcome": ("accord.cli.core", "outcome", "Report what became of a go: executed/failed/…"),
     "event": ("accord.cli.core", "event", "Record a fact about a customer."),
     "context": ("accord.cli.core", "context", "Show a customer's shared context."),
+    "customer": ("accord.cli.customer", "customer", "Export or erase one customer's data."),
     "approvals": ("accord.cli.core", "approvals", "List, approve or reject flagged proposals."),
     "trace": ("accord.cli.core", "trace", "Show a decision chain across agents."),
     "ledger": ("accord.cli.core", "ledger", "Verify, checkpoint or print the hash-chained ledger."),

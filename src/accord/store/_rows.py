@@ -61,6 +61,10 @@ CREATE TABLE IF NOT EXISTS ledger (
   ref TEXT, body TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,
   UNIQUE (chain, chain_seq));
 CREATE INDEX IF NOT EXISTS ledger_trace ON ledger (trace_id);
+CREATE TABLE IF NOT EXISTS personal (
+  customer TEXT NOT NULL, ref TEXT NOT NULL, salt TEXT NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY (customer, ref));
+CREATE INDEX IF NOT EXISTS personal_ref ON personal (ref);
 CREATE INDEX IF NOT EXISTS ledger_ref ON ledger (ref);
 CREATE TABLE IF NOT EXISTS seats (
   id TEXT PRIMARY KEY, spec TEXT NOT NULL, status TEXT NOT NULL,

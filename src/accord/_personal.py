@@ -1,0 +1,84 @@
+"""Personal data beside the ledger, so erasure never breaks the chain.
+
+Values that may identify a person (an event's ``data``, a context write's ``changes``) are not
+hashed into the chain. The ledger body holds ``{"$personal": ref, "digest": …}`` — a SHA-256
+over a random salt and the value — and the value itself lives in the ``personal`` table next
+to its salt. Reading the ledger puts the values back; erasing a customer deletes its rows, and
+the chain still verifies because it only ever covered the salted digests. The salt makes the
+digest useless for guessing the value once the row is gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from typing import Any
+
+from accord.ledger import canonical
+from accord.store import Tx
+from accord.store._rows import dumps
+
+SEALED = "$personal"
+SEALED_FIELDS = ("data", "changes")
+"""The body keys whose values are personal, in ``event`` and ``context`` entries."""
+
+
+def digest(salt: str, value: Any) -> str:
+    return hashlib.sha256(salt.encode() + b"\n" + canonical(value)).hexdigest()
+
+
+def seal(tx: Tx, customer: str, ref: str, value: dict[str, Any]) -> dict[str, Any]:
+    """Store ``value`` beside the chain and return what the ledger body holds instead. An
+    empty value has nothing personal in it and is kept as is."""
+    if not value:
+        return value
+    salt = secrets.token_hex(16)
+    text = dumps(value)
+    tx.execute("INSERT INTO personal (customer, ref, salt, value) VALUES (?,?,?,?)",
+               (customer, ref, salt, text))
+    return {SEALED: ref, "digest": digest(salt, value)}
+
+
+def unseal(tx: Tx, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Ledger rows with each body parsed (``body_value``) and sealed values put back; an
+    erased one reads ``{"$personal": ref, "erased": true}``."""
+    wanted: set[tuple[str, str]] = set()
+    for r in rows:
+        r["body_value"] = body = json.loads(r["body"])
+        for key in SEALED_FIELDS:
+            v = body.get(key) if isinstance(body, dict) else None
+            if isinstance(v, dict) and SEALED in v:
+                wanted.add((r["chain"], v[SEALED]))
+    if not wanted:
+        return rows
+    found: dict[tuple[str, str], Any] = {}
+    refs = sorted({ref for _, ref in wanted})
+    for i in range(0, len(refs), 500):
+        part = refs[i:i + 500]
+        marks = ",".join("?" * len(part))
+        for p in tx.rows(f"SELECT customer, ref, value FROM personal WHERE ref IN ({marks})",
+                         tuple(part)):
+            found[(p["customer"], p["ref"])] = json.loads(p["value"])
+    for r in rows:
+        body = r["body_value"]
+        for key in SEALED_FIELDS:
+            v = body.get(key) if isinstance(body, dict) else None
+            if isinstance(v, dict) and SEALED in v:
+                got = found.get((r["chain"], v[SEALED]))
+                body[key] = got if got is not None else {SEALED: v[SEALED], "erased": True}
+    return rows
+
+
+def erase(tx: Tx, customer: str) -> dict[str, int]:
+    """Delete ``customer``'s personal values everywhere they are kept; counts by place. The
+    caller clears the context on the customer row and records the erasure in the chain."""
+    counts: dict[str, int] = {}
+    for table, clear in (("personal", "DELETE FROM personal WHERE customer = ?"),
+                         ("events", "UPDATE events SET data = '{}' WHERE customer = ?"),
+                         ("handoffs", "UPDATE handoffs SET payload = '{}', artifacts = '[]' "
+                                      "WHERE customer = ?")):
+        n = tx.one(f"SELECT COUNT(*) AS n FROM {table} WHERE customer = ?", (customer,))
+        counts[table] = int(n["n"]) if n else 0
+        tx.execute(clear, (customer,))
+    return counts
