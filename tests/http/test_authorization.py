@@ -39,6 +39,8 @@ def matrix(ids: dict[str, str], policy_text: str) -> list[tuple[str, str, dict[s
         ("GET", f"/v1/decisions/{decision}", {}, {A, REV, ADM}),
         ("GET", "/v1/traces/tr-m", {}, {REV, ADM}),
         ("GET", "/v1/ledger/verify", {}, {REV, ADM}),
+        ("GET", "/v1/customers/m5/export", {}, {ADM}),
+        ("POST", "/v1/customers/m-gone/erase", {}, {ADM}),
         ("GET", "/v1/agents", {}, EVERYONE),
         ("GET", "/v1/agents/upsell", {}, EVERYONE),
         ("POST", "/v1/agents", {"json": {"id": "new-seat", "owner": "ops"}}, {ADM}),

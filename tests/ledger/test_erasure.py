@@ -10,7 +10,9 @@ from click.testing import CliRunner
 
 from accord import Accord, InvalidInput, NotFound
 from accord.cli import main
+from accord.policy import Policy
 from tests.conftest import EXAMPLE_POLICY
+from tests.http.live_server import start
 
 EMAIL = "ada.lovelace@example.org"
 PHONE = "+44 20 7946 0958"
@@ -106,3 +108,23 @@ def test_the_cli_exports_then_erases_a_customer(tmp_path: Any) -> None:
     after = run(main, ["customer", "export", "c1", *base])
     assert EMAIL not in after.output and PHONE not in after.output
     assert run(main, ["ledger", "verify", *base]).exit_code == 0
+
+
+def test_an_admin_exports_and_erases_over_http_and_nobody_else_may(
+        store_url: str, policy: Policy) -> None:
+    for server in start(store_url, policy):
+        personal_history(server.service, "c1")
+        for role in ("agent_a", "reviewer"):
+            with server.http(role) as http:
+                assert http.get("/v1/customers/c1/export").status_code == 403
+                assert http.post("/v1/customers/c1/erase").status_code == 403
+        with server.http("admin") as http:
+            export = http.get("/v1/customers/c1/export").json()
+            assert export["context"]["fields"]["email"] == EMAIL
+            erased = http.post("/v1/customers/c1/erase", headers={"Idempotency-Key": "k1"})
+            assert erased.status_code == 200, erased.text
+            assert erased.json()["by"] == "admin:ops"
+            missing = http.post("/v1/customers/nobody/erase")
+            assert missing.status_code == 404 and missing.json()["where"] == "customer"
+        assert holding(server.service, EMAIL, PHONE) == []
+        assert server.service.verify_ledger().ok
