@@ -81,4 +81,22 @@ def erase(tx: Tx, customer: str) -> dict[str, int]:
         n = tx.one(f"SELECT COUNT(*) AS n FROM {table} WHERE customer = ?", (customer,))
         counts[table] = int(n["n"]) if n else 0
         tx.execute(clear, (customer,))
+    counts["requests"] = _erase_replays(tx, customer)
     return counts
+
+
+def _erase_replays(tx: Tx, customer: str) -> int:
+    """Stored idempotent answers about ``customer`` (an event echoes its data) become a 410
+    problem: a retry learns its answer was erased rather than seeing the values again."""
+    quoted = json.dumps(customer).replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    gone = json.dumps({"type": "https://accord.dev/problems/Erased", "title": "Erased",
+                       "status": 410, "detail": "the answer to this request was erased with "
+                       "the customer's personal data", "where": "customer"})
+    n = 0
+    for pattern in (f'%"customer": {quoted}%', f'%"customer":{quoted}%'):
+        found = tx.one("SELECT COUNT(*) AS n FROM requests WHERE response LIKE ? ESCAPE '!'",
+                       (pattern,))
+        n += int(found["n"]) if found else 0
+        tx.execute("UPDATE requests SET status = 410, response = ? WHERE response LIKE ? "
+                   "ESCAPE '!'", (gone, pattern))
+    return n

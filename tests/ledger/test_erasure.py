@@ -114,6 +114,9 @@ def test_an_admin_exports_and_erases_over_http_and_nobody_else_may(
         store_url: str, policy: Policy) -> None:
     for server in start(store_url, policy):
         personal_history(server.service, "c1")
+        event = {"customer": "c1", "type": "login", "data": {"email": EMAIL}}
+        with server.http("admin", **{"Idempotency-Key": "ev-1"}) as http:
+            assert http.post("/v1/events", json=event).status_code == 200
         for role in ("agent_a", "reviewer"):
             with server.http(role) as http:
                 assert http.get("/v1/customers/c1/export").status_code == 403
@@ -128,3 +131,6 @@ def test_an_admin_exports_and_erases_over_http_and_nobody_else_may(
             assert missing.status_code == 404 and missing.json()["where"] == "customer"
         assert holding(server.service, EMAIL, PHONE) == []
         assert server.service.verify_ledger().ok
+        with server.http("admin", **{"Idempotency-Key": "ev-1"}) as http:
+            replay = http.post("/v1/events", json=event)
+        assert replay.status_code == 410 and EMAIL not in replay.text
