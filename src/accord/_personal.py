@@ -40,16 +40,18 @@ def seal(tx: Tx, customer: str, ref: str, value: dict[str, Any]) -> dict[str, An
     return {SEALED: ref, "digest": digest(salt, value)}
 
 
-def unseal(tx: Tx, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def unseal(tx: Tx, rows: list[dict[str, Any]], customer: str | None = None
+           ) -> list[dict[str, Any]]:
     """Ledger rows with each body parsed (``body_value``) and sealed values put back; an
-    erased one reads ``{"$personal": ref, "erased": true}``."""
+    erased one reads ``{"$personal": ref, "erased": true}``. Rows name their customer by
+    ``chain`` or ``customer``, or all belong to ``customer``."""
     wanted: set[tuple[str, str]] = set()
     for r in rows:
         r["body_value"] = body = json.loads(r["body"])
         for key in SEALED_FIELDS:
             v = body.get(key) if isinstance(body, dict) else None
             if isinstance(v, dict) and SEALED in v:
-                wanted.add((r["chain"], v[SEALED]))
+                wanted.add((customer or _owner(r), v[SEALED]))
     if not wanted:
         return rows
     found: dict[tuple[str, str], Any] = {}
@@ -65,9 +67,22 @@ def unseal(tx: Tx, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for key in SEALED_FIELDS:
             v = body.get(key) if isinstance(body, dict) else None
             if isinstance(v, dict) and SEALED in v:
-                got = found.get((r["chain"], v[SEALED]))
+                got = found.get((customer or _owner(r), v[SEALED]))
                 body[key] = got if got is not None else {SEALED: v[SEALED], "erased": True}
     return rows
+
+
+def reveal(tx: Tx, rows: list[dict[str, Any]], customer: str | None = None
+           ) -> list[dict[str, Any]]:
+    """Like ``unseal``, for readers that parse ``body`` themselves: each row's ``body`` text
+    is replaced by the body with its values put back (never hash what it returns)."""
+    for r in unseal(tx, rows, customer):
+        r["body"] = dumps(r.pop("body_value"))
+    return rows
+
+
+def _owner(r: dict[str, Any]) -> str:
+    return str(r.get("chain") or r.get("customer") or "")
 
 
 def erase(tx: Tx, customer: str) -> dict[str, int]:

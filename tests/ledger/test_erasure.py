@@ -134,3 +134,17 @@ def test_an_admin_exports_and_erases_over_http_and_nobody_else_may(
         with server.http("admin", **{"Idempotency-Key": "ev-1"}) as http:
             replay = http.post("/v1/events", json=event)
         assert replay.status_code == 410 and EMAIL not in replay.text
+
+
+def test_the_dashboard_and_mcp_timelines_show_the_values_until_they_are_erased(
+        any_acc: Accord) -> None:
+    from accord.protocols._actions import timeline as mcp_timeline
+    from accord.web._read import timeline as web_timeline
+
+    personal_history(any_acc, "c1")
+    web = {e.kind: e.body for e in web_timeline(any_acc, "c1")}
+    mcp = {e["kind"]: e["body"] for e in mcp_timeline(any_acc, "churn-guard", "c1")}
+    assert web["event"]["data"]["email"] == EMAIL == mcp["context"]["changes"]["email"]
+    any_acc.erase_customer("c1", by="dpo")
+    web = {e.kind: e.body for e in web_timeline(any_acc, "c1")}
+    assert web["event"]["data"]["erased"] is True
