@@ -188,11 +188,17 @@ def _digest(e: dict[str, Any]) -> str:
 def _walk(tx: Tx, wanted: dict[str, tuple[int, str]]) -> _Walk:
     """Recompute every chain inside ``tx``; note the hash at each ``wanted`` position."""
     w = _Walk()
+    sealed: list[tuple[str, str, str, str, int]] = []
+    erased: dict[str, int] = {}
     for e in _ledger_rows(tx):
         w.entries += 1
         chain = e["chain"]
         seq, head = w.heads.get(chain, (0, GENESIS))
         where = f"chain {chain}: entry {e['seq']} ({e['kind']} {e['ref'] or ''})"
+        sealed += [(chain, ref, want, where, e["chain_seq"])
+                   for ref, want in personal.sealed_in(e["body"])]
+        if e["kind"] == "erasure":
+            erased[chain] = e["chain_seq"]
         if e["chain_seq"] != seq + 1:
             w.problems.append(f"{where} has position {e['chain_seq']}, expected {seq + 1} "
                               "(an entry was removed or inserted)")
@@ -210,6 +216,7 @@ def _walk(tx: Tx, wanted: dict[str, tuple[int, str]]) -> _Walk:
             w.problems.append(f"chain {r['id']}: its head says entry {r['chain_seq']} but the "
                               f"ledger ends at {seen[0] if seen else 0} (entries were removed "
                               "from the end)")
+    w.problems += personal.check(tx, sealed, erased)
     return w
 
 

@@ -115,3 +115,43 @@ def _erase_replays(tx: Tx, customer: str) -> int:
         tx.execute("UPDATE requests SET status = 410, response = ? WHERE response LIKE ? "
                    "ESCAPE '!'", (gone, pattern))
     return n
+
+
+def sealed_in(body: str) -> list[tuple[str, str]]:
+    """The (ref, digest) pairs a stored ledger body seals; cheap when it seals none."""
+    if SEALED not in body:
+        return []
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return []
+    out = []
+    for key in SEALED_FIELDS:
+        v = value.get(key) if isinstance(value, dict) else None
+        if isinstance(v, dict) and isinstance(v.get(SEALED), str):
+            out.append((v[SEALED], str(v.get("digest"))))
+    return out
+
+
+def check(tx: Tx, sealed: list[tuple[str, str, str, str, int]],
+          erased: dict[str, int]) -> list[str]:
+    """Problems with the values beside the chain: each sealed (customer, ref, digest, where,
+    position) must find its value with that digest, or its chain must record an erasure after
+    it (``erased``: each chain's last erasure position)."""
+    problems: list[str] = []
+    for i in range(0, len(sealed), 500):
+        part = sealed[i:i + 500]
+        marks = ",".join("?" * len(part))
+        kept = {(p["customer"], p["ref"]): p for p in tx.rows(
+            f"SELECT customer, ref, salt, value FROM personal WHERE ref IN ({marks})",
+            tuple(ref for _, ref, _, _, _ in part))}
+        for customer, ref, want, where, position in part:
+            p = kept.get((customer, ref))
+            if p is None:
+                if erased.get(customer, 0) < position:
+                    problems.append(f"{where}: its personal values were removed without a "
+                                    "recorded erasure")
+            elif digest(p["salt"], json.loads(p["value"])) != want:
+                problems.append(f"{where}: its personal values were altered beside the chain "
+                                "(they do not match the digest the chain holds)")
+    return problems

@@ -148,3 +148,24 @@ def test_the_dashboard_and_mcp_timelines_show_the_values_until_they_are_erased(
     any_acc.erase_customer("c1", by="dpo")
     web = {e.kind: e.body for e in web_timeline(any_acc, "c1")}
     assert web["event"]["data"]["erased"] is True
+
+
+def test_personal_values_altered_or_dropped_beside_the_chain_are_caught_by_verify(
+        any_acc: Accord) -> None:
+    personal_history(any_acc, "c1")
+    personal_history(any_acc, "c2", "grace@example.org", "+1 202 555 0143")
+    with any_acc.store.lock("c1") as tx:
+        tx.execute("UPDATE personal SET value = replace(value, 'ada', 'eve') "
+                   "WHERE customer = 'c1'")
+    with any_acc.store.lock("c2") as tx:
+        tx.execute("DELETE FROM personal WHERE customer = 'c2'")
+    problems = any_acc.verify_ledger().problems
+    assert sum("altered beside the chain" in p for p in problems) == 2, problems
+    assert sum("removed without a recorded erasure" in p for p in problems) == 2, problems
+    any_acc.erase_customer("c1", by="dpo")
+    any_acc.erase_customer("c2", by="dpo")
+    assert any_acc.verify_ledger().ok
+    any_acc.record_event("c1", "login", data={"email": "new@example.org"})
+    with any_acc.store.lock("c1") as tx:  # values written after the erasure are owed again
+        tx.execute("DELETE FROM personal WHERE customer = 'c1'")
+    assert [p for p in any_acc.verify_ledger().problems if "without a recorded erasure" in p]
