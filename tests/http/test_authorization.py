@@ -39,6 +39,7 @@ def matrix(ids: dict[str, str], policy_text: str) -> list[tuple[str, str, dict[s
         ("GET", f"/v1/decisions/{decision}", {}, {A, REV, ADM}),
         ("GET", "/v1/traces/tr-m", {}, {REV, ADM}),
         ("GET", "/v1/ledger/verify", {}, {REV, ADM}),
+        ("GET", "/v1/ledger", {"params": {"limit": 5}}, {REV, ADM}),
         ("GET", "/v1/customers/m5/export", {}, {ADM}),
         ("POST", "/v1/customers/m-gone/erase", {}, {ADM}),
         ("GET", "/v1/agents", {}, EVERYONE),

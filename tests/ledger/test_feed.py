@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
+import httpx
 import pytest
 
 from accord import Accord, InvalidInput
 from accord.policy import Policy
 from tests.conftest import Clock, fresh_pg_schema, wait_until
+from tests.http.live_server import start
 
 WRITES = 300
 """Entries each writer thread records; four threads over two replicas."""
@@ -85,3 +87,31 @@ def test_a_malformed_cursor_is_refused_naming_the_field(any_acc: Accord, bad: st
     with pytest.raises(InvalidInput) as err:
         any_acc.ledger_feed(bad)
     assert err.value.where == "after" and err.value.hint
+
+
+def read_feed_over_http(http: httpx.Client, entries: int) -> list[int]:
+    served: list[int] = []
+    cursor: list[str] = []
+
+    def page() -> bool:
+        params = {"limit": 2, **({"after": cursor[-1]} if cursor else {})}
+        got = http.get("/v1/ledger", params=params).json()
+        served.extend(e["seq"] for e in got["entries"])
+        cursor.append(got["cursor"])
+        return len(served) >= entries
+
+    wait_until(page, what="the feed to serve every entry")
+    return served
+
+
+def test_the_feed_over_http_resumes_from_its_cursor_and_refuses_a_bad_one(
+        store_url: str, policy: Policy) -> None:
+    for server in start(store_url, policy):
+        for n in range(5):
+            server.service.record_event(f"c{n % 2}", "login", data={"n": n})
+        expected = [e.seq for e in server.service.ledger()]
+        with server.http("reviewer") as http:
+            served = read_feed_over_http(http, len(expected))
+            bad = http.get("/v1/ledger", params={"after": "nope"})
+        assert served == expected
+        assert bad.status_code == 422 and bad.json()["where"] == "after", bad.text

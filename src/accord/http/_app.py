@@ -21,6 +21,7 @@ from accord.http import (
     _customer_routes,
     _fleet_routes,
     _gate_routes,
+    _ledger_routes,
     _problems,
     _seat_routes,
     webhooks,
@@ -109,8 +110,8 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     state.in_flight = InFlight(max_in_flight, retry_after)
     state.lifespans = []
     _problems.install(app)
-    for module in (_gate_routes, _context_routes, _customer_routes, _seat_routes,
-                   _fleet_routes, webhooks):
+    for module in (_gate_routes, _context_routes, _customer_routes, _ledger_routes,
+                   _seat_routes, _fleet_routes, webhooks):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)
