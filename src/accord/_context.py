@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from accord import _personal as personal
 from accord import gate, reducers
 from accord._errors import Forbidden, InvalidInput, StaleVersion
 from accord._ids import new_id
@@ -93,7 +94,8 @@ class ContextMixin:
                        "VALUES (?,?,?,?,?,?,?)",
                        (customer, eid, type, when, sql.dumps(data), source, row.version))
             sql.append_ledger(tx, row, "event", self.clock(), agent=source, ref=eid,
-                              body={"type": type, "at": when, "data": data,
+                              body={"type": type, "at": when,
+                                    "data": personal.seal(tx, customer, eid, data),
                                     "changed": changed, "version": row.version})
             revoked = self._recheck_pending(tx, row, when, f"event {type} ({eid})", published,
                                             eid) if changed else []
@@ -202,7 +204,9 @@ class ContextMixin:
                     row.fields[k] = v
                 row.provenance[k] = {"by": by, "at": iso(now), "version": row.version}
             sql.append_ledger(tx, row, "context", now, agent=agent,
-                              body={"changes": changes, "version": row.version, "by": by})
+                              body={"changes": personal.seal(
+                                        tx, customer, f"context:v{row.version}", changes),
+                                    "version": row.version, "by": by})
             self._recheck_pending(tx, row, now, f"context change by {by}", published,
                                   f"v{row.version}")
             tx.save_customer(row)

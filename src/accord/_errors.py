@@ -108,3 +108,11 @@ class StoreUnavailable(AccordError):
 
     title = "Store unavailable"
     status = 503
+
+
+class LedgerMismatch(AccordError):
+    """A stored record disagrees with the hash-chained ledger (or the ledger with a signed
+    checkpoint): the database was altered outside Accord. Never served as truth."""
+
+    title = "Record does not match the ledger"
+    status = 500

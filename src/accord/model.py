@@ -230,6 +230,14 @@ class LedgerEntry(_Model):
     hash: str
 
 
+class LedgerPage(_Model):
+    """One page of the ledger feed. Resume with ``cursor``: no committed entry is skipped or
+    served twice, on any backend, however writers' commits interleave."""
+
+    entries: list[LedgerEntry]
+    cursor: str = Field(description="pass as `after` to read the entries after this page")
+
+
 class LedgerReport(_Model):
     ok: bool
     entries: int

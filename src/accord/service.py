@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from accord import gate
 from accord._context import EVENT_TYPES, ContextMixin
+from accord._erasure import CustomerDataMixin
 from accord._errors import (
     AccordError,
     Conflict,
@@ -62,7 +63,7 @@ def _day(at: float) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(at))
 
 
-class Accord(ContextMixin, LedgerMixin, FleetMixin):
+class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
     """Accord embedded in your process. ``Accord.open("accord.db", policy="accord.yaml")``."""
 
     def __init__(self, store: Store, policy: Policy, *, clock: Clock | None = None) -> None:
@@ -348,11 +349,13 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
         return [Decision.model_validate_json(r["body"]) for r in rows]
 
     def decision(self, decision_id: str) -> Decision:
+        """The decision, checked against its ledger entry (a forged row raises
+        ``LedgerMismatch``)."""
         with self.store.read() as tx:
             r = tx.one("SELECT body FROM decisions WHERE id = ?", (decision_id,))
-        if r is None:
-            raise NotFound(f"no decision {decision_id!r}", where="decision_id")
-        return Decision.model_validate_json(r["body"])
+            if r is None:
+                raise NotFound(f"no decision {decision_id!r}", where="decision_id")
+            return self._checked_decision(tx, decision_id, r["body"])
 
     def approve(self, decision_id: str, *, reviewer: str, note: str | None = None) -> Decision:
         """Approve a flagged proposal: the gate re-runs on the context as it is now, with the

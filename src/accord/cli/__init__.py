@@ -18,9 +18,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "outcome": ("accord.cli.core", "outcome", "Report what became of a go: executed/failed/…"),
     "event": ("accord.cli.core", "event", "Record a fact about a customer."),
     "context": ("accord.cli.core", "context", "Show a customer's shared context."),
+    "customer": ("accord.cli.customer", "customer", "Export or erase one customer's data."),
     "approvals": ("accord.cli.core", "approvals", "List, approve or reject flagged proposals."),
     "trace": ("accord.cli.core", "trace", "Show a decision chain across agents."),
-    "ledger": ("accord.cli.core", "ledger", "Verify the hash-chained ledger."),
+    "ledger": ("accord.cli.core", "ledger", "Verify, checkpoint or keygen the signed ledger."),
     "policy": ("accord.cli.policy", "policy", "Check, test, replay or apply a policy file."),
     "bench": ("accord.cli.bench", "bench", "Measure the gate, the store and the HTTP path."),
     "serve": ("accord.cli.serve", "serve", "Run the HTTP API, MCP, A2A and the dashboard."),
@@ -34,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "audit": ("accord.cli.fleet", "audit", "The fleet audit: owners, state, protocols, chains."),
     "outbox": ("accord.cli.delivery", "outbox", "List deliveries or run one dispatch pass."),
     "audience": ("accord.cli.delivery", "audience", "Export suppression audiences for ads."),
-    "inbound": ("accord.cli.delivery", "inbound", "Email reports in: bounces, complaints → events."),
+    "inbound": ("accord.cli.delivery", "inbound", "Email reports in as events."),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from importlib import resources
 from pathlib import Path
@@ -233,21 +234,103 @@ def ledger() -> None:
 
 @ledger.command("verify")
 @store_options
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False), default=None,
+              help="Also prove the ledger extends this signed checkpoint (needs --key).")
+@click.option("--key", "key_file", type=click.Path(dir_okay=False), default=None,
+              help="Public key (PEM) the checkpoint was signed with.")
 @json_option
 @friendly
-def ledger_verify(db: str, policy: str, as_json: bool) -> None:
-    """Recompute every hash chain; exit 1 and name each altered entry if any."""
+def ledger_verify(db: str, policy: str, checkpoint_file: str | None, key_file: str | None,
+                  as_json: bool) -> None:
+    """Recompute every hash chain; exit 1 and name each altered entry if any.
+
+    With --checkpoint and --key, also exit 1 if any entry the checkpoint covers was removed,
+    rewritten, reordered or forged, even with every hash recomputed."""
+    from accord import _checkpoint
+
+    cp = key = None
+    if checkpoint_file is not None or key_file is not None:
+        if checkpoint_file is None or key_file is None:
+            raise click.UsageError("--checkpoint and --key go together")
+        cp = _checkpoint.Checkpoint.from_json(_read(checkpoint_file, "--checkpoint"),
+                                              where="--checkpoint")
+        key = _checkpoint.public_key(_read(key_file, "--key"), where="--key")
     with open_accord(db, policy) as acc:
-        report = acc.verify_ledger()
+        report = acc.verify_ledger(checkpoint=cp, key=key)
     if as_json:
         echo_json(report)
     elif report.ok:
         click.echo(f"ledger verified: {report.entries} entries in {report.chains} chains")
+        if cp is not None:
+            click.echo(f"consistent with the checkpoint of {cp.at} ({cp.size} entries in "
+                       f"{len(cp.heads)} chains, key {cp.key_id})")
     else:
         click.echo(f"LEDGER ALTERED: {len(report.problems)} problem(s)")
         for p in report.problems:
             click.echo(f"  - {p}")
     sys.exit(0 if report.ok else 1)
+
+
+@ledger.command("checkpoint")
+@store_options
+@click.option("--key", "key_file", type=click.Path(dir_okay=False), required=True,
+              help="Ed25519 private key (PEM); keep it away from the database's host.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True,
+              help="File to write the signed checkpoint to (JSON).")
+@friendly
+def ledger_checkpoint(db: str, policy: str, key_file: str, out: str) -> None:
+    """Sign the current chain heads and write them to --out.
+
+    Keep checkpoints where whoever can write the database cannot (another host, object storage
+    with retention); `ledger verify --checkpoint` later proves the ledger extends them."""
+    from accord import _checkpoint
+
+    key = _checkpoint.private_key(_read(key_file, "--key"), where="--key")
+    with open_accord(db, policy) as acc:
+        cp = acc.checkpoint(key)
+    Path(out).write_text(cp.to_json())
+    click.echo(f"checkpoint written to {out}: {cp.size} entries in {len(cp.heads)} chains, "
+               f"root {cp.root[:16]}, key {cp.key_id}")
+
+
+@ledger.command("keygen")
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True,
+              help="Private key file to create (PEM, mode 0600); the public key goes to OUT.pub.")
+def ledger_keygen(out: str) -> None:
+    """Create an Ed25519 key pair for signing checkpoints."""
+    from accord import _checkpoint
+
+    private, public = _checkpoint.new_key()
+    path = Path(out)
+    if path.exists():
+        raise click.ClickException(f"{out} exists; refusing to overwrite a key")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(private)
+    Path(f"{out}.pub").write_bytes(public)
+    click.echo(f"private key: {out} (keep it off the database host); public key: {out}.pub")
+
+
+def scheduled_checkpoints(db: str, policy: str, key_file: str | None, directory: str | None,
+                          every: float) -> Any:
+    """The checkpoint schedule ``accord serve`` runs when given a key, or None."""
+    if key_file is None and directory is None:
+        return None
+    if key_file is None or directory is None:
+        raise click.UsageError("--checkpoint-key and --checkpoint-dir go together")
+    from accord import _checkpoint
+
+    key = _checkpoint.private_key(_read(key_file, "--checkpoint-key"), where="--checkpoint-key")
+    acc = open_accord(db, policy)
+    return _checkpoint.Scheduled(acc, key, directory, every, close=True).start()
+
+
+def _read(path: str, option: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror}",
+                                 param_hint=option) from None
 
 
 @click.command()

@@ -28,16 +28,33 @@ from accord.cli._common import db_option, friendly, require_seat, store_options
               help="Seconds an idle connection stays open. Keep it above your clients' and load "
                    "balancer's idle timeouts (httpx: 5 s, many balancers: 60 s): a server that "
                    "closes first races their next request, which fails with a reset.")
+@click.option("--checkpoint-key", type=click.Path(dir_okay=False), default=None,
+              help="Ed25519 private key (PEM): write signed ledger checkpoints on a schedule.")
+@click.option("--checkpoint-dir", type=click.Path(file_okay=False), default=None,
+              help="Where scheduled checkpoints go; pick a place the database's writers "
+                   "cannot alter.")
+@click.option("--checkpoint-every", type=click.FloatRange(min=1), default=3600.0,
+              show_default=True, help="Seconds between scheduled checkpoints.")
 @friendly
 def serve(db: str, policy: str, host: str, port: int, max_in_flight: int, workers: int,
-          base_url: str | None, log_level: str, timeout_keep_alive: int) -> None:
+          base_url: str | None, log_level: str, timeout_keep_alive: int,
+          checkpoint_key: str | None, checkpoint_dir: str | None,
+          checkpoint_every: float) -> None:
     """Run the HTTP API (/v1, /openapi.json), MCP at /mcp and the A2A agent card.
 
     Any number of replicas (and of --workers in each) may serve one database; they decide as
     one."""
     import uvicorn
 
+    from accord.cli.core import scheduled_checkpoints
     from accord.http import _serving, create_app
+
+    checkpoints = scheduled_checkpoints(db, policy, checkpoint_key, checkpoint_dir,
+                                        checkpoint_every)
+    if checkpoints is not None:
+        import atexit
+
+        atexit.register(checkpoints.stop)
 
     public = base_url or f"http://{host}:{port}"
     from accord.store import redacted

@@ -12,6 +12,7 @@ import statistics
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
+from accord import _personal as personal
 from accord._time import iso
 from accord.fleet._collusion import co_movement
 from accord.fleet._handoff import is_person
@@ -36,6 +37,7 @@ def compute_audit(acc: Accord, *, now: float | None = None,
     with acc.store.read() as tx:
         ledger = tx.rows("SELECT seq, chain, kind, at, customer, agent, trace_id, parent_id, "
                          "ref, body FROM ledger ORDER BY seq")
+        personal.reveal(tx, ledger)
         decisions = tx.rows("SELECT customer, id, agent, outcome, approval, at, trace_id, body "
                             "FROM decisions ORDER BY at")
         interfaces = tx.rows("SELECT agent, protocol, last_at, count FROM interfaces")

@@ -21,9 +21,11 @@ from accord.delivery import Dispatcher
 from accord.delivery._config import DeliverySettings
 from accord.http import (
     _context_routes,
+    _customer_routes,
     _delivery_routes,
     _fleet_routes,
     _gate_routes,
+    _ledger_routes,
     _problems,
     _records_routes,
     _seat_routes,
@@ -132,8 +134,8 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     state.outbox_dispatcher = sending
     state.lifespans = []
     _problems.install(app)
-    for module in (_gate_routes, _context_routes, _seat_routes, _fleet_routes, _records_routes,
-                   webhooks, _delivery_routes):
+    for module in (_gate_routes, _context_routes, _customer_routes, _ledger_routes,
+                   _seat_routes, _fleet_routes, _records_routes, webhooks, _delivery_routes):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from accord import _personal as personal
 from accord._errors import AccordError, Forbidden, InvalidInput
 from accord._time import iso, parse_duration
 from accord.model import Decision
@@ -234,6 +235,7 @@ def timeline(svc: Accord, agent: str, customer: str) -> list[dict[str, Any]]:
     with svc.store.read() as tx:
         rows = tx.rows("SELECT seq, kind, at, agent, trace_id, parent_id, ref, body FROM ledger "
                        "WHERE customer = ? ORDER BY seq DESC LIMIT ?", (customer, TIMELINE_LIMIT))
+        personal.reveal(tx, rows, customer)
     out = []
     for r in reversed(rows):
         body = json.loads(r["body"])

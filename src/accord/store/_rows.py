@@ -61,6 +61,10 @@ CREATE TABLE IF NOT EXISTS ledger (
   ref TEXT, body TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,
   UNIQUE (chain, chain_seq));
 CREATE INDEX IF NOT EXISTS ledger_trace ON ledger (trace_id);
+CREATE TABLE IF NOT EXISTS personal (
+  customer TEXT NOT NULL, ref TEXT NOT NULL, salt TEXT NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY (customer, ref));
+CREATE INDEX IF NOT EXISTS personal_ref ON personal (ref);
 CREATE INDEX IF NOT EXISTS ledger_ref ON ledger (ref);
 CREATE TABLE IF NOT EXISTS seats (
   id TEXT PRIMARY KEY, spec TEXT NOT NULL, status TEXT NOT NULL,
@@ -100,6 +104,27 @@ CREATE TABLE IF NOT EXISTS interfaces (
   agent TEXT NOT NULL, protocol TEXT NOT NULL, last_at DOUBLE PRECISION NOT NULL,
   count BIGINT NOT NULL, PRIMARY KEY (agent, protocol));
 """
+
+POSTGRES_SCHEMA = """
+ALTER TABLE ledger ADD COLUMN IF NOT EXISTS tx BIGINT;
+ALTER TABLE ledger ALTER COLUMN tx SET DEFAULT (pg_current_xact_id()::text::bigint);
+CREATE INDEX IF NOT EXISTS ledger_feed ON ledger ((COALESCE(tx, 0)), seq)
+"""
+"""PostgreSQL only (schema 2): each ledger row keeps the id of the transaction that wrote it.
+Sequence values are taken at insert, not at commit, so on PostgreSQL a lower ``seq`` can commit
+after a higher one; the feed orders by (writer transaction, seq) and serves only rows whose
+writer is older than every transaction still running, a set no later commit can add to.
+Rows written before schema 2 have no ``tx`` and count as 0 (all committed before it)."""
+
+FEED = {
+    "sqlite": ("SELECT 0 AS feed_tx, * FROM ledger WHERE seq > ? ORDER BY seq LIMIT ?"),
+    "postgres": ("SELECT COALESCE(tx, 0) AS feed_tx, * FROM ledger "
+                 "WHERE (COALESCE(tx, 0), seq) > (?, ?) "
+                 "AND COALESCE(tx, 0) < pg_snapshot_xmin(pg_current_snapshot())::text::bigint "
+                 "ORDER BY COALESCE(tx, 0), seq LIMIT ?"),
+}
+"""One page of the ledger feed after a (writer transaction, seq) position. SQLite serializes
+writers, so its ``seq`` order is commit order and the writer part is always 0."""
 
 SPEND_SHARDS = 16
 """Per-agent spend is spread over this many rows (by customer) so one busy agent's decisions do

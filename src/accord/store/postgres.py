@@ -206,7 +206,8 @@ class PostgresStore:
                         f"than this Accord understands ({_rows.SCHEMA_VERSION})", where="store",
                         hint="upgrade accord on this replica before starting it")
                 if have < _rows.SCHEMA_VERSION:
-                    for stmt in _rows.SCHEMA.format(serial=SERIAL).split(";"):
+                    ddl = _rows.SCHEMA.format(serial=SERIAL) + ";" + _rows.POSTGRES_SCHEMA
+                    for stmt in ddl.split(";"):
                         if stmt.strip():
                             conn.execute(stmt)
                     steps: dict[int, str] = getattr(_rows, "MIGRATIONS", {})

@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from accord import _personal as personal
+
 if TYPE_CHECKING:
     from accord.service import Accord
 
@@ -75,6 +77,7 @@ def timeline(service: Accord, customer: str, *, limit: int = 500) -> list[Entry]
     with service.store.read() as tx:
         rows = tx.rows(f"SELECT {_COLUMNS} FROM ledger WHERE chain = ? ORDER BY chain_seq "
                        "LIMIT ?", (customer, limit))
+        personal.reveal(tx, rows, customer)
     return [Entry.from_row(r) for r in rows]
 
 

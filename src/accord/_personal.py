@@ -1,0 +1,157 @@
+"""Personal data beside the ledger, so erasure never breaks the chain.
+
+Values that may identify a person (an event's ``data``, a context write's ``changes``) are not
+hashed into the chain. The ledger body holds ``{"$personal": ref, "digest": …}`` — a SHA-256
+over a random salt and the value — and the value itself lives in the ``personal`` table next
+to its salt. Reading the ledger puts the values back; erasing a customer deletes its rows, and
+the chain still verifies because it only ever covered the salted digests. The salt makes the
+digest useless for guessing the value once the row is gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from typing import Any
+
+from accord.ledger import canonical
+from accord.store import Tx
+from accord.store._rows import dumps
+
+SEALED = "$personal"
+SEALED_FIELDS = ("data", "changes")
+"""The body keys whose values are personal, in ``event`` and ``context`` entries."""
+
+
+def digest(salt: str, value: Any) -> str:
+    return hashlib.sha256(salt.encode() + b"\n" + canonical(value)).hexdigest()
+
+
+def seal(tx: Tx, customer: str, ref: str, value: dict[str, Any]) -> dict[str, Any]:
+    """Store ``value`` beside the chain and return what the ledger body holds instead. An
+    empty value has nothing personal in it and is kept as is."""
+    if not value:
+        return value
+    salt = secrets.token_hex(16)
+    text = dumps(value)
+    tx.execute("INSERT INTO personal (customer, ref, salt, value) VALUES (?,?,?,?)",
+               (customer, ref, salt, text))
+    return {SEALED: ref, "digest": digest(salt, value)}
+
+
+def unseal(tx: Tx, rows: list[dict[str, Any]], customer: str | None = None
+           ) -> list[dict[str, Any]]:
+    """Ledger rows with each body parsed (``body_value``) and sealed values put back; an
+    erased one reads ``{"$personal": ref, "erased": true}``. Rows name their customer by
+    ``chain`` or ``customer``, or all belong to ``customer``."""
+    wanted: set[tuple[str, str]] = set()
+    for r in rows:
+        r["body_value"] = body = json.loads(r["body"])
+        for key in SEALED_FIELDS:
+            v = body.get(key) if isinstance(body, dict) else None
+            if isinstance(v, dict) and SEALED in v:
+                wanted.add((customer or _owner(r), v[SEALED]))
+    if not wanted:
+        return rows
+    found: dict[tuple[str, str], Any] = {}
+    refs = sorted({ref for _, ref in wanted})
+    for i in range(0, len(refs), 500):
+        part = refs[i:i + 500]
+        marks = ",".join("?" * len(part))
+        for p in tx.rows(f"SELECT customer, ref, value FROM personal WHERE ref IN ({marks})",
+                         tuple(part)):
+            found[(p["customer"], p["ref"])] = json.loads(p["value"])
+    for r in rows:
+        body = r["body_value"]
+        for key in SEALED_FIELDS:
+            v = body.get(key) if isinstance(body, dict) else None
+            if isinstance(v, dict) and SEALED in v:
+                got = found.get((customer or _owner(r), v[SEALED]))
+                body[key] = got if got is not None else {SEALED: v[SEALED], "erased": True}
+    return rows
+
+
+def reveal(tx: Tx, rows: list[dict[str, Any]], customer: str | None = None
+           ) -> list[dict[str, Any]]:
+    """Like ``unseal``, for readers that parse ``body`` themselves: each row's ``body`` text
+    is replaced by the body with its values put back (never hash what it returns)."""
+    for r in unseal(tx, rows, customer):
+        r["body"] = dumps(r.pop("body_value"))
+    return rows
+
+
+def _owner(r: dict[str, Any]) -> str:
+    return str(r.get("chain") or r.get("customer") or "")
+
+
+def erase(tx: Tx, customer: str) -> dict[str, int]:
+    """Delete ``customer``'s personal values everywhere they are kept; counts by place. The
+    caller clears the context on the customer row and records the erasure in the chain."""
+    counts: dict[str, int] = {}
+    for table, clear in (("personal", "DELETE FROM personal WHERE customer = ?"),
+                         ("events", "UPDATE events SET data = '{}' WHERE customer = ?"),
+                         ("handoffs", "UPDATE handoffs SET payload = '{}', artifacts = '[]' "
+                                      "WHERE customer = ?")):
+        n = tx.one(f"SELECT COUNT(*) AS n FROM {table} WHERE customer = ?", (customer,))
+        counts[table] = int(n["n"]) if n else 0
+        tx.execute(clear, (customer,))
+    counts["requests"] = _erase_replays(tx, customer)
+    return counts
+
+
+def _erase_replays(tx: Tx, customer: str) -> int:
+    """Stored idempotent answers about ``customer`` (an event echoes its data) become a 410
+    problem: a retry learns its answer was erased rather than seeing the values again."""
+    quoted = json.dumps(customer).replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    gone = json.dumps({"type": "https://accord.dev/problems/Erased", "title": "Erased",
+                       "status": 410, "detail": "the answer to this request was erased with "
+                       "the customer's personal data", "where": "customer"})
+    n = 0
+    for pattern in (f'%"customer": {quoted}%', f'%"customer":{quoted}%'):
+        found = tx.one("SELECT COUNT(*) AS n FROM requests WHERE response LIKE ? ESCAPE '!'",
+                       (pattern,))
+        n += int(found["n"]) if found else 0
+        tx.execute("UPDATE requests SET status = 410, response = ? WHERE response LIKE ? "
+                   "ESCAPE '!'", (gone, pattern))
+    return n
+
+
+def sealed_in(body: str) -> list[tuple[str, str]]:
+    """The (ref, digest) pairs a stored ledger body seals; cheap when it seals none."""
+    if SEALED not in body:
+        return []
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return []
+    out = []
+    for key in SEALED_FIELDS:
+        v = value.get(key) if isinstance(value, dict) else None
+        if isinstance(v, dict) and isinstance(v.get(SEALED), str):
+            out.append((v[SEALED], str(v.get("digest"))))
+    return out
+
+
+def check(tx: Tx, sealed: list[tuple[str, str, str, str, int]],
+          erased: dict[str, int]) -> list[str]:
+    """Problems with the values beside the chain: each sealed (customer, ref, digest, where,
+    position) must find its value with that digest, or its chain must record an erasure after
+    it (``erased``: each chain's last erasure position)."""
+    problems: list[str] = []
+    for i in range(0, len(sealed), 500):
+        part = sealed[i:i + 500]
+        marks = ",".join("?" * len(part))
+        kept = {(p["customer"], p["ref"]): p for p in tx.rows(
+            f"SELECT customer, ref, salt, value FROM personal WHERE ref IN ({marks})",
+            tuple(ref for _, ref, _, _, _ in part))}
+        for customer, ref, want, where, position in part:
+            p = kept.get((customer, ref))
+            if p is None:
+                if erased.get(customer, 0) < position:
+                    problems.append(f"{where}: its personal values were removed without a "
+                                    "recorded erasure")
+            elif digest(p["salt"], json.loads(p["value"])) != want:
+                problems.append(f"{where}: its personal values were altered beside the chain "
+                                "(they do not match the digest the chain holds)")
+    return problems
