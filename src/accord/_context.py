@@ -6,15 +6,27 @@ context, and in the same transaction revoke every pending touch the new state fo
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
 from accord import gate, reducers
-from accord._errors import Forbidden, InvalidInput, StaleVersion
+from accord._errors import Conflict, Forbidden, InvalidInput, StaleVersion
 from accord._ids import new_id
 from accord._time import Clock, iso, to_epoch
 from accord.bus import Bus, Message
-from accord.model import NAME, Claim, Context, Event, Outcome, Proposal, Provenance, Reason
+from accord.model import (
+    NAME,
+    Claim,
+    Context,
+    Event,
+    Outcome,
+    Proposal,
+    Provenance,
+    Reason,
+    check_customer,
+    check_json,
+)
 from accord.policy import Policy
 from accord.store import Store
 from accord.store import _rows as sql
@@ -23,6 +35,47 @@ from accord.store._base import CustomerRow, Tx
 EVENT_TYPES = ("purchase", "opt_out", "opt_in", "ticket_opened", "ticket_closed", "reply",
                "meeting_booked", "stage_changed", "unsubscribe", "complaint", "login",
                "conversion")
+
+
+MAX_CLAIM_S = 366 * 86400
+"""The longest a claim may last from now (a claim holds other agents off a customer)."""
+
+
+def _check_customer(customer: Any) -> None:
+    why = check_customer(customer)
+    if why:
+        raise InvalidInput(why, where="customer",
+                           hint="customer ids are 1–200 characters of text without control "
+                                "characters and do not start with '_'")
+
+
+def _storable(value: Any, where: str) -> None:
+    """What both stores keep exactly (see ``model.check_json``), else a 422 naming ``where``."""
+    try:
+        check_json(value)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), where=where, hint="text without NUL, integers within "
+                           "64 bits, finite numbers, at most 64 KiB per value") from None
+
+
+def _recorded(tx: Tx, customer: str, eid: str, type: str, at: float | None,
+              data: dict[str, Any], source: str | None) -> Event | None:
+    """The stored event ``eid`` if it is this same event; a 409 if the id holds another.
+    ``at`` is ``None`` when the caller left it to the clock: any stored time then matches."""
+    r = tx.one("SELECT type, at, data, source, version FROM events WHERE customer = ? AND "
+               "id = ?", (customer, eid))
+    if r is None:
+        return None
+    stored = {"type": r["type"], "at": float(r["at"]), "data": json.loads(r["data"]),
+              "source": r["source"]}
+    if stored != {"type": type, "at": stored["at"] if at is None else at, "data": data,
+                  "source": source}:
+        raise Conflict(f"event_id {eid!r} was already used for a different event of "
+                       f"{customer!r}", where="event_id",
+                       hint="use a new event_id for a new event; a retry must send the same "
+                            "type, at, data and source")
+    return Event(id=eid, customer=customer, type=type, at=stored["at"], data=stored["data"],
+                 source=source, context_version=int(r["version"]))
 
 
 class ContextMixin:
@@ -44,28 +97,30 @@ class ContextMixin:
                      event_id: str | None = None) -> Event:
         """A fact about a customer. Reducers update the context and, in the same transaction,
         every pending touch the new state forbids is revoked."""
-        if not isinstance(customer, str) or not re.match(NAME, customer):
-            raise InvalidInput("customer must be non-empty text without control characters",
-                               where="customer")
+        _check_customer(customer)
         if not isinstance(type, str) or not re.match(NAME, type):
             raise InvalidInput("type must be a non-empty string", where="type",
                                hint=f"known types: {', '.join(EVENT_TYPES)}")
         if not isinstance(data, dict | None):
             raise InvalidInput("data must be an object", where="data")
         data = dict(data or {})
-        try:
-            sql.jsonable(data)
-        except InvalidInput as exc:
-            exc.where = "data"
-            raise
+        _storable(data, "data")
         try:
             when = to_epoch(at) if at is not None else self.clock()
         except ValueError as exc:
             raise InvalidInput(str(exc), where="at") from None
+        if event_id is not None and (not isinstance(event_id, str) or not event_id
+                                     or "\x00" in event_id):
+            raise InvalidInput("event_id must be non-empty text without NUL", where="event_id")
         eid = event_id or new_id("e")
         published: list[Message] = []
         with self.store.lock(customer) as tx:
             row = tx.customer()
+            if event_id is not None:
+                seen = _recorded(tx, customer, eid, type, None if at is None else when, data,
+                                 source)
+                if seen is not None:  # the same event again: replay it, change nothing
+                    return seen
             try:
                 fields, changed = reducers.apply(self.policy, type, when, data, row.fields)
             except Exception as exc:
@@ -112,6 +167,7 @@ class ContextMixin:
 
     def context(self, customer: str, *, agent: str | None = None) -> Context:
         """The customer's context; with ``agent``, only the fields its grant may read."""
+        _check_customer(customer)
         with self.store.read() as tx:
             r = tx.one("SELECT * FROM customers WHERE id = ?", (customer,))
         row = sql.customer_row(r) if r else CustomerRow(customer, 0, {}, {}, 0, "")
@@ -134,9 +190,12 @@ class ContextMixin:
                        agent: str | None = None, actor: str | None = None) -> Context:
         """Write fields, naming the version you read. A stale version is refused, never merged.
         A ``None`` value removes the field."""
+        _check_customer(customer)
         if not isinstance(changes, dict) or not changes:
             raise InvalidInput("changes must be a non-empty object of field: value",
                                where="changes")
+        for name, value in changes.items():
+            _storable(value, f"changes.{name}")
         try:
             sql.jsonable(changes)
         except InvalidInput as exc:
@@ -178,11 +237,16 @@ class ContextMixin:
         """Declare interest in a customer; lower-precedence agents defer until it expires."""
         if agent not in self.policy.agents:
             raise Forbidden(f"agent {agent!r} is not a registered seat", where="agent")
+        _check_customer(customer)
         try:
             until_at = to_epoch(until)
         except ValueError as exc:
             raise InvalidInput(str(exc), where="until") from None
         now = self.clock()
+        if until_at > now + MAX_CLAIM_S:
+            raise InvalidInput(f"a claim lasts at most {MAX_CLAIM_S // 86400} days; "
+                               f"until {iso(until_at)} is further away", where="until",
+                               hint="claim for the work at hand and renew the claim later")
         cid = new_id("cl")
         with self.store.lock(customer) as tx:
             row = tx.customer()
@@ -198,6 +262,7 @@ class ContextMixin:
 
     def release(self, agent: str, customer: str) -> int:
         """Release the agent's open claims on the customer; returns how many were released."""
+        _check_customer(customer)
         now = self.clock()
         with self.store.lock(customer) as tx:
             row = tx.customer()

@@ -40,6 +40,13 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 COMMON = errors(400, 401, 403, 404, 409, 422, 429, 503)
 
+IF_MATCH: dict[str, Any] = {"parameters": [{
+    "name": "If-Match", "in": "header", "required": True,
+    "description": 'the context version you read, as its ETag: "3" (428 if missing, 412 if '
+                   "stale, 422 if not a version number)",
+    "schema": {"type": "string", "pattern": '^(W/)?"?[0-9]{1,18}"?$', "maxLength": 24}}]}
+"""The If-Match header of context writes, for the OpenAPI schema (the route reads it itself)."""
+
 
 def once(request: Request, caller: Principal, payload: Any, action: Callable[[], Any], *,
          status: int = 200) -> JSONResponse:
