@@ -109,7 +109,7 @@ def check_json(value: Any, *, limit: int = MAX_JSON_BYTES) -> Any:
     _walk(value, "", 0)
     try:
         size = len(json.dumps(value, ensure_ascii=False, default=str).encode())
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError) as exc:  # a lone surrogate is not valid Unicode
         raise ValueError(f"not storable as JSON: {exc}") from None
     if size > limit:
         raise ValueError(f"{size} bytes as JSON; at most {limit} are accepted")

@@ -107,6 +107,11 @@ class Shapley(CoalitionCounts):
 
     def _credit(self) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
         players = sorted({p for s in self.table for p in s})
+        if len(players) > MAX_PLAYERS and not self.asked:
+            self.warnings.append(f"{len(players)} {self.by}s: Shapley values need at most "
+                                 f"{MAX_PLAYERS}; value left unattributed by this model")
+            self.unattributed = self.total_value
+            return labelled(players, np.zeros(len(players))), {}
         if len(players) > MAX_PLAYERS:
             raise InvalidInput(f"Shapley values need at most {MAX_PLAYERS} {self.by}s; the "
                                f"journeys in this window have {len(players)}", where="model",
