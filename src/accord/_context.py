@@ -16,6 +16,8 @@ from accord._ids import new_id
 from accord._time import Clock, iso, to_epoch
 from accord.bus import Bus, Message
 from accord.model import (
+    EARLIEST,
+    LATEST,
     NAME,
     Claim,
     Context,
@@ -47,6 +49,13 @@ def _check_customer(customer: Any) -> None:
         raise InvalidInput(why, where="customer",
                            hint="customer ids are 1–200 characters of text without control "
                                 "characters and do not start with '_'")
+
+
+def _in_range(epoch: float, where: str) -> None:
+    if not EARLIEST <= epoch < LATEST:
+        raise InvalidInput(f"{iso(epoch)} is outside 1970-01-01 … 2100-01-01 (UTC)",
+                           where=where, hint="send the real time of the fact, RFC 3339 or "
+                                             "epoch seconds")
 
 
 def _storable(value: Any, where: str) -> None:
@@ -109,6 +118,7 @@ class ContextMixin:
             when = to_epoch(at) if at is not None else self.clock()
         except ValueError as exc:
             raise InvalidInput(str(exc), where="at") from None
+        _in_range(when, "at")
         if event_id is not None and (not isinstance(event_id, str) or not event_id
                                      or "\x00" in event_id):
             raise InvalidInput("event_id must be non-empty text without NUL", where="event_id")
@@ -242,6 +252,7 @@ class ContextMixin:
             until_at = to_epoch(until)
         except ValueError as exc:
             raise InvalidInput(str(exc), where="until") from None
+        _in_range(until_at, "until")
         now = self.clock()
         if until_at > now + MAX_CLAIM_S:
             raise InvalidInput(f"a claim lasts at most {MAX_CLAIM_S // 86400} days; "
