@@ -76,9 +76,10 @@ def _fuzzer(op: Any, mode: GenerationMode, url: str, auth: dict[str, str], tried
         tried.append(where)
         try:
             case.call_and_validate(base_url=url, headers=auth, checks=CHECKS)
-        except Exception as exc:  # collect them all: one run names every failure
-            text = str(exc).strip()
-            failures.setdefault(f"{where} {type(exc).__name__}",
-                                text.splitlines()[0][:300] if text else "")
+        except (Exception, BaseExceptionGroup) as exc:  # collect all: one run names them
+            for e in getattr(exc, "exceptions", None) or [exc]:
+                text = str(e).strip()
+                failures.setdefault(f"{where} {type(e).__name__}",
+                                    text.splitlines()[0][:300] if text else "")
 
     return fuzz
