@@ -239,12 +239,15 @@ def test_a_405_names_the_allowed_methods(sqlite_server: Server) -> None:
 
 @settings(max_examples=40, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.text(min_size=1, max_size=30))
-def test_any_string_in_a_proposal_is_either_decided_or_refused_naming_a_field(
-        sqlite_server: Server, text: str) -> None:
-    with sqlite_server.http("agent_a") as http:
+@given(text=st.text(min_size=1, max_size=30), number=st.integers())
+def test_any_string_or_integer_is_either_accepted_or_refused_naming_a_field(
+        server: Server, text: str, number: int) -> None:
+    with server.http("agent_a") as http:
         r = http.post("/v1/proposals", json={**PROPOSAL, "customer": text, "topic": text,
-                                             "trace_id": text})
-    assert r.status_code in (200, 422), r.text
-    if r.status_code == 422:
-        assert r.json()["where"].startswith("body.")
+                                             "trace_id": text, "offer": {"n": number}})
+        assert r.status_code in (200, 422), r.text
+        if r.status_code == 422:
+            assert r.json()["where"].startswith("body.")
+        r = http.post("/v1/events", json={"customer": "c-any", "type": "reply",
+                                          "data": {text: [text, number]}})
+        assert r.status_code in (200, 422), r.text
