@@ -6,16 +6,30 @@ context, and in the same transaction revoke every pending touch the new state fo
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
 from accord import _personal as personal
 from accord import gate, reducers
-from accord._errors import Forbidden, InvalidInput, StaleVersion
+from accord._errors import Conflict, Forbidden, InvalidInput, StaleVersion
 from accord._ids import new_id
 from accord._time import Clock, iso, to_epoch
 from accord.bus import Bus, Message
-from accord.model import NAME, Claim, Context, Event, Outcome, Proposal, Provenance, Reason
+from accord.model import (
+    EARLIEST,
+    LATEST,
+    NAME,
+    Claim,
+    Context,
+    Event,
+    Outcome,
+    Proposal,
+    Provenance,
+    Reason,
+    check_customer,
+    check_json,
+)
 from accord.policy import Policy
 from accord.store import Store
 from accord.store import _rows as sql
@@ -31,6 +45,54 @@ a suppression another team may have recorded, and ``stage_changed`` sets a field
 event's own data. Every other type reports a fact, so a seat without an ``events`` grant may
 record it (docs/governance.md, "Who may record which event")."""
 DEFAULT_EVENTS = tuple(t for t in EVENT_TYPES if t not in EVENTS_BY_NAME)
+
+
+MAX_CLAIM_S = 366 * 86400
+"""The longest a claim may last from now (a claim holds other agents off a customer)."""
+
+
+def _check_customer(customer: Any) -> None:
+    why = check_customer(customer)
+    if why:
+        raise InvalidInput(why, where="customer",
+                           hint="customer ids are 1–200 characters of text without control "
+                                "characters and do not start with '_'")
+
+
+def _in_range(epoch: float, where: str) -> None:
+    if not EARLIEST <= epoch < LATEST:
+        raise InvalidInput(f"{iso(epoch)} is outside 1970-01-01 … 2100-01-01 (UTC)",
+                           where=where, hint="send the real time of the fact, RFC 3339 or "
+                                             "epoch seconds")
+
+
+def _storable(value: Any, where: str) -> None:
+    """What both stores keep exactly (see ``model.check_json``), else a 422 naming ``where``."""
+    try:
+        check_json(value)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), where=where, hint="text without NUL, integers within "
+                           "64 bits, finite numbers, at most 64 KiB per value") from None
+
+
+def _recorded(tx: Tx, customer: str, eid: str, type: str, at: float | None,
+              data: dict[str, Any], source: str | None) -> Event | None:
+    """The stored event ``eid`` if it is this same event; a 409 if the id holds another.
+    ``at`` is ``None`` when the caller left it to the clock: any stored time then matches."""
+    r = tx.one("SELECT type, at, data, source, version FROM events WHERE customer = ? AND "
+               "id = ?", (customer, eid))
+    if r is None:
+        return None
+    stored = {"type": r["type"], "at": float(r["at"]), "data": json.loads(r["data"]),
+              "source": r["source"]}
+    if stored != {"type": type, "at": stored["at"] if at is None else at, "data": data,
+                  "source": source}:
+        raise Conflict(f"event_id {eid!r} was already used for a different event of "
+                       f"{customer!r}", where="event_id",
+                       hint="use a new event_id for a new event; a retry must send the same "
+                            "type, at, data and source")
+    return Event(id=eid, customer=customer, type=type, at=stored["at"], data=stored["data"],
+                 source=source, context_version=int(r["version"]))
 
 
 class ContextMixin:
@@ -54,30 +116,33 @@ class ContextMixin:
         every pending touch the new state forbids is revoked. When ``source`` is a seat, the
         type must be in its ``context.events`` grant (``check_grant=False`` only to re-record
         a fact the ledger already holds, as ``policy replay`` does)."""
-        if not isinstance(customer, str) or not re.match(NAME, customer):
-            raise InvalidInput("customer must be non-empty text without control characters",
-                               where="customer")
+        _check_customer(customer)
         if not isinstance(type, str) or not re.match(NAME, type):
             raise InvalidInput("type must be a non-empty string", where="type",
                                hint=f"known types: {', '.join(EVENT_TYPES)}")
         if not isinstance(data, dict | None):
             raise InvalidInput("data must be an object", where="data")
         data = dict(data or {})
-        try:
-            sql.jsonable(data)
-        except InvalidInput as exc:
-            exc.where = "data"
-            raise
+        _storable(data, "data")
         try:
             when = to_epoch(at) if at is not None else self.clock()
         except ValueError as exc:
             raise InvalidInput(str(exc), where="at") from None
         if check_grant and source is not None and source in self.policy.agents:
             self._may_record(source, type)
+        _in_range(when, "at")
+        if event_id is not None and (not isinstance(event_id, str) or not event_id
+                                     or "\x00" in event_id):
+            raise InvalidInput("event_id must be non-empty text without NUL", where="event_id")
         eid = event_id or new_id("e")
         published: list[Message] = []
         with self.store.lock(customer) as tx:
             row = tx.customer()
+            if event_id is not None:
+                seen = _recorded(tx, customer, eid, type, None if at is None else when, data,
+                                 source)
+                if seen is not None:  # the same event again: replay it, change nothing
+                    return seen
             try:
                 fields, changed = reducers.apply(self.policy, type, when, data, row.fields)
             except Exception as exc:
@@ -140,6 +205,7 @@ class ContextMixin:
 
     def context(self, customer: str, *, agent: str | None = None) -> Context:
         """The customer's context; with ``agent``, only the fields its grant may read."""
+        _check_customer(customer)
         with self.store.read() as tx:
             r = tx.one("SELECT * FROM customers WHERE id = ?", (customer,))
         row = sql.customer_row(r) if r else CustomerRow(customer, 0, {}, {}, 0, "")
@@ -175,9 +241,12 @@ class ContextMixin:
                        agent: str | None = None, actor: str | None = None) -> Context:
         """Write fields, naming the version you read. A stale version is refused, never merged.
         A ``None`` value removes the field."""
+        _check_customer(customer)
         if not isinstance(changes, dict) or not changes:
             raise InvalidInput("changes must be a non-empty object of field: value",
                                where="changes")
+        for name, value in changes.items():
+            _storable(value, f"changes.{name}")
         try:
             sql.jsonable(changes)
         except InvalidInput as exc:
@@ -221,11 +290,17 @@ class ContextMixin:
         """Declare interest in a customer; lower-precedence agents defer until it expires."""
         if agent not in self.policy.agents:
             raise Forbidden(f"agent {agent!r} is not a registered seat", where="agent")
+        _check_customer(customer)
         try:
             until_at = to_epoch(until)
         except ValueError as exc:
             raise InvalidInput(str(exc), where="until") from None
+        _in_range(until_at, "until")
         now = self.clock()
+        if until_at > now + MAX_CLAIM_S:
+            raise InvalidInput(f"a claim lasts at most {MAX_CLAIM_S // 86400} days; "
+                               f"until {iso(until_at)} is further away", where="until",
+                               hint="claim for the work at hand and renew the claim later")
         cid = new_id("cl")
         with self.store.lock(customer) as tx:
             row = tx.customer()
@@ -241,6 +316,7 @@ class ContextMixin:
 
     def release(self, agent: str, customer: str) -> int:
         """Release the agent's open claims on the customer; returns how many were released."""
+        _check_customer(customer)
         now = self.clock()
         with self.store.lock(customer) as tx:
             row = tx.customer()

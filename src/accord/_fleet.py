@@ -27,6 +27,7 @@ from accord.fleet._seats import (
     reconcile,
 )
 from accord.ledger import FLEET
+from accord.model import check_customer
 from accord.policy import AgentSpec, Policy
 from accord.store import _rows as sql
 
@@ -263,6 +264,8 @@ class FleetMixin:
         self._check_party(receiver, kind, "receiver")
         if not isinstance(payload, dict):
             raise InvalidInput("payload must be an object", where="payload")
+        if customer is not None and (why := check_customer(customer)):
+            raise InvalidInput(why, where="customer")  # '_…' would land in an internal chain
         spec = self.handoff_kinds.get(kind, {})
         if isinstance(spec.get("schema"), dict):
             problems = schema_problems(payload, spec["schema"])

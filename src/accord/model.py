@@ -6,13 +6,29 @@ OpenAPI schema) and the ledger. The gate itself works on the lighter views in ``
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
 
 from accord._time import to_datetime, to_epoch
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+"""The largest request body the HTTP API reads (413 beyond it)."""
+MAX_JSON_BYTES = 64 * 1024
+"""The largest free-form JSON value: an event's data, one context field, an offer, a payload."""
 
 
 def _as_datetime(value: Any) -> Any:
@@ -25,12 +41,86 @@ def _as_datetime(value: Any) -> Any:
     return to_datetime(to_epoch(value))
 
 
+EARLIEST, LATEST = 0.0, 4_102_444_800.0  # 1970-01-01T00:00:00Z … 2100-01-01T00:00:00Z
+
+
+def _in_range(value: datetime) -> datetime:
+    if not EARLIEST <= value.timestamp() < LATEST:
+        raise ValueError("a timestamp must fall between 1970-01-01 and 2100-01-01 (UTC)")
+    return value
+
+
 Timestamp = Annotated[
     datetime,
     BeforeValidator(_as_datetime),
+    AfterValidator(_in_range),
     PlainSerializer(lambda d: d.isoformat().replace("+00:00", "Z"), when_used="json"),
 ]
-"""A UTC instant; accepts RFC 3339 text, epoch seconds or a datetime (naive means UTC)."""
+"""A UTC instant from 1970 up to 2100; accepts RFC 3339 text, epoch seconds or a datetime
+(naive means UTC)."""
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+"""An integer both stores keep exactly: the signed 64-bit range."""
+
+MAX_DEPTH = 32
+"""The deepest nesting of objects and arrays in a free-form JSON value."""
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text must not contain the NUL character (U+0000)")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+"""Any text but NUL, which PostgreSQL cannot store: both stores refuse it the same way."""
+
+
+def _walk(value: Any, path: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise ValueError(f"{path or 'the value'} nests deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{path or 'the value'}: text must not contain the NUL character "
+                             "(U+0000)")
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise ValueError(f"{path or 'the value'}: integers must fit in 64 bits "
+                             f"({INT64_MIN} … {INT64_MAX})")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{path or 'the value'}: numbers must be finite")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str) or "\x00" in k:
+                raise ValueError(f"{path or 'the value'}: keys must be text without NUL")
+            _walk(v, f"{path}.{k}" if path else k, depth + 1)
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            _walk(v, f"{path}[{i}]", depth + 1)
+
+
+def check_json(value: Any, *, limit: int = MAX_JSON_BYTES) -> Any:
+    """``value`` if both stores keep it exactly and it is at most ``limit`` bytes as JSON;
+    else ``ValueError`` naming the path inside it."""
+    _walk(value, "", 0)
+    try:
+        size = len(json.dumps(value, ensure_ascii=False, default=str).encode())
+    except (TypeError, ValueError) as exc:  # a lone surrogate is not valid Unicode
+        raise ValueError(f"not storable as JSON: {exc}") from None
+    if size > limit:
+        raise ValueError(f"{size} bytes as JSON; at most {limit} are accepted")
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(check_json)]
+"""A free-form object (event data, an offer, a payload): no NUL, 64-bit integers, finite
+numbers, at most ``MAX_DEPTH`` deep and ``MAX_JSON_BYTES`` as JSON."""
+JsonValue = Annotated[Any, AfterValidator(check_json)]
+"""One free-form value under the same rules (a context field)."""
 
 
 class Outcome(StrEnum):
@@ -56,29 +146,64 @@ class TouchStatus(StrEnum):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Offer(BaseModel):
     """What a proposal promises. ``product`` + ``discount_pct`` (or ``price``) become a
     commitment on go; later offers on the same product must not contradict it."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
-    product: str | None = None
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
+    product: Text | None = Field(default=None, max_length=200)
     discount_pct: float | None = Field(default=None, ge=0, le=100)
     price: float | None = Field(default=None, ge=0)
-    valid_for: str | None = Field(default=None, description="how long the offer holds, e.g. 14d")
+    valid_for: Text | None = Field(default=None, max_length=100,
+                                   description="how long the offer holds, e.g. 14d")
+
+    @model_validator(mode="after")
+    def _extras_storable(self) -> Offer:
+        if self.model_extra:
+            check_json(self.model_extra)
+        return self
 
 
 class Cost(_Model):
     """What acting costs: money and/or model tokens. Budgets and trace ceilings sum these."""
 
     usd: float = Field(default=0.0, ge=0)
-    tokens: int = Field(default=0, ge=0)
+    tokens: Int64 = Field(default=0, ge=0)
 
 
 NAME = r"^[^\x00-\x1f\x7f]+$"
 """Ids and names: any text without control characters (which some stores cannot keep)."""
+CUSTOMER = r"^[^_\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+"""Customer ids: a name that does not start with ``_`` (reserved for internal chains such as
+the fleet's ``_fleet``)."""
+
+
+def check_customer(customer: Any) -> str | None:
+    """Why ``customer`` is not a valid customer id, or ``None`` if it is."""
+    if not isinstance(customer, str) or not customer:
+        return "a customer id is non-empty text"
+    if len(customer) > 200:
+        return "a customer id is at most 200 characters"
+    if customer.startswith("_"):
+        return (f"customer ids may not start with '_' ({customer!r}): that prefix is reserved "
+                "for internal ledger chains")
+    if not re.match(NAME, customer):
+        return "a customer id must not contain control characters"
+    return None
+
+
+def _customer_id(value: str) -> str:
+    why = check_customer(value)
+    if why:
+        raise ValueError(why)
+    return value
+
+
+CustomerId = Annotated[str, AfterValidator(_customer_id)]
+"""A customer id: 1–200 characters, no control characters, not starting with ``_``."""
 
 
 class Deliver(_Model):
@@ -88,31 +213,34 @@ class Deliver(_Model):
     to: str = Field(min_length=1, max_length=320, pattern=NAME,
                     description="the address on the proposal's channel: e-mail, E.164 phone …")
     subject: str | None = Field(default=None, max_length=998, pattern=NAME)
-    text: str | None = Field(default=None, max_length=100_000)
-    html: str | None = Field(default=None, max_length=500_000)
-    data: dict[str, Any] = Field(default_factory=dict,
-                                 description="template data passed to the sender as is")
+    text: Text | None = Field(default=None, max_length=100_000)
+    html: Text | None = Field(default=None, max_length=500_000)
+    data: JsonObject = Field(default_factory=dict,
+                             description="template data passed to the sender as is")
 
 
 class Proposal(_Model):
     """What an agent wants to do to a customer."""
 
     agent: str = Field(min_length=1, max_length=200, pattern=NAME)
-    customer: str = Field(min_length=1, max_length=200, pattern=NAME)
-    action: str = Field(default="message", min_length=1, max_length=100,
+    customer: CustomerId = Field(min_length=1, max_length=200,
+                                 json_schema_extra={"pattern": CUSTOMER})
+    action: str = Field(default="message", min_length=1, max_length=100, pattern=NAME,
                         description="action kind: message, call, ad, invite, offer …")
     channel: str = Field(min_length=1, max_length=100, pattern=NAME)
     intent: str = Field(min_length=1, max_length=100, pattern=NAME)
-    topic: str | None = Field(default=None, max_length=500)
+    topic: Text | None = Field(default=None, max_length=500)
     offer: Offer | None = None
     cost: Cost | None = None
     value: float | None = Field(default=None, description="the agent's own value estimate")
     reversible: bool = True
     at: Timestamp | None = Field(default=None,
                                  description="when the action would reach the customer")
-    trace_id: str | None = Field(default=None, max_length=200)
-    parent_id: str | None = Field(default=None, max_length=200)
-    idempotency_key: str | None = Field(default=None, max_length=200)
+    trace_id: Text | None = Field(default=None, min_length=1, max_length=200)
+    parent_id: Text | None = Field(default=None, min_length=1, max_length=200)
+    idempotency_key: Text | None = Field(default=None, min_length=1, max_length=200,
+                                         description="a retry with the same key and body gets "
+                                                     "the same decision")
     deliver: Deliver | None = Field(default=None, description="deliver a go through Accord")
 
 

@@ -376,7 +376,7 @@ def test_event_data_json_cannot_hold_is_refused_naming_data(acc: Accord, data: d
 
 
 def test_control_characters_in_ids_are_refused(acc: Accord) -> None:
-    with pytest.raises(InvalidInput, match="pattern"):
+    with pytest.raises(InvalidInput, match="control characters"):
         acc.propose("upsell", "c\x001", channel="email", intent="upsell")
     with pytest.raises(InvalidInput, match="control characters"):
         acc.record_event("c\x001", "reply")

@@ -67,6 +67,9 @@ class Accumulator:
     """
 
     model = "base"
+    asked = True
+    """False when the caller did not name models: a model that cannot run on this data then
+    warns instead of refusing the whole report."""
 
     def __init__(self, by: str) -> None:
         self.by = by

@@ -25,6 +25,8 @@ from math import factorial
 
 import numpy as np
 
+from accord._errors import InvalidInput
+
 from ._batch import IntArray, JourneyBatch
 from ._result import Accumulator, Params, labelled
 
@@ -36,8 +38,14 @@ def coalitions(batch: JourneyBatch, by: str) -> tuple[list[frozenset[str]], IntA
     """The distinct coalitions of a batch and, per journey, the index of its coalition."""
     channel = by == "channel"
     local, labels = (batch.channel, batch.channels) if channel else (batch.agent, batch.agents)
-    if len(labels) > MAX_PLAYERS:
-        raise ValueError(f"at most {MAX_PLAYERS} distinct {by}s per batch for coalitions")
+    if len(labels) > MAX_PLAYERS:  # beyond int64 masks: the same sets, built one by one
+        members: list[set[str]] = [set() for _ in range(batch.n_journeys)]
+        d = batch.delivered
+        for j, k in zip(batch.journey_of_touch[d].tolist(), local[d].tolist(), strict=True):
+            members[j].add(labels[k])
+        index: dict[frozenset[str], int] = {}
+        found = [index.setdefault(frozenset(m), len(index)) for m in members]
+        return list(index), np.asarray(found, dtype=np.int64).reshape(-1)
     masks = np.zeros(batch.n_journeys, dtype=np.int64)
     d = batch.delivered
     np.bitwise_or.at(masks, batch.journey_of_touch[d], np.left_shift(1, local[d]))
@@ -99,8 +107,16 @@ class Shapley(CoalitionCounts):
 
     def _credit(self) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
         players = sorted({p for s in self.table for p in s})
+        if len(players) > MAX_PLAYERS and not self.asked:
+            self.warnings.append(f"{len(players)} {self.by}s: Shapley values need at most "
+                                 f"{MAX_PLAYERS}; value left unattributed by this model")
+            self.unattributed = self.total_value
+            return labelled(players, np.zeros(len(players))), {}
         if len(players) > MAX_PLAYERS:
-            raise ValueError(f"Shapley supports at most {MAX_PLAYERS} players")
+            raise InvalidInput(f"Shapley values need at most {MAX_PLAYERS} {self.by}s; the "
+                               f"journeys in this window have {len(players)}", where="model",
+                               hint="leave out model=shapley, attribute by channel, or shorten "
+                                    "the lookback")
         index = {p: i for i, p in enumerate(players)}
         masks = np.asarray([sum(1 << index[p] for p in s) for s in self.table], dtype=np.int64)
         n, conv = (np.asarray([r[i] for r in self.table.values()]) for i in (0, 1))

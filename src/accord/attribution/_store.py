@@ -220,11 +220,13 @@ def build_report(service: Any, *, models: Sequence[str] | None = None, by: str =
                  page_size: int = DEFAULT_PAGE, chunk_size: int = STORE_CHUNK) -> StoreReport:
     """Read the store once and run every model, coordination quality and (with ``budget``)
     the budget report of the first model, by agent or channel (agent for ``agent_set``)."""
+    asked = bool(models)
     models = list(models or MODELS)
     _check(models, by, budget)
     accs = [make_accumulator(m, by) for m in models]
     for acc, m in zip(accs, models, strict=True):
         acc.model = m if by == "agent_set" else acc.model
+        acc.asked = asked
     money_by = by if by in ("agent", "channel") else "agent"
     keep_all = models[0] in WHOLE_JOURNEY
     spend: dict[tuple[str, int], float] = defaultdict(float)

@@ -33,6 +33,7 @@ from accord.http import (
 )
 from accord.http._auth import Principal, Refusals, Tokens, Usage
 from accord.http._idem import Requests
+from accord.http._limits import Limits
 from accord.http._overload import InFlight, OverloadLimiter
 from accord.service import Accord
 
@@ -146,6 +147,7 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
 
     _mount_protocols(app, service, base_url)
     app.add_middleware(OverloadLimiter, gauge=state.in_flight)
+    app.add_middleware(Limits)
     return app
 
 

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse
 
 from accord._errors import AccordError, Forbidden, InvalidInput
-from accord.http._common import COMMON, Caller, Service, errors, once
+from accord.http._common import COMMON, IF_MATCH, Caller, Service, errors, once
 from accord.http._problems import PreconditionRequired
 from accord.http._shapes import ClaimIn, EventIn, EventResult, EventsIn, EventsOut, Released
-from accord.model import Claim, Context, Event
+from accord.model import Claim, Context, Event, JsonValue, Text
 
 router = APIRouter(prefix="/v1", responses=COMMON)
 _WRITE = errors(412, 428)
@@ -34,7 +34,7 @@ def _if_match(request: Request) -> int:
                                    hint='send If-Match: "<version>" with the ETag of '
                                         "GET /v1/customers/{id}/context")
     text = raw.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
         raise InvalidInput(f"If-Match must be a context version like \"3\", not {raw!r}",
                            where="If-Match", hint="copy the ETag of the context you read")
     return int(text)
@@ -70,9 +70,9 @@ def _write(customer: str, changes: dict[str, Any], request: Request, caller: Cal
 
 
 @router.patch("/customers/{customer}/context", response_model=Context, tags=["context"],
-              responses=_WRITE)
+              responses=_WRITE, openapi_extra=IF_MATCH)
 def patch_context(customer: str, request: Request, caller: Caller, svc: Service,
-                  changes: dict[str, Any] = Body(  # noqa: B008
+                  changes: dict[Text, JsonValue] = Body(  # noqa: B008
                       description="fields to set; null removes a field (JSON merge patch)"),
                   agent: str | None = None) -> JSONResponse:
     """Change some fields, naming the version read in If-Match (412 if it moved on); an admin
@@ -81,9 +81,9 @@ def patch_context(customer: str, request: Request, caller: Caller, svc: Service,
 
 
 @router.put("/customers/{customer}/context", response_model=Context, tags=["context"],
-            responses=_WRITE)
+            responses=_WRITE, openapi_extra=IF_MATCH)
 def put_context(customer: str, request: Request, caller: Caller, svc: Service,
-                fields: dict[str, Any] = Body(  # noqa: B008
+                fields: dict[Text, JsonValue] = Body(  # noqa: B008
                     description="the whole field set; fields left out are removed")
                 ) -> JSONResponse:
     """Replace the fields this caller may write (an agent: within its grant)."""
@@ -133,10 +133,11 @@ def record_events(body: EventsIn, request: Request, caller: Caller,
 
     def act() -> EventsOut:
         results = []
-        for e in body.events:
+        for i, e in enumerate(body.events):
             try:
                 results.append(EventResult(ok=True, event=_record(svc, caller, e)))
             except AccordError as exc:
+                exc.where = f"events.{i}.{exc.where}" if exc.where else f"events.{i}"
                 results.append(EventResult(ok=False, problem=exc.to_problem()))
         return EventsOut(results=results)
 

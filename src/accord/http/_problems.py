@@ -15,8 +15,10 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import Match
 
 from accord._errors import AccordError
+from accord.model import MAX_BODY_BYTES
 
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://accord.dev/problems/"
@@ -91,21 +93,38 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+        title = {404: "Not found", 405: "Method not allowed",
+                 413: "Content too large"}.get(exc.status_code, "Error")
         detail = str(exc.detail)
+        headers = dict(exc.headers) if exc.headers else {}
+        extra: dict[str, Any] = {}
         if exc.status_code == 404:
             detail = (f"no endpoint at {request.url.path} (the API lives under /v1; "
                       "see /openapi.json)")
         elif exc.status_code == 405:
+            allowed = _allowed(app, request)
+            headers["Allow"] = ", ".join(allowed)
             detail = f"{request.method} is not allowed on {request.url.path}"
-        return problem(exc.status_code, title, detail,
-                       headers=dict(exc.headers) if exc.headers else None)
+            extra = {"where": "method", "hint": f"use {' or '.join(allowed)}"}
+        elif exc.status_code == 413:
+            detail = f"the request body is over {MAX_BODY_BYTES} bytes"
+            extra = {"where": "body", "hint": "send less at once: split a batch, or keep large "
+                                              "documents outside Accord and send a reference"}
+            return problem(413, title, detail, kind="ContentTooLarge", **extra)
+        return problem(exc.status_code, title, detail, headers=headers or None, **extra)
 
     @app.exception_handler(NotImplementedError)
     async def not_implemented(request: Request, exc: NotImplementedError) -> JSONResponse:
         return problem(501, "Not implemented",
                        f"{request.url.path} is not available in this version of the service",
                        hint="upgrade the server; the endpoint is part of the documented API")
+
+
+def _allowed(app: FastAPI, request: Request) -> list[str]:
+    """Every method some route accepts on this path (Starlette names only the first route's)."""
+    return [m for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
+            if any(route.matches({**request.scope, "method": m})[0] is Match.FULL
+                   for route in app.router.routes)]
 
 
 def _record_refusal(request: Request, exc: AccordError) -> None:

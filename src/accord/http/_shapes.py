@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from accord.model import Event, Proposal
+from accord.model import CUSTOMER, CustomerId, Event, JsonObject, Proposal, Text
 from accord.model import Timestamp as _Timestamp
 
 
@@ -62,19 +62,25 @@ class Problem(BaseModel):
 
 class OutcomeIn(_In):
     status: Literal["executed", "failed", "cancelled"]
-    detail: str | None = Field(default=None, max_length=2000)
+    detail: Text | None = Field(default=None, max_length=2000)
+
+
+_CUSTOMER: Any = {"pattern": CUSTOMER}
 
 
 class EventIn(_In):
-    customer: str = Field(min_length=1, max_length=200)
-    type: str = Field(min_length=1, max_length=100,
-                      description="purchase, opt_out, ticket_opened, reply, … (see the reducers)")
+    customer: CustomerId = Field(min_length=1, max_length=200, json_schema_extra=_CUSTOMER)
+    type: Text = Field(min_length=1, max_length=100,
+                       description="purchase, opt_out, ticket_opened, reply, … (see the reducers)")
     at: Timestamp | None = Field(default=None, description="RFC 3339 or epoch seconds")
-    data: dict[str, Any] = Field(default_factory=dict)
-    source: str | None = Field(default=None, max_length=200,
-                               description="who reported it; an agent token always reports as "
-                                           "itself")
-    event_id: str | None = Field(default=None, max_length=200)
+    data: JsonObject = Field(default_factory=dict,
+                             description="free-form; at most 64 KiB as JSON")
+    source: Text | None = Field(default=None, max_length=200,
+                                description="who reported it; an agent token always reports as "
+                                            "itself")
+    event_id: Text | None = Field(default=None, min_length=1, max_length=200,
+                                  description="your id for the event: resending it with the same "
+                                              "body replays it, with another body is a 409")
 
 
 class EventsIn(_In):
@@ -94,10 +100,10 @@ class EventsOut(BaseModel):
 
 
 class ClaimIn(_In):
-    customer: str = Field(min_length=1, max_length=200)
-    purpose: str = Field(min_length=1, max_length=500)
-    until: Timestamp = Field(description="RFC 3339 or epoch seconds")
-    agent: str | None = Field(default=None, max_length=200,
+    customer: CustomerId = Field(min_length=1, max_length=200, json_schema_extra=_CUSTOMER)
+    purpose: Text = Field(min_length=1, max_length=500)
+    until: Timestamp = Field(description="RFC 3339 or epoch seconds; at most 366 days ahead")
+    agent: Text | None = Field(default=None, max_length=200,
                               description="an agent token claims as itself; an admin names one")
 
 
@@ -106,27 +112,28 @@ class Released(BaseModel):
 
 
 class ReviewIn(_In):
-    note: str | None = Field(default=None, max_length=2000)
+    note: Text | None = Field(default=None, max_length=2000)
 
 
 class HandoffIn(_In):
-    receiver: str = Field(min_length=1, max_length=200)
-    kind: str = Field(min_length=1, max_length=200)
-    payload: dict[str, Any] = Field(default_factory=dict)
-    customer: str | None = Field(default=None, max_length=200)
-    artifacts: list[dict[str, Any]] | None = None
-    trace_id: str | None = Field(default=None, max_length=200)
-    parent_id: str | None = Field(default=None, max_length=200)
-    sender: str | None = Field(default=None, max_length=200,
+    receiver: Text = Field(min_length=1, max_length=200)
+    kind: Text = Field(min_length=1, max_length=200)
+    payload: JsonObject = Field(default_factory=dict)
+    customer: CustomerId | None = Field(default=None, max_length=200,
+                                        json_schema_extra=_CUSTOMER)
+    artifacts: list[JsonObject] | None = Field(default=None, max_length=100)
+    trace_id: Text | None = Field(default=None, max_length=200)
+    parent_id: Text | None = Field(default=None, max_length=200)
+    sender: Text | None = Field(default=None, max_length=200,
                                description="an agent token sends as itself; an admin names one")
 
 
 class AckIn(_In):
-    agent: str | None = Field(default=None, max_length=200)
+    agent: Text | None = Field(default=None, max_length=200)
 
 
 class PolicyIn(_In):
-    text: str = Field(min_length=1, max_length=1_000_000, description="the whole accord.yaml")
+    text: Text = Field(min_length=1, max_length=1_000_000, description="the whole accord.yaml")
 
 
 class PolicyOut(BaseModel):
@@ -138,9 +145,9 @@ class PolicyOut(BaseModel):
 
 
 class WebhookIn(_In):
-    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s/]+",
+    url: Text = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s/]+",
                      description="where deliveries are POSTed")
-    kinds: list[str] = Field(default_factory=lambda: ["*"],
+    kinds: list[Text] = Field(default_factory=lambda: ["*"], max_length=20,
                              description="message kinds to deliver (decision, revocation, "
                                          "outcome, context, claim, handoff) or *")
 
