@@ -9,6 +9,7 @@ the earliest time at which every blocking window clears. The same function decid
 from __future__ import annotations
 
 import contextlib
+import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from accord._time import format_duration, iso, to_datetime, to_epoch
 from accord.model import Outcome, Proposal, Reason
 from accord.policy import Policy, _cel
+from accord.policy._cost import TOUCHES_IN_CONDITIONS
 from accord.policy._schema import AgentSpec
 
 _LIVE = ("pending", "executed")
@@ -209,37 +211,45 @@ def _conditions(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: Ag
         variables["agent"] = {"id": seat.id, "owner": seat.owner, "team": seat.team or "",
                               "precedence": policy.rank_of(seat.id)}
     if "touches" in needs:
+        live = [t for t in snap.touches if t.status in _LIVE]
+        if len(live) > TOUCHES_IN_CONDITIONS:  # the bound policy check counts on
+            live = heapq.nsmallest(TOUCHES_IN_CONDITIONS, live, key=lambda t: abs(t.at - at))
         variables["touches"] = [
             {"id": t.id, "agent": t.agent, "team": policy.team_of(t.agent) or "",
              "channel": t.channel, "intent": t.intent, "at": _cel.timestamp(t.at),
              "status": t.status}
-            for t in snap.touches if t.status in _LIVE]
+            for t in live]
     context = _cel.bind(_cel.RULES, variables)
     try:
         results: list[Any] = _cel.run(scope.program, context)
-        errors: list[str | None] = [None] * len(results)
-    except _cel.CelError:  # some condition failed: find which, one by one
-        results, errors = [], []
+        errors: list[_cel.CelError | None] = [None] * len(results)
+    except _cel.CelError:  # some condition failed (or all of them spent one shared budget):
+        results, errors = [], []  # run each alone, so one bad rule cannot hide the others
         for i in scope.rules:
             try:
                 results.append(_cel.run(policy.rules[i].when.program, context))
                 errors.append(None)
             except _cel.CelError as exc:
                 results.append(None)
-                errors.append(str(exc))
+                errors.append(exc)
     for i, matched, error in zip(scope.rules, results, errors, strict=True):
         rule = policy.rules[i]
         s = rule.spec
         if error is not None:
-            if s.on_error == "ignore":
+            # a rule that cannot be evaluated fails closed: it contributes its effect. Only a
+            # missing field may be waived (on_error: ignore); a spent budget never is.
+            if s.on_error == "ignore" and not isinstance(error, _cel.CelLimitError):
                 continue
         elif matched is not True:
             continue
         effect = Outcome(s.effect)
         message = s.message or f"condition holds: {s.when}"
-        if error:
-            message = (f"could not be evaluated ({error}); failing closed. Guard optional "
-                       f"fields with has(), or set on_error: ignore")
+        if error is not None:
+            hint = ("simplify the condition (see `accord policy check`)"
+                    if isinstance(error, _cel.CelLimitError)
+                    else "guard optional fields with has(), or set on_error: ignore")
+            message = (f"rule {s.id} could not be evaluated ({error}); failing closed. "
+                       f"To fix: {hint}")
         reason = Reason.model_construct(rule=s.id, effect=effect, message=message,
                                         shadow=s.mode == "shadow", refs={})
         if s.mode == "shadow":

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from accord._errors import PolicyError
-from accord.policy import _cel, _source
+from accord.policy import _cel, _cost, _source
 from accord.policy._schema import (
     AgentSpec,
     CapSpec,
@@ -163,6 +163,8 @@ class Policy:
     def from_text(cls, text: str, *, source: str = "accord.yaml") -> Policy:
         try:
             data, lines = _source.load(text)
+        except _source.TooLarge as exc:
+            raise PolicyError([f"{source}:{exc.line}: {exc}"], source=source) from None
         except Exception as exc:  # yaml's own errors carry line and column
             raise PolicyError([f"{source}: not valid YAML: {exc}"], source=source) from None
         if not isinstance(data, dict):
@@ -243,6 +245,7 @@ def compile_expr(source: str, allowed: tuple[str, ...]) -> Expr:
     """Compile and type-check one CEL expression; raise ValueError naming what is wrong."""
     env = _cel.RULES if "action" in allowed else _cel.REDUCERS
     program = _cel.compile_source(source, env)
+    _cost.check(source)
     variables = frozenset(v for v in allowed if re.search(rf"\b{v}\b", source))
     fields: frozenset[str] | None = frozenset(_FIELD.findall(source))
     if _WHOLE_CUSTOMER.search(source):
