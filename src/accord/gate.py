@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
+
+import numpy as np
 
 from accord._time import format_duration, iso, to_datetime, to_epoch
 from accord.model import Outcome, Proposal, Reason
@@ -21,6 +24,11 @@ from accord.policy._cost import TOUCHES_IN_CONDITIONS
 from accord.policy._schema import AgentSpec
 
 _LIVE = ("pending", "executed")
+# A snapshot carries at most this many live touches, the nearest to the proposal's time. A
+# customer with more within the policy's horizon is held (``history-limit``) rather than
+# decided on part of its history: a cap or spacing filtered by channel or intent could miss
+# the one touch that matters. Below it, every decision is exact and O(n log n).
+SNAPSHOT_TOUCHES = 20_000
 _MAX_RETRY_ROUNDS = 12
 
 
@@ -68,6 +76,7 @@ class Snapshot:
     trace_cost_usd: float = 0.0
     trace_tokens: int = 0
     trace_count: int = 0
+    truncated: bool = False  # more than SNAPSHOT_TOUCHES live touches: ``touches`` is a part
 
 
 @dataclass(slots=True)
@@ -127,16 +136,28 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
         _commitments(p, at, snap, policy, reasons, amend)
         _budgets(p, snap, policy, seat, reasons, incidents)
         _claims(p, at, snap, policy, reasons, defer_until)
-        live = [t for t in snap.touches if t.status in _LIVE
-                and not (t.status == "pending" and t.at + policy.spec.settings.touch_lease < at)]
-        hits = _window_hits(p, at, live, policy) if live else []
-        blocking = _blocking(hits)
-        if blocking:
+        if snap.truncated:
+            reasons.append(Reason.model_construct(
+                rule="history-limit", effect=Outcome.DEFER, refs={},
+                message=f"this customer has more than {SNAPSHOT_TOUCHES:,} live touches within "
+                        "the policy's horizon; the gate reads no more and holds rather than "
+                        "decide on part of the history. To fix: cancel or expire the touches "
+                        "of the agent flooding this customer"))
+        lease = policy.spec.settings.touch_lease
+        live = sorted((t for t in snap.touches if t.status in _LIVE
+                       and not (t.status == "pending" and t.at + lease < at)), key=_AT)
+        hits = _window_hits(p, at, live, policy)  # a cap of 0 blocks even with no touch
+        blockers = [h for h in hits if h.spec.mode != "shadow"]
+        if blockers:
+            ranks, last, mine = policy.rank, len(policy.rank), policy.rank_of(p.agent)
             pre = {t.id for t in live if t.status == "pending"
-                   and policy.rank_of(t.agent) > policy.rank_of(p.agent)}
-            if pre and blocking <= pre and not _blocking(
-                    _window_hits(p, at, [t for t in live if t.id not in pre], policy)):
-                preempt = sorted(blocking)
+                   and ranks.get(t.agent, last) > mine}
+            # only pending touches of lower seats block? (stops at the first that is not one)
+            if (pre and any(h.touches for h in blockers)
+                    and all(t.id in pre for h in blockers for t in h.touches)
+                    and not _blocking(_window_hits(
+                        p, at, [t for t in live if t.id not in pre], policy))):
+                preempt = sorted(_blocking(hits))
                 hits = [h for h in hits if h.spec.mode == "shadow"]
         for h in hits:
             r = _window_reason(h, p, policy)
@@ -353,28 +374,42 @@ def _claims(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: lis
             defer_until.append(c.until)
 
 
-def _near(touches: Iterable[TouchView], at: float, span: float) -> list[TouchView]:
-    return [t for t in touches if at - span < t.at < at + span]
+_AT = attrgetter("at")
 
 
-def _cap_blocking(times: Sequence[tuple[float, str]], at: float, limit: int,
-                  per: float) -> list[str] | None:
-    """Touch ids in the fullest window of length ``per`` containing ``at``, if it is full."""
-    near = sorted((t, i) for t, i in times if at - per < t < at + per)
-    if len(near) + 1 <= limit:
+def _near(live: list[TouchView], times: list[float], at: float, span: float) -> list[TouchView]:
+    """The touches of ``live`` (sorted by time; ``times`` are theirs) within ``span`` of ``at``."""
+    return live[bisect_right(times, at - span):bisect_left(times, at + span)]
+
+
+def _fullest(ts: list[float], at: float, limit: int, per: float) -> tuple[int, int] | None:
+    """The fullest window of length ``per`` containing ``at``, as a slice ``(lo, hi)`` of
+    ``ts`` (sorted times, all within ``per`` of ``at``), if it leaves no room under ``limit``.
+
+    O(n log n): every candidate window is counted by bisection, in C when there are many.
+    """
+    if len(ts) + 1 <= limit:
         return None
     if limit <= 1:
-        return [i for _, i in near] if limit == 0 or near else None
+        return (0, len(ts)) if limit == 0 or ts else None
+    past = bisect_right(ts, at)
     # the windows containing ``at`` start in (at - per, at]; their count can only peak where
     # a past touch is about to leave or a future one has just entered
-    starts = ([at - per + 1e-6, at] + [t for t, _ in near if t <= at]
-              + [t - per + 1e-6 for t, _ in near if t > at])
-    worst: list[str] = []
-    for s in starts:
-        inside = [i for t, i in near if s <= t < s + per]
-        if len(inside) > len(worst):
-            worst = inside
-    return worst if len(worst) + 1 > limit else None
+    best_lo = best_n = 0
+    if len(ts) > 48:
+        arr = np.array(ts)
+        starts = np.concatenate(([at - per + 1e-6, at], arr[:past], arr[past:] - per + 1e-6))
+        los = np.searchsorted(arr, starts, "left")
+        counts = np.searchsorted(arr, starts + per, "left") - los
+        best = int(np.argmax(counts))  # the first of the fullest, as the loop below picks
+        best_lo, best_n = int(los[best]), int(counts[best])
+    else:
+        for s in [at - per + 1e-6, at, *ts[:past], *(t - per + 1e-6 for t in ts[past:])]:
+            lo = bisect_left(ts, s)
+            n = bisect_left(ts, s + per, lo) - lo
+            if n > best_n:
+                best_lo, best_n = lo, n
+    return (best_lo, best_lo + best_n) if best_n + 1 > limit else None
 
 
 @dataclass(slots=True)
@@ -388,38 +423,47 @@ class _Hit:
 
 
 def _window_hits(p: Proposal, at: float, live: list[TouchView], policy: Policy) -> list[_Hit]:
-    """Caps, spacing and conflicts that block ``p`` at time ``at`` (shadow ones included)."""
+    """Caps, spacing and conflicts that block ``p`` at time ``at`` (shadow ones included).
+
+    ``live`` is sorted by time: each window is a slice found by bisection, so a busy customer
+    costs a pass over the touches near ``at``, not a pass per rule over all of them.
+    """
     hits: list[_Hit] = []
+    times = [t.at for t in live]
     for cap in policy.caps:
-        if ((cap.channels is not None and p.channel not in cap.channels)
-                or (cap.intents is not None and p.intent not in cap.intents)
-                or p.intent in cap.exempt_intents):
+        chans, intents, exempt = cap.channels, cap.intents, cap.exempt_intents
+        if ((chans is not None and p.channel not in chans)
+                or (intents is not None and p.intent not in intents) or p.intent in exempt):
             continue
-        lo, hi = at - cap.per, at + cap.per
-        counted = [t for t in live if lo < t.at < hi
-                   and (cap.channels is None or t.channel in cap.channels)
-                   and (cap.intents is None or t.intent in cap.intents)
-                   and t.intent not in cap.exempt_intents]
+        counted = _near(live, times, at, cap.per)
+        if chans is not None or intents is not None or exempt:
+            counted = [t for t in counted if (chans is None or t.channel in chans)
+                       and (intents is None or t.intent in intents)
+                       and t.intent not in exempt]
         if len(counted) < cap.limit:
             continue  # even all of them together leave room
-        ids = _cap_blocking([(t.at, t.id) for t in counted], at, cap.limit, cap.per)
-        if ids is not None:
-            hits.append(_Hit(cap, "cap", [t for t in counted if t.id in ids], cap.per))
+        window = _fullest([t.at for t in counted], at, cap.limit, cap.per)
+        if window is not None:
+            hits.append(_Hit(cap, "cap", counted[window[0]:window[1]], cap.per))
     for sp in policy.spacing:
         if p.intent in sp.exempt_intents or (sp.channels and p.channel not in sp.channels):
             continue
-        near = [t for t in _near(live, at, sp.min_gap) if t.intent not in sp.exempt_intents
-                and (not sp.channels or t.channel in sp.channels)
-                and (sp.between == "any" or (t.agent == p.agent) == (sp.between == "same_agent"))]
+        chans, exempt, between, agent = sp.channels, sp.exempt_intents, sp.between, p.agent
+        same = between == "same_agent"
+        near = [t for t in _near(live, times, at, sp.min_gap) if t.intent not in exempt
+                and (not chans or t.channel in chans)
+                and (between == "any" or (t.agent == agent) == same)]
         if near:
             hits.append(_Hit(sp, "spacing", near, sp.min_gap))
-    mine = policy.rank_of(p.agent)
+    ranks, last = policy.rank, len(policy.rank)
+    mine = ranks.get(p.agent, last)
     for cf in policy.conflicts:
         if p.intent not in cf.intents:
             continue
-        clash = [t for t in _near(live, at, cf.within)
-                 if t.agent != p.agent and t.intent in cf.intents and t.intent != p.intent
-                 and (policy.rank_of(t.agent) <= mine or t.status == "pending")]
+        intents, agent, intent = cf.intents, p.agent, p.intent
+        clash = [t for t in _near(live, times, at, cf.within)
+                 if t.agent != agent and t.intent in intents and t.intent != intent
+                 and (ranks.get(t.agent, last) <= mine or t.status == "pending")]
         if clash:
             hits.append(_Hit(cf, "conflict", clash, cf.within))
     return hits
@@ -452,22 +496,44 @@ def _window_reason(h: _Hit, p: Proposal, policy: Policy) -> Reason:
                                   refs={"touches": ids, "agents": who})
 
 
-def _clears(h: _Hit, at: float, live: list[TouchView]) -> float:
+def _clears(h: _Hit, at: float) -> float:
     """When window ``h`` stops blocking: a spacing or conflict window when its last touch
     leaves it; a cap at the first moment a touch leaving makes room."""
+    ts = [x.at for x in h.touches]  # sorted: windows are slices of the sorted live touches
+    if not ts:  # a cap of 0 blocks with no touch at all: ask again one window later
+        return at + h.span
+    last = ts[-1] + h.span
     if h.kind != "cap":
-        return max(x.at for x in h.touches) + h.span
-    times = [(t.at, t.id) for t in h.touches]
-    for candidate in sorted({x.at + h.span for x in h.touches if x.at + h.span > at}):
-        if _cap_blocking(times, candidate, h.spec.limit, h.span) is None:
+        return last
+    per, limit = h.span, int(h.spec.limit)
+    # the candidates are the moments touches leave the window, after ``at``
+    first = bisect_right(ts, at - per)
+    while first > 0 and ts[first - 1] + per > at:
+        first -= 1
+    while first < len(ts) and ts[first] + per <= at:
+        first += 1
+    if limit == 0 or first == len(ts):
+        return last
+    if limit == 1 or ts[-1] < ts[0] + per:
+        # every candidate lies past the last touch (or the cap holds one touch), so a window
+        # containing it is full exactly when the touches near it are: count them
+        arr = np.array(ts)
+        candidates = np.unique(arr[first:] + per)
+        near = (np.searchsorted(arr, candidates + per, "left")
+                - np.searchsorted(arr, candidates - per, "right"))
+        room = np.flatnonzero(near + 1 <= limit)
+        return float(candidates[room[0]]) if len(room) else last
+    for candidate in sorted({t + per for t in ts[first:]}):
+        lo, hi = bisect_right(ts, candidate - per), bisect_left(ts, candidate + per)
+        if _fullest(ts[lo:hi], candidate, limit, per) is None:
             return candidate
-    return max(x.at for x in h.touches) + h.span
+    return last
 
 
 def _retry(p: Proposal, at: float, snap: Snapshot, policy: Policy,
            defer_until: list[float], hits: list[_Hit] | None) -> float:
     """The earliest time at which every blocking window and condition clears."""
-    live = [t for t in snap.touches if t.status in _LIVE]
+    live = sorted((t for t in snap.touches if t.status in _LIVE), key=_AT)
     t = at
     for _ in range(_MAX_RETRY_ROUNDS):
         if hits is None:
@@ -476,7 +542,7 @@ def _retry(p: Proposal, at: float, snap: Snapshot, policy: Policy,
         hits = None
         if not blocked:
             break
-        t = max(_clears(h, t, live) for h in blocked)
+        t = max(_clears(h, t) for h in blocked)
     return max(t, max(defer_until, default=at))
 
 
