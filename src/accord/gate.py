@@ -131,6 +131,7 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     _conditions(p, at, snap, policy, seat, outbound, reasons, shadow, defer_until)
     preempt: list[str] = []
     hits: list[_Hit] | None = None
+    every: list[TouchView] | None = None
     if not context_only:
         _authority(p, seat, reasons, amend)
         _commitments(p, at, snap, policy, reasons, amend)
@@ -143,10 +144,13 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
                         "the policy's horizon; the gate reads no more and holds rather than "
                         "decide on part of the history. To fix: cancel or expire the touches "
                         "of the agent flooding this customer"))
+        every = live = _live(snap)
         lease = policy.spec.settings.touch_lease
-        live = sorted((t for t in snap.touches if t.status in _LIVE
-                       and not (t.status == "pending" and t.at + lease < at)), key=_AT)
-        hits = _window_hits(p, at, live, policy)  # a cap of 0 blocks even with no touch
+        if any(t.status == "pending" and t.at + lease < at for t in live):
+            live = [t for t in live if not (t.status == "pending" and t.at + lease < at)]
+        times = [t.at for t in live]
+        # a cap of 0 blocks even with no touch
+        hits = _window_hits(p, at, live, policy, times)
         blockers = [h for h in hits if h.spec.mode != "shadow"]
         if blockers:
             ranks, last, mine = policy.rank, len(policy.rank), policy.rank_of(p.agent)
@@ -171,7 +175,7 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     outcome = max((r.effect for r in reasons), key=lambda o: o.severity, default=Outcome.GO)
     retry_at = None
     if outcome is Outcome.DEFER:
-        retry_at = _retry(p, at, snap, policy, defer_until, hits)
+        retry_at = _retry(p, at, snap if every is None else every, policy, defer_until, hits)
         amend["at"] = iso(retry_at)
     if preempt and outcome is Outcome.GO:
         names = sorted({t.agent for t in snap.touches if t.id in preempt})
@@ -377,6 +381,14 @@ def _claims(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: lis
 _AT = attrgetter("at")
 
 
+def _live(snap: Snapshot) -> list[TouchView]:
+    """The snapshot's live touches, sorted by time (the store reads them so: the sort is
+    then one pass)."""
+    live = [t for t in snap.touches if t.status in _LIVE]
+    live.sort(key=_AT)
+    return live
+
+
 def _near(live: list[TouchView], times: list[float], at: float, span: float) -> list[TouchView]:
     """The touches of ``live`` (sorted by time; ``times`` are theirs) within ``span`` of ``at``."""
     return live[bisect_right(times, at - span):bisect_left(times, at + span)]
@@ -422,14 +434,16 @@ class _Hit:
     span: float
 
 
-def _window_hits(p: Proposal, at: float, live: list[TouchView], policy: Policy) -> list[_Hit]:
+def _window_hits(p: Proposal, at: float, live: list[TouchView], policy: Policy,
+                 times: list[float] | None = None) -> list[_Hit]:
     """Caps, spacing and conflicts that block ``p`` at time ``at`` (shadow ones included).
 
     ``live`` is sorted by time: each window is a slice found by bisection, so a busy customer
     costs a pass over the touches near ``at``, not a pass per rule over all of them.
     """
     hits: list[_Hit] = []
-    times = [t.at for t in live]
+    if times is None:
+        times = [t.at for t in live]
     for cap in policy.caps:
         chans, intents, exempt = cap.channels, cap.intents, cap.exempt_intents
         if ((chans is not None and p.channel not in chans)
@@ -530,14 +544,16 @@ def _clears(h: _Hit, at: float) -> float:
     return last
 
 
-def _retry(p: Proposal, at: float, snap: Snapshot, policy: Policy,
+def _retry(p: Proposal, at: float, snap: Snapshot | list[TouchView], policy: Policy,
            defer_until: list[float], hits: list[_Hit] | None) -> float:
-    """The earliest time at which every blocking window and condition clears."""
-    live = sorted((t for t in snap.touches if t.status in _LIVE), key=_AT)
+    """The earliest time at which every blocking window and condition clears (``snap``: the
+    snapshot, or its live touches sorted by time when the caller has them)."""
+    live = _live(snap) if isinstance(snap, Snapshot) else snap
+    times = [t.at for t in live]
     t = at
     for _ in range(_MAX_RETRY_ROUNDS):
         if hits is None:
-            hits = _window_hits(p, t, live, policy)
+            hits = _window_hits(p, t, live, policy, times)
         blocked = [h for h in hits if h.spec.mode != "shadow" and h.spec.effect == "defer"]
         hits = None
         if not blocked:

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accord import Accord
+from accord.bench import bench_busy, bench_scale
 from accord.gate import SNAPSHOT_TOUCHES, Snapshot, TouchView, evaluate
 from accord.model import Outcome, Proposal
 from accord.policy import Policy
@@ -186,3 +187,16 @@ def test_the_store_reads_only_the_touches_nearest_the_proposal(any_acc: Accord,
     assert len(every) == 6
     assert [r["at"] for r in nearest] == sorted(
         sorted((r["at"] for r in every), key=lambda t: abs(t - at))[:3])
+
+
+def test_the_bench_reports_busy_customers_as_ratios_against_a_quiet_one() -> None:
+    out = bench_busy(sizes=(50, 200), rounds=2)
+    assert {"busy_quiet_us", "busy_50_us", "busy_50_ratio", "busy_200_us",
+            "busy_200_ratio"} <= set(out)
+    assert set(out["busy_200_us_by_intent"]) == {"upsell", "nurture", "retain", "winback"}
+
+
+def test_the_bench_interleaves_the_small_and_the_large_store() -> None:
+    out = bench_scale(small=50, large=100, touches_per=1, n=40, rounds=2)
+    assert out["scale_ratio_min"] <= out["scale_ratio"] <= out["scale_ratio_max"]
+    assert (out["small_customers"], out["large_customers"]) == (50, 100)
