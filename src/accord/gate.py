@@ -12,6 +12,7 @@ import contextlib
 import heapq
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from accord._time import format_duration, iso, to_datetime, to_epoch
 from accord.model import Outcome, Proposal, Reason
-from accord.policy import Policy, _cel
+from accord.policy import Policy, _cel, _closure
 from accord.policy._cost import TOUCHES_IN_CONDITIONS
 from accord.policy._schema import AgentSpec
 
@@ -235,28 +236,45 @@ def _conditions(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: Ag
     if "agent" in needs:
         variables["agent"] = {"id": seat.id, "owner": seat.owner, "team": seat.team or "",
                               "precedence": policy.rank_of(seat.id)}
+    compiled = scope.closures is not None
     if "touches" in needs:
         live = [t for t in snap.touches if t.status in _LIVE]
         if len(live) > TOUCHES_IN_CONDITIONS:  # the bound policy check counts on
             live = heapq.nsmallest(TOUCHES_IN_CONDITIONS, live, key=lambda t: abs(t.at - at))
         variables["touches"] = [
             {"id": t.id, "agent": t.agent, "team": policy.team_of(t.agent) or "",
-             "channel": t.channel, "intent": t.intent, "at": _cel.timestamp(t.at),
-             "status": t.status}
+             "channel": t.channel, "intent": t.intent, "status": t.status,
+             "at": to_datetime(t.at) if compiled else _cel.timestamp(t.at)}
             for t in live]
-    context = _cel.bind(_cel.RULES, variables)
-    try:
-        results: list[Any] = _cel.run(scope.program, context)
-        errors: list[_cel.CelError | None] = [None] * len(results)
-    except _cel.CelError:  # some condition failed (or all of them spent one shared budget):
-        results, errors = [], []  # run each alone, so one bad rule cannot hide the others
-        for i in scope.rules:
+    results: list[Any] = []
+    errors: list[_cel.CelError | None] = []
+    context: Any = None
+    if scope.closures is not None:  # every condition compiled: no crossing into CEL
+        if "customer" in needs:
+            variables["customer"] = {k: _closure.plain(v)
+                                     for k, v in variables["customer"].items()}
+        context = variables
+        for closure in scope.closures:
             try:
-                results.append(_cel.run(policy.rules[i].when.program, context))
+                results.append(_closure.run(closure, variables))
                 errors.append(None)
             except _cel.CelError as exc:
                 results.append(None)
                 errors.append(exc)
+    else:
+        context = _cel.bind(_cel.RULES, variables)
+        try:
+            results = _cel.run(scope.program, context)
+            errors = [None] * len(results)
+        except _cel.CelError:  # some condition failed (or all spent one shared budget):
+            results, errors = [], []  # run each alone: one bad rule cannot hide the others
+            for i in scope.rules:
+                try:
+                    results.append(_cel.run(policy.rules[i].when.program, context))
+                    errors.append(None)
+                except _cel.CelError as exc:
+                    results.append(None)
+                    errors.append(exc)
     for i, matched, error in zip(scope.rules, results, errors, strict=True):
         rule = policy.rules[i]
         s = rule.spec
@@ -282,14 +300,26 @@ def _conditions(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: Ag
             continue
         reasons.append(reason)
         if effect is Outcome.DEFER:
-            defer_until.append(_until(rule.until, context, at))
+            defer_until.append(_until(rule, variables, context, at))
 
 
-def _until(expr: Any, context: Any, at: float) -> float:
-    if expr is None:
+def _until(rule: Any, variables: dict[str, Any], context: Any, at: float) -> float:
+    """When a deferring rule's ``until`` says it clears (in an hour if it cannot say)."""
+    if rule.until is None:
         return at + 3600.0
     try:
-        when = _cel.as_epoch(_cel.run(expr.program, context))
+        if context is variables and rule.until_closure is not None:
+            value = _closure.run(rule.until_closure, variables)
+        else:
+            if context is variables:  # the conditions ran compiled; this one needs CEL
+                variables = {**variables, "customer": {
+                    k: _cel.timestamp(v.timestamp()) if isinstance(v, datetime) else v
+                    for k, v in variables.get("customer", {}).items()}}
+                variables["touches"] = [{**t, "at": _cel.timestamp(t["at"].timestamp())}
+                                        for t in variables.get("touches", [])]
+                context = _cel.bind(_cel.RULES, variables)
+            value = _cel.run(rule.until.program, context)
+        when = _cel.as_epoch(value)
     except _cel.CelError:
         return at + 3600.0
     return when if when is not None else at + 3600.0

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from accord._errors import PolicyError
-from accord.policy import _cel, _cost, _source
+from accord.policy import _cel, _closure, _cost, _source
 from accord.policy._schema import (
     AgentSpec,
     CapSpec,
@@ -49,6 +49,9 @@ class Rule:
     when: Expr
     until: Expr | None
     line: int | None
+    # the condition compiled to Python closures, when it is inside the subset (_closure)
+    when_closure: _closure.Closure | None = None
+    until_closure: _closure.Closure | None = None
 
     @property
     def id(self) -> str:
@@ -68,6 +71,7 @@ class Reducer:
 class Scope:
     rules: tuple[int, ...]
     program: Any
+    closures: tuple[_closure.Closure, ...] | None  # every condition compiled, or None
     variables: frozenset[str]
     customer_fields: frozenset[str] | None
     action_fields: frozenset[str] | None
@@ -97,10 +101,14 @@ def _make_scope(policy: Policy, intent: str, channel: str, agent: str, outbound:
                 action = (None if action is None or expr.action_fields is None
                           else action | expr.action_fields)
     program = None
-    if rules:
+    compiled = [policy.rules[i].when_closure for i in rules]
+    closures = None
+    if all(c is not None for c in compiled):
+        closures = tuple(c for c in compiled if c is not None)
+    elif rules:  # CEL runs the scope: one program returning a list of bools
         source = "[" + ", ".join(f"({policy.rules[i].spec.when})" for i in rules) + "]"
         program = _cel.compile_source(source, _cel.RULES)
-    return Scope(tuple(rules), program, frozenset(variables),
+    return Scope(tuple(rules), program, closures, frozenset(variables),
                  None if customer is None else frozenset(customer),
                  None if action is None else frozenset(action))
 
@@ -256,6 +264,15 @@ def compile_expr(source: str, allowed: tuple[str, ...]) -> Expr:
     return Expr(source, program, variables, fields, action)
 
 
+def _closure_of(source: str | None) -> _closure.Closure | None:
+    if source is None:
+        return None
+    try:
+        return _closure.compile_closure(source, frozenset(VARIABLES))
+    except _closure.Unsupported:
+        return None  # CEL runs it
+
+
 def _compile(spec: PolicySpec, text: str, source: str, lines: dict[Any, int]) -> Policy:
     problems = _Problems(source, lines)
     warnings: list[str] = []
@@ -311,7 +328,8 @@ def _compile(spec: PolicySpec, text: str, source: str, lines: dict[Any, int]) ->
             if a not in agents:
                 problems.add(("rules", i, "agents", j), f"{a!r} is not a declared agent", r.id)
         if when is not None:
-            rules.append(Rule(r, when, until, _source.line_of(lines, ("rules", i))))
+            rules.append(Rule(r, when, until, _source.line_of(lines, ("rules", i)),
+                              _closure_of(r.when), _closure_of(r.until) if until else None))
 
     reducers: dict[str, list[Reducer]] = {}
     for i, red in enumerate(spec.reducers):
