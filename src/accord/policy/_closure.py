@@ -56,7 +56,9 @@ BUDGET = "\x00iterations"  # the env key of the iteration count, as the runtime 
 def run(closure: Closure, env: Env) -> Any:
     """Evaluate; an error (missing key, no such overload) raises ``CelError``, and the
     runtime's iteration budget holds here too (``CelLimitError``)."""
-    env[BUDGET] = [0]
+    budget = env.get(BUDGET)
+    if budget is None or budget[0]:
+        env[BUDGET] = [0]  # each condition has the runtime's whole budget
     try:
         return closure(env)
     except _Error as exc:
@@ -69,12 +71,17 @@ class _Error(Exception):
     pass
 
 
+_FAILURES = (_Error, TypeError, ValueError, OverflowError)
+
+
 def _is_num(v: Any) -> bool:
     return type(v) is int or type(v) is float
 
 
 def _eq(a: Any, b: Any) -> bool:
     """CEL equality: numbers compare across int and double; other kinds never equal."""
+    if type(a) is type(b) and type(a) is str:
+        return bool(a == b)
     if _is_num(a) and _is_num(b):
         return bool(a == b)
     if type(a) is not type(b):
@@ -85,6 +92,12 @@ def _eq(a: Any, b: Any) -> bool:
         return len(a) == len(b) and all(
             any(_eq(k, j) for j in b) and _eq(v, _get(b, k)) for k, v in a.items())
     return bool(a == b)
+
+
+def _no_field(m: Any, field: str) -> Any:
+    if isinstance(m, dict):
+        return m[field]
+    raise _Error(f"no such field {field!r}")
 
 
 def _get(m: dict[Any, Any], key: Any) -> Any:
@@ -178,11 +191,10 @@ def _compile(node: Node, variables: frozenset[str], bound: frozenset[str]) -> Cl
 
         def select(env: Env) -> Any:
             m = operand(env)
-            if not isinstance(m, dict):
-                raise _Error(f"no such field {field!r}")
-            if field not in m:
-                raise _Error(f"Key not found in map : {field!r}")
-            return m[field]
+            try:
+                return m[field] if type(m) is dict else _no_field(m, field)
+            except KeyError:
+                raise _Error(f"Key not found in map : {field!r}") from None
         return select
     if kind == "index":
         operand, key = sub(node[1]), sub(node[2])
@@ -225,22 +237,27 @@ def _operator(op: str, args: list[Closure]) -> Closure:
     if op in ("&&", "||"):
         a, b = args
         absorbing: bool = op == "||"
+        stop: bool = absorbing  # compared by identity; ``absorbing`` is what is returned
 
         def logic(env: Env) -> bool:
-            values: list[Any] = []
-            for f in (a, b):
-                try:
-                    v = f(env)
-                except (_Error, TypeError, ValueError, OverflowError) as exc:
-                    v = exc
-                if v is absorbing:
-                    return bool(absorbing)
-                values.append(v)
-            for v in values:
-                if isinstance(v, Exception):
-                    raise v
-            for v in values:
-                _bool(v)
+            try:
+                va = a(env)
+            except _FAILURES as exc:
+                va = exc
+            if va is stop:
+                return absorbing
+            try:
+                vb = b(env)
+            except _FAILURES as exc:
+                vb = exc
+            if vb is stop:
+                return absorbing
+            if isinstance(va, Exception):
+                raise va
+            if isinstance(vb, Exception):
+                raise vb
+            if type(va) is not bool or type(vb) is not bool:
+                raise _Error("No matching overloads found : logical operator")
             return not absorbing
         return logic
     if op == "!":
@@ -362,6 +379,9 @@ def _comprehension(node: Node, variables: frozenset[str], bound: frozenset[str])
 
 def plain(value: Any) -> Any:
     """A value as the closures take it: protobuf timestamps (as CEL takes them) as datetimes."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
     if isinstance(value, Timestamp):
         return value.ToDatetime(tzinfo=UTC)
     if isinstance(value, dict):
