@@ -133,6 +133,7 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     preempt: list[str] = []
     hits: list[_Hit] | None = None
     every: list[TouchView] | None = None
+    live_now: list[TouchView] | None = None  # the live touches, those past their lease gone
     if not context_only:
         _authority(p, seat, reasons, amend)
         _commitments(p, at, snap, policy, reasons, amend)
@@ -151,19 +152,7 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
             live = [t for t in live if not (t.status == "pending" and t.at + lease < at)]
         times = [t.at for t in live]
         # a cap of 0 blocks even with no touch
-        hits = _window_hits(p, at, live, policy, times)
-        blockers = [h for h in hits if h.spec.mode != "shadow"]
-        if blockers:
-            ranks, last, mine = policy.rank, len(policy.rank), policy.rank_of(p.agent)
-            pre = {t.id for t in live if t.status == "pending"
-                   and ranks.get(t.agent, last) > mine}
-            # only pending touches of lower seats block? (stops at the first that is not one)
-            if (pre and any(h.touches for h in blockers)
-                    and all(t.id in pre for h in blockers for t in h.touches)
-                    and not _blocking(_window_hits(
-                        p, at, [t for t in live if t.id not in pre], policy))):
-                preempt = sorted(_blocking(hits))
-                hits = [h for h in hits if h.spec.mode == "shadow"]
+        hits, preempt = _windows(p, at, live, times, policy)
         for h in hits:
             r = _window_reason(h, p, policy)
             (shadow if r.shadow else reasons).append(r)
@@ -188,7 +177,7 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     else:
         preempt = []
     if outcome is Outcome.STOP and _amend and len(seat.mandate.channels) > 1:
-        _suggest_channel(p, at, snap, policy, seat, reasons, amend)
+        _suggest_channel(p, at, snap, policy, seat, reasons, amend, live_now)
     return Verdict(outcome, reasons, retry_at, amend, shadow, preempt, incidents)
 
 
@@ -464,6 +453,24 @@ class _Hit:
     span: float
 
 
+def _windows(p: Proposal, at: float, live: list[TouchView], times: list[float],
+             policy: Policy) -> tuple[list[_Hit], list[str]]:
+    """The windows that block ``p`` and the pending touches it pre-empts instead: when every
+    blocking touch is a pending one of a lower seat, and without them nothing blocks."""
+    hits = _window_hits(p, at, live, policy, times)  # a cap of 0 blocks even with no touch
+    blockers = [h for h in hits if h.spec.mode != "shadow"]
+    if blockers:
+        ranks, last, mine = policy.rank, len(policy.rank), policy.rank_of(p.agent)
+        pre = {t.id for t in live if t.status == "pending" and ranks.get(t.agent, last) > mine}
+        # (all() stops at the first blocking touch that is not such a one)
+        if (pre and any(h.touches for h in blockers)
+                and all(t.id in pre for h in blockers for t in h.touches)
+                and not _blocking(_window_hits(
+                    p, at, [t for t in live if t.id not in pre], policy))):
+            return [h for h in hits if h.spec.mode == "shadow"], sorted(_blocking(hits))
+    return hits, []
+
+
 def _window_hits(p: Proposal, at: float, live: list[TouchView], policy: Policy,
                  times: list[float] | None = None) -> list[_Hit]:
     """Caps, spacing and conflicts that block ``p`` at time ``at`` (shadow ones included).
@@ -593,14 +600,31 @@ def _retry(p: Proposal, at: float, snap: Snapshot | list[TouchView], policy: Pol
 
 
 def _suggest_channel(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: AgentSpec,
-                     reasons: list[Reason], amend: dict[str, Any]) -> None:
+                     reasons: list[Reason], amend: dict[str, Any],
+                     live: list[TouchView] | None) -> None:
+    """The first other channel of the seat's mandate on which ``p`` would not be stopped.
+
+    Only what depends on the channel is decided again (the conditions that apply to the other
+    channel's shape, and the windows): every other stop would hold on any channel, and then
+    this returns before trying one.
+    """
     stops = [r for r in reasons if r.effect is Outcome.STOP]
     if not all(r.rule in policy.channel_rules for r in stops):
         return  # another channel would be stopped all the same
+    if live is None:
+        lease = policy.spec.settings.touch_lease
+        live = [t for t in _live(snap) if not (t.status == "pending" and t.at + lease < at)]
+    times = [t.at for t in live]
+    outbound = p.intent not in policy.spec.outbound_exempt_intents
     for channel in seat.mandate.channels:
         if channel == p.channel:
             continue
         other = p.model_copy(update={"channel": channel})
-        if evaluate(other, at, snap, policy, _amend=False).outcome is not Outcome.STOP:
+        found: list[Reason] = []
+        _conditions(other, at, snap, policy, seat, outbound, found, [], [])
+        if any(r.effect is Outcome.STOP for r in found):
+            continue
+        hits, _ = _windows(other, at, live, times, policy)
+        if not any(h.spec.mode != "shadow" and h.spec.effect == "stop" for h in hits):
             amend["channel"] = channel
             return
