@@ -9,16 +9,27 @@ the earliest time at which every blocking window clears. The same function decid
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+import heapq
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from datetime import datetime
+from operator import attrgetter
 from typing import Any
+
+import numpy as np
 
 from accord._time import format_duration, iso, to_datetime, to_epoch
 from accord.model import Outcome, Proposal, Reason
-from accord.policy import Policy, _cel
+from accord.policy import Policy, _cel, _closure
+from accord.policy._cost import TOUCHES_IN_CONDITIONS
 from accord.policy._schema import AgentSpec
 
 _LIVE = ("pending", "executed")
+# A snapshot carries at most this many live touches, the nearest to the proposal's time. A
+# customer with more within the policy's horizon is held (``history-limit``) rather than
+# decided on part of its history: a cap or spacing filtered by channel or intent could miss
+# the one touch that matters. Below it, every decision is exact and O(n log n).
+SNAPSHOT_TOUCHES = 20_000
 _MAX_RETRY_ROUNDS = 12
 
 
@@ -66,6 +77,7 @@ class Snapshot:
     trace_cost_usd: float = 0.0
     trace_tokens: int = 0
     trace_count: int = 0
+    truncated: bool = False  # more than SNAPSHOT_TOUCHES live touches: ``touches`` is a part
 
 
 @dataclass(slots=True)
@@ -120,22 +132,27 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     _conditions(p, at, snap, policy, seat, outbound, reasons, shadow, defer_until)
     preempt: list[str] = []
     hits: list[_Hit] | None = None
+    every: list[TouchView] | None = None
+    live_now: list[TouchView] | None = None  # the live touches, those past their lease gone
     if not context_only:
         _authority(p, seat, reasons, amend)
         _commitments(p, at, snap, policy, reasons, amend)
         _budgets(p, snap, policy, seat, reasons, incidents)
         _claims(p, at, snap, policy, reasons, defer_until)
-        live = [t for t in snap.touches if t.status in _LIVE
-                and not (t.status == "pending" and t.at + policy.spec.settings.touch_lease < at)]
-        hits = _window_hits(p, at, live, policy) if live else []
-        blocking = _blocking(hits)
-        if blocking:
-            pre = {t.id for t in live if t.status == "pending"
-                   and policy.rank_of(t.agent) > policy.rank_of(p.agent)}
-            if pre and blocking <= pre and not _blocking(
-                    _window_hits(p, at, [t for t in live if t.id not in pre], policy)):
-                preempt = sorted(blocking)
-                hits = [h for h in hits if h.spec.mode == "shadow"]
+        if snap.truncated:
+            reasons.append(Reason.model_construct(
+                rule="history-limit", effect=Outcome.DEFER, refs={},
+                message=f"this customer has more than {SNAPSHOT_TOUCHES:,} live touches within "
+                        "the policy's horizon; the gate reads no more and holds rather than "
+                        "decide on part of the history. To fix: cancel or expire the touches "
+                        "of the agent flooding this customer"))
+        every = live = _live(snap)
+        lease = policy.spec.settings.touch_lease
+        if any(t.status == "pending" and t.at + lease < at for t in live):
+            live = [t for t in live if not (t.status == "pending" and t.at + lease < at)]
+        times = [t.at for t in live]
+        # a cap of 0 blocks even with no touch
+        hits, preempt = _windows(p, at, live, times, policy)
         for h in hits:
             r = _window_reason(h, p, policy)
             (shadow if r.shadow else reasons).append(r)
@@ -148,7 +165,7 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     outcome = max((r.effect for r in reasons), key=lambda o: o.severity, default=Outcome.GO)
     retry_at = None
     if outcome is Outcome.DEFER:
-        retry_at = _retry(p, at, snap, policy, defer_until, hits)
+        retry_at = _retry(p, at, snap if every is None else every, policy, defer_until, hits)
         amend["at"] = iso(retry_at)
     if preempt and outcome is Outcome.GO:
         names = sorted({t.agent for t in snap.touches if t.id in preempt})
@@ -160,7 +177,7 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     else:
         preempt = []
     if outcome is Outcome.STOP and _amend and len(seat.mandate.channels) > 1:
-        _suggest_channel(p, at, snap, policy, seat, reasons, amend)
+        _suggest_channel(p, at, snap, policy, seat, reasons, amend, live_now)
     return Verdict(outcome, reasons, retry_at, amend, shadow, preempt, incidents)
 
 
@@ -208,38 +225,63 @@ def _conditions(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: Ag
     if "agent" in needs:
         variables["agent"] = {"id": seat.id, "owner": seat.owner, "team": seat.team or "",
                               "precedence": policy.rank_of(seat.id)}
+    compiled = scope.closures is not None
     if "touches" in needs:
+        live = [t for t in snap.touches if t.status in _LIVE]
+        if len(live) > TOUCHES_IN_CONDITIONS:  # the bound policy check counts on
+            live = heapq.nsmallest(TOUCHES_IN_CONDITIONS, live, key=lambda t: abs(t.at - at))
         variables["touches"] = [
             {"id": t.id, "agent": t.agent, "team": policy.team_of(t.agent) or "",
-             "channel": t.channel, "intent": t.intent, "at": _cel.timestamp(t.at),
-             "status": t.status}
-            for t in snap.touches if t.status in _LIVE]
-    context = _cel.bind(_cel.RULES, variables)
-    try:
-        results: list[Any] = _cel.run(scope.program, context)
-        errors: list[str | None] = [None] * len(results)
-    except _cel.CelError:  # some condition failed: find which, one by one
-        results, errors = [], []
-        for i in scope.rules:
+             "channel": t.channel, "intent": t.intent, "status": t.status,
+             "at": to_datetime(t.at) if compiled else _cel.timestamp(t.at)}
+            for t in live]
+    results: list[Any] = []
+    errors: list[_cel.CelError | None] = []
+    context: Any = None
+    if scope.closures is not None:  # every condition compiled: no crossing into CEL
+        if "customer" in needs:
+            variables["customer"] = {k: _closure.plain(v)
+                                     for k, v in variables["customer"].items()}
+        context = variables
+        for closure in scope.closures:
             try:
-                results.append(_cel.run(policy.rules[i].when.program, context))
+                results.append(_closure.run(closure, variables))
                 errors.append(None)
             except _cel.CelError as exc:
                 results.append(None)
-                errors.append(str(exc))
+                errors.append(exc)
+    else:
+        context = _cel.bind(_cel.RULES, variables)
+        try:
+            results = _cel.run(scope.program, context)
+            errors = [None] * len(results)
+        except _cel.CelError:  # some condition failed (or all spent one shared budget):
+            results, errors = [], []  # run each alone: one bad rule cannot hide the others
+            for i in scope.rules:
+                try:
+                    results.append(_cel.run(policy.rules[i].when.program, context))
+                    errors.append(None)
+                except _cel.CelError as exc:
+                    results.append(None)
+                    errors.append(exc)
     for i, matched, error in zip(scope.rules, results, errors, strict=True):
         rule = policy.rules[i]
         s = rule.spec
         if error is not None:
-            if s.on_error == "ignore":
+            # a rule that cannot be evaluated fails closed: it contributes its effect. Only a
+            # missing field may be waived (on_error: ignore); a spent budget never is.
+            if s.on_error == "ignore" and not isinstance(error, _cel.CelLimitError):
                 continue
         elif matched is not True:
             continue
         effect = Outcome(s.effect)
         message = s.message or f"condition holds: {s.when}"
-        if error:
-            message = (f"could not be evaluated ({error}); failing closed. Guard optional "
-                       f"fields with has(), or set on_error: ignore")
+        if error is not None:
+            hint = ("simplify the condition (see `accord policy check`)"
+                    if isinstance(error, _cel.CelLimitError)
+                    else "guard optional fields with has(), or set on_error: ignore")
+            message = (f"rule {s.id} could not be evaluated ({error}); failing closed. "
+                       f"To fix: {hint}")
         reason = Reason.model_construct(rule=s.id, effect=effect, message=message,
                                         shadow=s.mode == "shadow", refs={})
         if s.mode == "shadow":
@@ -247,14 +289,26 @@ def _conditions(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: Ag
             continue
         reasons.append(reason)
         if effect is Outcome.DEFER:
-            defer_until.append(_until(rule.until, context, at))
+            defer_until.append(_until(rule, variables, context, at))
 
 
-def _until(expr: Any, context: Any, at: float) -> float:
-    if expr is None:
+def _until(rule: Any, variables: dict[str, Any], context: Any, at: float) -> float:
+    """When a deferring rule's ``until`` says it clears (in an hour if it cannot say)."""
+    if rule.until is None:
         return at + 3600.0
     try:
-        when = _cel.as_epoch(_cel.run(expr.program, context))
+        if context is variables and rule.until_closure is not None:
+            value = _closure.run(rule.until_closure, variables)
+        else:
+            if context is variables:  # the conditions ran compiled; this one needs CEL
+                variables = {**variables, "customer": {
+                    k: _cel.timestamp(v.timestamp()) if isinstance(v, datetime) else v
+                    for k, v in variables.get("customer", {}).items()}}
+                variables["touches"] = [{**t, "at": _cel.timestamp(t["at"].timestamp())}
+                                        for t in variables.get("touches", [])]
+                context = _cel.bind(_cel.RULES, variables)
+            value = _cel.run(rule.until.program, context)
+        when = _cel.as_epoch(value)
     except _cel.CelError:
         return at + 3600.0
     return when if when is not None else at + 3600.0
@@ -343,28 +397,50 @@ def _claims(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: lis
             defer_until.append(c.until)
 
 
-def _near(touches: Iterable[TouchView], at: float, span: float) -> list[TouchView]:
-    return [t for t in touches if at - span < t.at < at + span]
+_AT = attrgetter("at")
 
 
-def _cap_blocking(times: Sequence[tuple[float, str]], at: float, limit: int,
-                  per: float) -> list[str] | None:
-    """Touch ids in the fullest window of length ``per`` containing ``at``, if it is full."""
-    near = sorted((t, i) for t, i in times if at - per < t < at + per)
-    if len(near) + 1 <= limit:
+def _live(snap: Snapshot) -> list[TouchView]:
+    """The snapshot's live touches, sorted by time (the store reads them so: the sort is
+    then one pass)."""
+    live = [t for t in snap.touches if t.status in _LIVE]
+    live.sort(key=_AT)
+    return live
+
+
+def _near(live: list[TouchView], times: list[float], at: float, span: float) -> list[TouchView]:
+    """The touches of ``live`` (sorted by time; ``times`` are theirs) within ``span`` of ``at``."""
+    return live[bisect_right(times, at - span):bisect_left(times, at + span)]
+
+
+def _fullest(ts: list[float], at: float, limit: int, per: float) -> tuple[int, int] | None:
+    """The fullest window of length ``per`` containing ``at``, as a slice ``(lo, hi)`` of
+    ``ts`` (sorted times, all within ``per`` of ``at``), if it leaves no room under ``limit``.
+
+    O(n log n): every candidate window is counted by bisection, in C when there are many.
+    """
+    if len(ts) + 1 <= limit:
         return None
     if limit <= 1:
-        return [i for _, i in near] if limit == 0 or near else None
+        return (0, len(ts)) if limit == 0 or ts else None
+    past = bisect_right(ts, at)
     # the windows containing ``at`` start in (at - per, at]; their count can only peak where
     # a past touch is about to leave or a future one has just entered
-    starts = ([at - per + 1e-6, at] + [t for t, _ in near if t <= at]
-              + [t - per + 1e-6 for t, _ in near if t > at])
-    worst: list[str] = []
-    for s in starts:
-        inside = [i for t, i in near if s <= t < s + per]
-        if len(inside) > len(worst):
-            worst = inside
-    return worst if len(worst) + 1 > limit else None
+    best_lo = best_n = 0
+    if len(ts) > 48:
+        arr = np.array(ts)
+        starts = np.concatenate(([at - per + 1e-6, at], arr[:past], arr[past:] - per + 1e-6))
+        los = np.searchsorted(arr, starts, "left")
+        counts = np.searchsorted(arr, starts + per, "left") - los
+        best = int(np.argmax(counts))  # the first of the fullest, as the loop below picks
+        best_lo, best_n = int(los[best]), int(counts[best])
+    else:
+        for s in [at - per + 1e-6, at, *ts[:past], *(t - per + 1e-6 for t in ts[past:])]:
+            lo = bisect_left(ts, s)
+            n = bisect_left(ts, s + per, lo) - lo
+            if n > best_n:
+                best_lo, best_n = lo, n
+    return (best_lo, best_lo + best_n) if best_n + 1 > limit else None
 
 
 @dataclass(slots=True)
@@ -377,39 +453,68 @@ class _Hit:
     span: float
 
 
-def _window_hits(p: Proposal, at: float, live: list[TouchView], policy: Policy) -> list[_Hit]:
-    """Caps, spacing and conflicts that block ``p`` at time ``at`` (shadow ones included)."""
+def _windows(p: Proposal, at: float, live: list[TouchView], times: list[float],
+             policy: Policy) -> tuple[list[_Hit], list[str]]:
+    """The windows that block ``p`` and the pending touches it pre-empts instead: when every
+    blocking touch is a pending one of a lower seat, and without them nothing blocks."""
+    hits = _window_hits(p, at, live, policy, times)  # a cap of 0 blocks even with no touch
+    blockers = [h for h in hits if h.spec.mode != "shadow"]
+    if blockers:
+        ranks, last, mine = policy.rank, len(policy.rank), policy.rank_of(p.agent)
+        pre = {t.id for t in live if t.status == "pending" and ranks.get(t.agent, last) > mine}
+        # (all() stops at the first blocking touch that is not such a one)
+        if (pre and any(h.touches for h in blockers)
+                and all(t.id in pre for h in blockers for t in h.touches)
+                and not _blocking(_window_hits(
+                    p, at, [t for t in live if t.id not in pre], policy))):
+            return [h for h in hits if h.spec.mode == "shadow"], sorted(_blocking(hits))
+    return hits, []
+
+
+def _window_hits(p: Proposal, at: float, live: list[TouchView], policy: Policy,
+                 times: list[float] | None = None) -> list[_Hit]:
+    """Caps, spacing and conflicts that block ``p`` at time ``at`` (shadow ones included).
+
+    ``live`` is sorted by time: each window is a slice found by bisection, so a busy customer
+    costs a pass over the touches near ``at``, not a pass per rule over all of them.
+    """
     hits: list[_Hit] = []
+    if times is None:
+        times = [t.at for t in live]
     for cap in policy.caps:
-        if ((cap.channels is not None and p.channel not in cap.channels)
-                or (cap.intents is not None and p.intent not in cap.intents)
-                or p.intent in cap.exempt_intents):
+        chans, intents, exempt = cap.channels, cap.intents, cap.exempt_intents
+        if ((chans is not None and p.channel not in chans)
+                or (intents is not None and p.intent not in intents) or p.intent in exempt):
             continue
-        lo, hi = at - cap.per, at + cap.per
-        counted = [t for t in live if lo < t.at < hi
-                   and (cap.channels is None or t.channel in cap.channels)
-                   and (cap.intents is None or t.intent in cap.intents)
-                   and t.intent not in cap.exempt_intents]
+        counted = _near(live, times, at, cap.per)
+        if chans is not None or intents is not None or exempt:
+            counted = [t for t in counted if (chans is None or t.channel in chans)
+                       and (intents is None or t.intent in intents)
+                       and t.intent not in exempt]
         if len(counted) < cap.limit:
             continue  # even all of them together leave room
-        ids = _cap_blocking([(t.at, t.id) for t in counted], at, cap.limit, cap.per)
-        if ids is not None:
-            hits.append(_Hit(cap, "cap", [t for t in counted if t.id in ids], cap.per))
+        window = _fullest([t.at for t in counted], at, cap.limit, cap.per)
+        if window is not None:
+            hits.append(_Hit(cap, "cap", counted[window[0]:window[1]], cap.per))
     for sp in policy.spacing:
         if p.intent in sp.exempt_intents or (sp.channels and p.channel not in sp.channels):
             continue
-        near = [t for t in _near(live, at, sp.min_gap) if t.intent not in sp.exempt_intents
-                and (not sp.channels or t.channel in sp.channels)
-                and (sp.between == "any" or (t.agent == p.agent) == (sp.between == "same_agent"))]
+        chans, exempt, between, agent = sp.channels, sp.exempt_intents, sp.between, p.agent
+        same = between == "same_agent"
+        near = [t for t in _near(live, times, at, sp.min_gap) if t.intent not in exempt
+                and (not chans or t.channel in chans)
+                and (between == "any" or (t.agent == agent) == same)]
         if near:
             hits.append(_Hit(sp, "spacing", near, sp.min_gap))
-    mine = policy.rank_of(p.agent)
+    ranks, last = policy.rank, len(policy.rank)
+    mine = ranks.get(p.agent, last)
     for cf in policy.conflicts:
         if p.intent not in cf.intents:
             continue
-        clash = [t for t in _near(live, at, cf.within)
-                 if t.agent != p.agent and t.intent in cf.intents and t.intent != p.intent
-                 and (policy.rank_of(t.agent) <= mine or t.status == "pending")]
+        intents, agent, intent = cf.intents, p.agent, p.intent
+        clash = [t for t in _near(live, times, at, cf.within)
+                 if t.agent != agent and t.intent in intents and t.intent != intent
+                 and (ranks.get(t.agent, last) <= mine or t.status == "pending")]
         if clash:
             hits.append(_Hit(cf, "conflict", clash, cf.within))
     return hits
@@ -442,43 +547,84 @@ def _window_reason(h: _Hit, p: Proposal, policy: Policy) -> Reason:
                                   refs={"touches": ids, "agents": who})
 
 
-def _clears(h: _Hit, at: float, live: list[TouchView]) -> float:
+def _clears(h: _Hit, at: float) -> float:
     """When window ``h`` stops blocking: a spacing or conflict window when its last touch
     leaves it; a cap at the first moment a touch leaving makes room."""
+    ts = [x.at for x in h.touches]  # sorted: windows are slices of the sorted live touches
+    if not ts:  # a cap of 0 blocks with no touch at all: ask again one window later
+        return at + h.span
+    last = ts[-1] + h.span
     if h.kind != "cap":
-        return max(x.at for x in h.touches) + h.span
-    times = [(t.at, t.id) for t in h.touches]
-    for candidate in sorted({x.at + h.span for x in h.touches if x.at + h.span > at}):
-        if _cap_blocking(times, candidate, h.spec.limit, h.span) is None:
+        return last
+    per, limit = h.span, int(h.spec.limit)
+    # the candidates are the moments touches leave the window, after ``at``
+    first = bisect_right(ts, at - per)
+    while first > 0 and ts[first - 1] + per > at:
+        first -= 1
+    while first < len(ts) and ts[first] + per <= at:
+        first += 1
+    if limit == 0 or first == len(ts):
+        return last
+    if limit == 1 or ts[-1] < ts[0] + per:
+        # every candidate lies past the last touch (or the cap holds one touch), so a window
+        # containing it is full exactly when the touches near it are: count them
+        arr = np.array(ts)
+        candidates = np.unique(arr[first:] + per)
+        near = (np.searchsorted(arr, candidates + per, "left")
+                - np.searchsorted(arr, candidates - per, "right"))
+        room = np.flatnonzero(near + 1 <= limit)
+        return float(candidates[room[0]]) if len(room) else last
+    for candidate in sorted({t + per for t in ts[first:]}):
+        lo, hi = bisect_right(ts, candidate - per), bisect_left(ts, candidate + per)
+        if _fullest(ts[lo:hi], candidate, limit, per) is None:
             return candidate
-    return max(x.at for x in h.touches) + h.span
+    return last
 
 
-def _retry(p: Proposal, at: float, snap: Snapshot, policy: Policy,
+def _retry(p: Proposal, at: float, snap: Snapshot | list[TouchView], policy: Policy,
            defer_until: list[float], hits: list[_Hit] | None) -> float:
-    """The earliest time at which every blocking window and condition clears."""
-    live = [t for t in snap.touches if t.status in _LIVE]
+    """The earliest time at which every blocking window and condition clears (``snap``: the
+    snapshot, or its live touches sorted by time when the caller has them)."""
+    live = _live(snap) if isinstance(snap, Snapshot) else snap
+    times = [t.at for t in live]
     t = at
     for _ in range(_MAX_RETRY_ROUNDS):
         if hits is None:
-            hits = _window_hits(p, t, live, policy)
+            hits = _window_hits(p, t, live, policy, times)
         blocked = [h for h in hits if h.spec.mode != "shadow" and h.spec.effect == "defer"]
         hits = None
         if not blocked:
             break
-        t = max(_clears(h, t, live) for h in blocked)
+        t = max(_clears(h, t) for h in blocked)
     return max(t, max(defer_until, default=at))
 
 
 def _suggest_channel(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: AgentSpec,
-                     reasons: list[Reason], amend: dict[str, Any]) -> None:
+                     reasons: list[Reason], amend: dict[str, Any],
+                     live: list[TouchView] | None) -> None:
+    """The first other channel of the seat's mandate on which ``p`` would not be stopped.
+
+    Only what depends on the channel is decided again (the conditions that apply to the other
+    channel's shape, and the windows): every other stop would hold on any channel, and then
+    this returns before trying one.
+    """
     stops = [r for r in reasons if r.effect is Outcome.STOP]
     if not all(r.rule in policy.channel_rules for r in stops):
         return  # another channel would be stopped all the same
+    if live is None:
+        lease = policy.spec.settings.touch_lease
+        live = [t for t in _live(snap) if not (t.status == "pending" and t.at + lease < at)]
+    times = [t.at for t in live]
+    outbound = p.intent not in policy.spec.outbound_exempt_intents
     for channel in seat.mandate.channels:
         if channel == p.channel:
             continue
         other = p.model_copy(update={"channel": channel})
-        if evaluate(other, at, snap, policy, _amend=False).outcome is not Outcome.STOP:
+        found: list[Reason] = []
+        _conditions(other, at, snap, policy, seat, outbound, found, [], [])
+        if any(r.effect is Outcome.STOP for r in found):
+            continue
+        hits, _ = _windows(other, at, live, times, policy)
+        if not any(h.spec.mode != "shadow" and h.spec.effect == "stop" for h in hits):
             amend["channel"] = channel
             return

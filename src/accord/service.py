@@ -151,9 +151,14 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
     def _snapshot(self, tx: Tx, row: CustomerRow, p: Proposal, at: float) -> gate.Snapshot:
         pol = self.policy
         horizon = pol.horizon + pol.spec.settings.touch_lease
+        rows = sql.touches_near(tx, p.customer, at - horizon, at + horizon, at=at,
+                                limit=gate.SNAPSHOT_TOUCHES + 1)
+        truncated = len(rows) > gate.SNAPSHOT_TOUCHES
+        if truncated:
+            rows = sorted(sorted(rows, key=lambda r: abs(r["at"] - at))[:gate.SNAPSHOT_TOUCHES],
+                          key=lambda r: r["at"])
         touches = [gate.TouchView(r["id"], r["agent"], r["channel"], r["intent"], r["at"],
-                                  r["status"], r["seq"])
-                   for r in sql.touches_near(tx, p.customer, at - horizon, at + horizon)]
+                                  r["status"], r["seq"]) for r in rows]
         claims = [gate.ClaimView(r["id"], r["agent"], r["purpose"], r["until"]) for r in tx.rows(
             "SELECT id, agent, purpose, until FROM claims WHERE customer = ? AND released = 0 "
             "AND until > ?", (p.customer, at))]
@@ -165,7 +170,7 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
                 "SELECT * FROM commitments WHERE customer = ? AND status = 'active' AND "
                 "product = ? AND valid_until > ?", (p.customer, p.offer.product, at))]
         snap = gate.Snapshot(p.customer, gate.cel_fields(row.fields), row.version, touches,
-                             claims, commitments)
+                             claims, commitments, truncated=truncated)
         seat = pol.agents.get(p.agent)
         if seat is not None and (seat.budget.daily_usd is not None
                                  or seat.budget.daily_tokens is not None):

@@ -39,6 +39,8 @@ def bench(quick: bool, large: int, touches_per_customer: int, with_http: bool, p
     result: dict[str, object] = {"cores": os.cpu_count()}
     say("pure evaluation")
     result.update(b.bench_eval(5_000 if quick else 20_000))
+    say("busy customers (1,000 and 10,000 touches in the window) vs a quiet one")
+    result.update(b.bench_busy(rounds=3 if quick else 5))
     say("embedded decisions vs bare SQLite transactions")
     result.update(b.bench_store(500 if quick else 2000))
     say("scale")
@@ -71,12 +73,16 @@ def bench(quick: bool, large: int, touches_per_customer: int, with_http: bool, p
     click.echo(f"pure evaluation     {result['eval_us']} µs per decision "
                f"({result['eval_rules']} rules; target < 50); {result['eval_us_busy']} µs "
                "for a customer with six recent touches (caps, spacing, conflicts, retry)")
+    click.echo(f"busy customer       {result['busy_1000_us']} µs with 1,000 touches in the "
+               f"window ({result['busy_1000_ratio']}× quiet), {result['busy_10000_us']} µs with "
+               f"10,000 ({result['busy_10000_ratio']}×); targets ≤ 1,000 and ≤ 10,000 µs")
     click.echo(f"embedded decisions  {result['decisions_per_s']}/s vs bare transaction "
                f"{result['bare_tx_per_s']}/s → ratio {result['ratio']} (target ≥ 0.5)")
     click.echo(f"scale               {result['small_us_per_decision']} µs at "
                f"{result['small_customers']:,} customers, {result['large_us_per_decision']} µs "
                f"at {result['large_customers']:,} ({result['large_touches']:,} touches) → "
-               f"ratio {result['scale_ratio']} (target ≤ 1.5)")
+               f"ratio {result['scale_ratio']} (rounds {result['scale_ratio_min']}–"
+               f"{result['scale_ratio_max']}; target ≤ 1.5)")
     for key in ("attribution", "delivery", "http_sqlite", "http_postgres"):
         if key in result:
             click.echo(f"{key:<19} {json.dumps(result[key])}")

@@ -25,6 +25,10 @@ class CelError(Exception):
     """A condition that could not be evaluated (a missing field, a type mismatch)."""
 
 
+class CelLimitError(CelError):
+    """The runtime stopped an evaluation at one of its limits (the iteration budget)."""
+
+
 def compile_source(source: str, env: Any) -> Any:
     """Compile and type-check; ``ValueError`` says what and where (line:column)."""
     try:
@@ -46,8 +50,13 @@ def bind(env: Any, variables: dict[str, Any]) -> Any:
 
 
 def run(program: Any, bound: Any) -> Any:
-    """Evaluate; a CEL error (missing key, no such overload) raises ``CelError``."""
-    value = program.eval(bound)
+    """Evaluate; a CEL error (missing key, no such overload, the iteration budget spent)
+    raises ``CelError``."""
+    try:
+        value = program.eval(bound)
+    except RuntimeError as exc:  # the runtime's own limits (the iteration budget)
+        text = str(exc).replace("INTERNAL: ", "").replace("[INTERNAL]", "")
+        raise CelLimitError(" ".join(text.split())) from None
     if value.type() == _ERROR:
         raise CelError(str(value.value()))
     result = value.plain_value()

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from accord._errors import PolicyError
-from accord.policy import _cel, _source
+from accord.policy import _cel, _closure, _cost, _source
 from accord.policy._schema import (
     AgentSpec,
     CapSpec,
@@ -49,6 +49,9 @@ class Rule:
     when: Expr
     until: Expr | None
     line: int | None
+    # the condition compiled to Python closures, when it is inside the subset (_closure)
+    when_closure: _closure.Closure | None = None
+    until_closure: _closure.Closure | None = None
 
     @property
     def id(self) -> str:
@@ -68,6 +71,7 @@ class Reducer:
 class Scope:
     rules: tuple[int, ...]
     program: Any
+    closures: tuple[_closure.Closure, ...] | None  # every condition compiled, or None
     variables: frozenset[str]
     customer_fields: frozenset[str] | None
     action_fields: frozenset[str] | None
@@ -97,10 +101,14 @@ def _make_scope(policy: Policy, intent: str, channel: str, agent: str, outbound:
                 action = (None if action is None or expr.action_fields is None
                           else action | expr.action_fields)
     program = None
-    if rules:
+    compiled = [policy.rules[i].when_closure for i in rules]
+    closures = None
+    if all(c is not None for c in compiled):
+        closures = tuple(c for c in compiled if c is not None)
+    elif rules:  # CEL runs the scope: one program returning a list of bools
         source = "[" + ", ".join(f"({policy.rules[i].spec.when})" for i in rules) + "]"
         program = _cel.compile_source(source, _cel.RULES)
-    return Scope(tuple(rules), program, frozenset(variables),
+    return Scope(tuple(rules), program, closures, frozenset(variables),
                  None if customer is None else frozenset(customer),
                  None if action is None else frozenset(action))
 
@@ -163,6 +171,8 @@ class Policy:
     def from_text(cls, text: str, *, source: str = "accord.yaml") -> Policy:
         try:
             data, lines = _source.load(text)
+        except _source.TooLarge as exc:
+            raise PolicyError([f"{source}:{exc.line}: {exc}"], source=source) from None
         except Exception as exc:  # yaml's own errors carry line and column
             raise PolicyError([f"{source}: not valid YAML: {exc}"], source=source) from None
         if not isinstance(data, dict):
@@ -272,6 +282,7 @@ def compile_expr(source: str, allowed: tuple[str, ...]) -> Expr:
     """Compile and type-check one CEL expression; raise ValueError naming what is wrong."""
     env = _cel.RULES if "action" in allowed else _cel.REDUCERS
     program = _cel.compile_source(source, env)
+    _cost.check(source)
     variables = frozenset(v for v in allowed if re.search(rf"\b{v}\b", source))
     fields: frozenset[str] | None = frozenset(_FIELD.findall(source))
     if _WHOLE_CUSTOMER.search(source):
@@ -280,6 +291,15 @@ def compile_expr(source: str, allowed: tuple[str, ...]) -> Expr:
     if _WHOLE_ACTION.search(source):
         action = None
     return Expr(source, program, variables, fields, action)
+
+
+def _closure_of(source: str | None) -> _closure.Closure | None:
+    if source is None:
+        return None
+    try:
+        return _closure.compile_closure(source, frozenset(VARIABLES))
+    except _closure.Unsupported:
+        return None  # CEL runs it
 
 
 def _compile(spec: PolicySpec, text: str, source: str, lines: dict[Any, int]) -> Policy:
@@ -337,7 +357,8 @@ def _compile(spec: PolicySpec, text: str, source: str, lines: dict[Any, int]) ->
             if a not in agents:
                 problems.add(("rules", i, "agents", j), f"{a!r} is not a declared agent", r.id)
         if when is not None:
-            rules.append(Rule(r, when, until, _source.line_of(lines, ("rules", i))))
+            rules.append(Rule(r, when, until, _source.line_of(lines, ("rules", i)),
+                              _closure_of(r.when), _closure_of(r.until) if until else None))
 
     reducers: dict[str, list[Reducer]] = {}
     for i, red in enumerate(spec.reducers):

@@ -190,9 +190,22 @@ def append_ledger(tx: Tx, row: CustomerRow, kind: str, at: float, *, agent: str 
 TOUCH_COLUMNS = "id, agent, channel, intent, at, status, seq"
 
 
-def touches_near(tx: Tx, customer: str, lo: float, hi: float) -> list[dict[str, Any]]:
-    return tx.rows(f"SELECT {TOUCH_COLUMNS} FROM touches WHERE customer = ? AND at > ? AND at < ? "
-                   "AND status IN ('pending', 'executed') ORDER BY at", (customer, lo, hi))
+def touches_near(tx: Tx, customer: str, lo: float, hi: float, *, at: float | None = None,
+                 limit: int | None = None) -> list[dict[str, Any]]:
+    """Live touches in (lo, hi), by time; with ``limit``, only the ``limit`` nearest ``at``
+    (read as two index range scans, so a busy customer costs ``limit`` rows, not all)."""
+    live = "AND status IN ('pending', 'executed')"
+    if at is None or limit is None:
+        return tx.rows(f"SELECT {TOUCH_COLUMNS} FROM touches WHERE customer = ? AND at > ? "
+                       f"AND at < ? {live} ORDER BY at", (customer, lo, hi))
+    before = tx.rows(f"SELECT {TOUCH_COLUMNS} FROM touches WHERE customer = ? AND at > ? "
+                     f"AND at <= ? {live} ORDER BY at DESC LIMIT ?", (customer, lo, at, limit))
+    after = tx.rows(f"SELECT {TOUCH_COLUMNS} FROM touches WHERE customer = ? AND at > ? "
+                    f"AND at < ? {live} ORDER BY at LIMIT ?", (customer, at, hi, limit))
+    if len(before) + len(after) > limit:
+        nearest = sorted(before + after, key=lambda r: abs(r["at"] - at))[:limit]
+        return sorted(nearest, key=lambda r: r["at"])
+    return before[::-1] + after
 
 
 def pending_touches(tx: Tx, customer: str, since: float) -> list[dict[str, Any]]:
