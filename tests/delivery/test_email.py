@@ -125,6 +125,10 @@ def test_a_refused_recipient_is_dead_lettered_and_the_touch_failed(
     assert row["id"] == d["touch_id"] and "refused" in row["last_error"]
     with server.http("agent_b") as h:  # another agent does not see it
         assert h.get("/v1/outbox", params={"status": "dead"}).json() == []
+        assert h.get("/v1/outbox/summary").status_code == 403
+    with server.http("reviewer") as h:
+        summary = h.get("/v1/outbox/summary").json()
+    assert {"channel": "email", "sender": "smtp", "status": "dead", "n": 1} in summary["counts"]
 
 
 def test_a_dsn_hard_bounce_suppresses_email_for_every_agent(
