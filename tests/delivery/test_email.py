@@ -125,6 +125,10 @@ def test_a_refused_recipient_is_dead_lettered_and_the_touch_failed(
     assert row["id"] == d["touch_id"] and "refused" in row["last_error"]
     with server.http("agent_b") as h:  # another agent does not see it
         assert h.get("/v1/outbox", params={"status": "dead"}).json() == []
+        assert h.get("/v1/outbox/summary").status_code == 403
+    with server.http("reviewer") as h:
+        summary = h.get("/v1/outbox/summary").json()
+    assert {"channel": "email", "sender": "smtp", "status": "dead", "n": 1} in summary["counts"]
 
 
 def test_a_dsn_hard_bounce_suppresses_email_for_every_agent(
@@ -194,3 +198,35 @@ def test_accord_inbound_email_records_a_bounce_from_standard_input(
     assert r.exit_code == 0, r.output
     assert "c-in: bounce" in r.output
     assert "email" in server.service.context("c-in").fields["opt_outs"]
+
+
+def test_a_sender_rate_holds_across_two_dispatchers_sharing_the_store(
+        server: Server, sink: Sink) -> None:
+    """Two dispatchers (as two replicas) with a rate of 2 sends/s on one sender: in one second
+    of their clock at most 2 sends in total; the rest wait, queued, and go later."""
+    from tests.conftest import Clock
+
+    from .conftest import smtp
+
+    svc = server.service
+    clock = Clock(1_900_000_000.0)
+    svc.clock = clock
+    ids = [propose(server, "agent_a", "upsell", f"c-rate{i}",
+                   at=clock.now, deliver={**DELIVER, "to": f"r{i}@example.com"})["touch_id"]
+           for i in range(6)]
+    a, b = (Dispatcher(svc, {"email": smtp(sink)}, rates={"smtp": 2}) for _ in range(2))
+    try:
+        first = a.run_once()
+        second = b.run_once()
+        assert len(first.sent) + len(second.sent) == 2
+        assert len(first.throttled) + len(second.throttled) == 4
+        clock.advance(1.0)  # one more second: two more sends, whoever runs
+        again = b.run_once().sent + a.run_once().sent
+        assert len(again) == 2
+        clock.advance(5.0)
+        rest = a.run_once().sent + b.run_once().sent
+        assert sorted([*first.sent, *second.sent, *again, *rest]) == sorted(ids)
+        assert len(sink.message_ids()) == 6
+    finally:
+        a.close()
+        b.close()

@@ -69,3 +69,14 @@ def test_an_smtp_url_becomes_a_sender_that_never_shows_its_password() -> None:
     with pytest.raises(InvalidInput) as err:
         smtp_from_url("smtp://user:hunter2@h")
     assert "from=" in str(err.value) and "hunter2" not in str(err.value)
+
+
+def test_send_rates_come_from_the_environment_and_bad_ones_are_named() -> None:
+    from accord.delivery._config import DeliverySettings, parse_rates
+
+    assert parse_rates("smtp=50, twilio=0.5") == {"smtp": 50.0, "twilio": 0.5}
+    assert DeliverySettings.from_env({"ACCORD_SEND_RATES": "smtp=5"}).rates == {"smtp": 5.0}
+    for bad in ("smtp", "smtp=0", "=3", "smtp=fast"):
+        with pytest.raises(InvalidInput) as err:
+            parse_rates(bad)
+        assert err.value.where == "ACCORD_SEND_RATES"

@@ -63,6 +63,8 @@ def matrix(ids: dict[str, str], policy_text: str) -> list[tuple[str, str, dict[s
         ("POST", "/v1/policy", {"json": {"text": policy_text}}, {ADM}),
         ("POST", "/v1/webhooks", {"json": {"url": "http://127.0.0.1:9/hook"}}, {ADM}),
         ("GET", "/v1/webhooks", {}, {ADM}),
+        ("GET", "/v1/outbox", {}, EVERYONE),
+        ("GET", "/v1/outbox/summary", {}, {REV, ADM}),
         ("GET", "/v1/webhooks/dead-letters", {}, {ADM}),
     ]
 

@@ -7,6 +7,8 @@ which ``ps`` shows, nor in the policy file, which is reviewed and versioned).
 - ``ACCORD_HTTP_SENDER_URL`` with ``ACCORD_HTTP_SENDER_SECRET`` and
   ``ACCORD_HTTP_SENDER_CHANNELS`` (default ``sms,whatsapp,voice``) posts those channels as
   signed JSON to the operator's own gateway;
+- ``ACCORD_SEND_RATES`` (``smtp=50,twilio=10``) caps sends per second by sender, across
+  replicas;
 - ``ACCORD_INBOUND_SECRET`` verifies the gateway's signed reports on ``/v1/inbound/…``;
 - ``ACCORD_TWILIO_ACCOUNT_SID``, ``ACCORD_TWILIO_AUTH_TOKEN``, ``ACCORD_TWILIO_FROM`` (and
   optionally ``ACCORD_TWILIO_CHANNELS``, default ``sms``; ``ACCORD_TWILIO_STATUS_CALLBACK``;
@@ -31,6 +33,7 @@ class DeliverySettings:
     senders: dict[str, Sender] = field(default_factory=dict)
     inbound_secret: str | None = None
     twilio_auth_token: str | None = None
+    rates: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DeliverySettings:
@@ -62,7 +65,26 @@ class DeliverySettings:
             for channel in env.get("ACCORD_TWILIO_CHANNELS", "sms").split(","):
                 if channel.strip():
                     senders[channel.strip()] = twilio
-        return cls(senders, env.get("ACCORD_INBOUND_SECRET") or None, token)
+        return cls(senders, env.get("ACCORD_INBOUND_SECRET") or None, token,
+                   parse_rates(env.get("ACCORD_SEND_RATES", "")))
+
+
+def parse_rates(text: str) -> dict[str, float]:
+    """``smtp=50,twilio=10`` → sends per second by sender name, shared by every replica."""
+    rates: dict[str, float] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        try:
+            rate = float(value)
+        except ValueError:
+            rate = -1.0
+        if not name.strip() or not rate > 0:
+            raise InvalidInput(f"ACCORD_SEND_RATES: {part!r} is not sender=sends-per-second",
+                               where="ACCORD_SEND_RATES", hint="e.g. smtp=50,twilio=10")
+        rates[name.strip()] = rate
+    return rates
 
 
 def smtp_from_url(url: str) -> SmtpSender:

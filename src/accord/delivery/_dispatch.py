@@ -42,6 +42,7 @@ class DispatchReport:
 
     sent: list[str] = field(default_factory=list)
     retried: list[str] = field(default_factory=list)
+    throttled: list[str] = field(default_factory=list)
     dead: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
 
@@ -56,12 +57,16 @@ class Dispatcher:
     ``lease`` is how long a send may take before another replica may retry it;
     ``attempts`` how many transient failures a row survives before it is dead;
     ``backoff`` the first retry's delay in seconds (doubled each time);
-    ``base_url`` is where ``accord serve`` answers, for one-click unsubscribe links."""
+    ``base_url`` is where ``accord serve`` answers, for one-click unsubscribe links;
+    ``rates`` caps sends per second by sender name (``{"twilio": 10}``), across every replica
+    sharing the store: a delivery over the rate waits, queued, until a send is free."""
 
     def __init__(self, service: Accord, senders: Mapping[str, Sender], *,
                  base_url: str | None = None, lease: float = 60.0, attempts: int = 5,
-                 backoff: float = 30.0, batch: int = 100, interval: float = 0.5) -> None:
+                 backoff: float = 30.0, batch: int = 100, interval: float = 0.5,
+                 rates: Mapping[str, float] | None = None) -> None:
         self.service, self.senders = service, dict(senders)
+        self.rates = dict(rates or {})
         self.lease, self.attempts, self.backoff = lease, attempts, backoff
         self.batch, self.interval = batch, interval
         self.owner = new_id("dsp")
@@ -100,6 +105,11 @@ class Dispatcher:
                 report.cancelled.append(touch_id)
                 blocked_done = True
             else:
+                wait = self._throttle(tx, item["channel"], now)
+                if wait > 0:
+                    outbox.settle(tx, customer, touch_id, "queued", due_at=now + wait)
+                    report.throttled.append(touch_id)
+                    return
                 outbox.lease(tx, customer, touch_id, self.owner, now + self.lease)
                 blocked_done = False
         if blocked_done:
@@ -124,6 +134,14 @@ class Dispatcher:
         except Exception as exc:  # a sender's bug is a transient failure, never a lost row
             ref, error = None, DeliveryFailed(f"{type(exc).__name__}: {exc}")
         self._record(customer, touch_id, item["attempts"] + 1, sender, ref, error, report)
+
+    def _throttle(self, tx: Any, channel: str, now: float) -> float:
+        """Seconds to wait before this channel's sender may send again (0: go now)."""
+        sender = self.senders.get(channel)
+        if sender is None or not self.rates.get(sender.name):
+            return 0.0
+        rate = self.rates[sender.name]
+        return outbox.take_send_token(tx, sender.name, rate, max(rate, 1.0), now)
 
     def _blocked(self, t: dict[str, Any] | None, fields: dict[str, Any], version: int,
                  now: float) -> str | None:

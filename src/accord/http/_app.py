@@ -89,7 +89,7 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     ``delivery`` configures the outbox's senders and inbound reports (default: from the
     environment, see ``accord.delivery._config``)."""
     settings = delivery if delivery is not None else DeliverySettings.from_env(os.environ)
-    sending = (Dispatcher(service, settings.senders, base_url=base_url)
+    sending = (Dispatcher(service, settings.senders, base_url=base_url, rates=settings.rates)
                if settings.senders else None)
     dispatcher = webhooks.Dispatcher(service, attempts=webhook_attempts, backoff=webhook_backoff)
     usage = Usage(service.store)
@@ -133,6 +133,7 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     state.twilio_auth_token = settings.twilio_auth_token
     state.public_url = base_url
     state.outbox_dispatcher = sending
+    state.send_rates = settings.rates
     state.lifespans = []
     _problems.install(app)
     for module in (_gate_routes, _context_routes, _customer_routes, _ledger_routes,

@@ -166,3 +166,26 @@ def outbox_items(caller: Caller, svc: Service,
                               agent=caller.subject if caller.is_agent else None, limit=limit,
                               after=after)
     return [OutboxItem.model_validate(r) for r in rows]
+
+
+class OutboxCount(BaseModel):
+    channel: str
+    sender: str | None
+    status: str
+    n: int
+
+
+class OutboxSummary(BaseModel):
+    counts: list[OutboxCount]
+    rates: dict[str, float] = Field(description="sends per second by sender, all replicas")
+
+
+@router.get("/outbox/summary", response_model=OutboxSummary, tags=["delivery"])
+def outbox_summary(request: Request, caller: Caller, svc: Service) -> OutboxSummary:
+    """Deliveries by channel, sender and status (queued, sending, sent, dead …), and the
+    configured send rates."""
+    caller.require("reviewer", "admin", doing="read the outbox summary")
+    with svc.store.read() as tx:
+        rows = outbox.counts(tx)
+    return OutboxSummary(counts=[OutboxCount.model_validate(r) for r in rows],
+                         rates=dict(request.app.state.send_rates or {}))

@@ -110,3 +110,21 @@ def event_exists(tx: Tx, customer: str, event_id: str) -> bool:
 def customer_of(tx: Tx, touch_id: str) -> str | None:
     found = tx.one("SELECT customer FROM outbox WHERE id = ?", (touch_id,))
     return None if found is None else str(found["customer"])
+
+
+def take_send_token(tx: Tx, sender: str, rate: float, burst: float, now: float) -> float:
+    """Take one send from ``sender``'s token bucket, shared by every replica: 0 when taken,
+    else the seconds until one is free. One atomic UPDATE, so concurrent replicas never both
+    take the last token."""
+    tx.execute("INSERT INTO send_rates (sender, tokens, updated_at) VALUES (?, ?, ?) "
+               "ON CONFLICT (sender) DO NOTHING", (sender, burst, now))
+    refill = "tokens + (? - updated_at) * ?"
+    taken = tx.rows(f"UPDATE send_rates SET tokens = (CASE WHEN {refill} > ? THEN ? ELSE "
+                    f"{refill} END) - 1, updated_at = ? WHERE sender = ? AND {refill} >= 1 "
+                    "RETURNING tokens", (now, rate, burst, burst, now, rate, now, sender, now,
+                                         rate))
+    if taken:
+        return 0.0
+    row = tx.one("SELECT tokens, updated_at FROM send_rates WHERE sender = ?", (sender,))
+    have = 0.0 if row is None else float(row["tokens"]) + (now - float(row["updated_at"])) * rate
+    return max(1.0 - have, 0.0) / rate or 1.0 / rate

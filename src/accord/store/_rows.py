@@ -100,6 +100,9 @@ CREATE TABLE IF NOT EXISTS outbox (
   sent_at DOUBLE PRECISION, PRIMARY KEY (customer, id));
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, due_at);
 CREATE INDEX IF NOT EXISTS outbox_address ON outbox (channel, address);
+CREATE TABLE IF NOT EXISTS send_rates (
+  sender TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL,
+  updated_at DOUBLE PRECISION NOT NULL);
 CREATE TABLE IF NOT EXISTS interfaces (
   agent TEXT NOT NULL, protocol TEXT NOT NULL, last_at DOUBLE PRECISION NOT NULL,
   count BIGINT NOT NULL, PRIMARY KEY (agent, protocol));
