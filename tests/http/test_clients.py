@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from accord.fleet import Handoff, SeatChange
 
 from .live_server import Server
 
-UNTIL = "2099-01-01T00:00:00Z"
+UNTIL = (datetime.now(UTC) + timedelta(days=30)).isoformat()  # claims last at most 366 days
 
 
 def next_decision(sub: Subscription) -> str:

@@ -84,7 +84,7 @@ def test_idle_streams_hold_no_worker_thread_and_decisions_go_on(server: Server) 
                 r = held.enter_context(open_stream(server, token, PATHS[i % 2]))
                 opened += r.status_code == 200
         assert opened > 50
-        assert waiting_on_the_bus() == parked, "an idle stream is parked in a thread"
+        assert waiting_on_the_bus() <= parked, "an idle stream is parked in a thread"
         assert threading.active_count() <= before + 2, (before, threading.active_count())
         with server.http("agent_a") as http:
             d = http.post("/v1/proposals", json={"agent": "upsell", "customer": "w1",

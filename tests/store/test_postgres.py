@@ -325,7 +325,7 @@ def test_a_commit_whose_answer_is_lost_says_the_outcome_is_unknown_and_a_retry_f
 def test_a_database_gone_before_the_commit_says_nothing_was_recorded(
         pg_url: str, policy: Policy, relay: Relay) -> None:
     through = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{relay.port}")
-    acc = Accord.open(through, policy=policy, connect_timeout=1, statement_timeout=2)
+    acc = Accord.open(through, policy=policy, connect_timeout=5, statement_timeout=2)
     try:
         relay.cut()
         with pytest.raises(StoreUnavailable) as err:
