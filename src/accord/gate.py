@@ -9,12 +9,15 @@ the earliest time at which every blocking window clears. The same function decid
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from datetime import time as dtime
 from operator import attrgetter
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
@@ -130,6 +133,8 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     _mandate(p, seat, reasons)
     outbound = p.intent not in policy.spec.outbound_exempt_intents
     _conditions(p, at, snap, policy, seat, outbound, reasons, shadow, defer_until)
+    if outbound and policy.spec.quiet_hours:
+        _quiet_hours(p, at, snap, policy, reasons, shadow, defer_until)
     preempt: list[str] = []
     hits: list[_Hit] | None = None
     every: list[TouchView] | None = None
@@ -179,6 +184,48 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     if outcome is Outcome.STOP and _amend and len(seat.mandate.channels) > 1:
         _suggest_channel(p, at, snap, policy, seat, reasons, amend, live_now)
     return Verdict(outcome, reasons, retry_at, amend, shadow, preempt, incidents)
+
+
+def _quiet_hours(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: list[Reason],
+                 shadow: list[Reason], defer_until: list[float]) -> None:
+    """Defer what would reach the customer inside a quiet window of their local day to the
+    window's end, in their time zone (daylight saving included)."""
+    for q in policy.spec.quiet_hours:
+        if (q.channels is not None and p.channel not in q.channels) or (
+                p.intent in q.exempt_intents):
+            continue
+        name = snap.context.get(q.tz_field)
+        zone = _zone(name) if isinstance(name, str) else None
+        where = f"{name} (the customer's {q.tz_field})" if zone else f"{q.default_tz} (default)"
+        zone = zone or _zone(q.default_tz)
+        assert zone is not None  # the policy's default was checked at load
+        local = datetime.fromtimestamp(at, zone)
+        now = local.strftime("%H:%M")
+        overnight = q.start > q.end
+        inside = (now >= q.start or now < q.end) if overnight else q.start <= now < q.end
+        if not inside:
+            continue
+        end_h, end_m = (int(x) for x in q.end.split(":"))
+        day = local.date() + (timedelta(days=1) if overnight and now >= q.start else timedelta())
+        until = datetime.combine(day, dtime(end_h, end_m), tzinfo=zone).timestamp()
+        r = Reason.model_construct(
+            rule=q.id, effect=Outcome.DEFER, shadow=q.mode == "shadow",
+            message=f"quiet hours {q.start}–{q.end} in {where}: it is {now} there; "
+                    f"next allowed at {q.end} local ({iso(until)})",
+            refs={"tz": zone.key, "until": iso(until)})
+        if r.shadow:
+            shadow.append(r)
+        else:
+            reasons.append(r)
+            defer_until.append(until)
+
+
+@functools.lru_cache(maxsize=512)
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def _mandate(p: Proposal, seat: AgentSpec, reasons: list[Reason]) -> None:

@@ -329,7 +329,7 @@ def _compile(spec: PolicySpec, text: str, source: str, lines: dict[Any, int]) ->
         rank.setdefault(agent_id, i)
 
     seen: dict[str, str] = {}
-    for kind in ("caps", "spacing", "conflicts", "rules"):
+    for kind in ("caps", "spacing", "conflicts", "quiet_hours", "rules"):
         for i, item in enumerate(getattr(spec, kind)):
             if item.id in seen:
                 problems.add((kind, i, "id"), f"id {item.id!r} is already used in {seen[item.id]}",

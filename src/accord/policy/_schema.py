@@ -87,6 +87,43 @@ class SpacingSpec(_Spec):
     _v = field_validator("min_gap", mode="before")(_duration)
 
 
+def _clock_time(value: Any) -> str:
+    text = str(value)
+    hh, sep, mm = text.partition(":")
+    if not (sep and hh.isdigit() and mm.isdigit() and len(mm) == 2 and 0 <= int(hh) <= 23
+            and 0 <= int(mm) <= 59):
+        raise ValueError(f"{text!r} is not a local time HH:MM (00:00–23:59)")
+    return f"{int(hh):02d}:{mm}"
+
+
+def _zone(value: Any) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Paris, "
+                         "America/New_York, UTC)") from None
+    return str(value)
+
+
+class QuietHoursSpec(_Spec):
+    """No outbound message between ``start`` and ``end`` in the customer's own time zone (the
+    context field ``tz_field``, else ``default_tz``); a proposal inside the window defers to
+    the next local ``end``."""
+
+    id: str = "quiet-hours"
+    start: str
+    end: str
+    channels: list[str] | None = None
+    tz_field: str = "tz"
+    default_tz: str = "UTC"
+    exempt_intents: list[str] = Field(default_factory=lambda: ["support"])
+    mode: Mode = "enforce"
+    _t = field_validator("start", "end", mode="before")(_clock_time)
+    _z = field_validator("default_tz", mode="before")(_zone)
+
+
 class ConflictSpec(_Spec):
     id: str
     intents: list[str] = Field(min_length=2)
@@ -175,6 +212,7 @@ class PolicySpec(_Spec):
     caps: list[CapSpec] = Field(default_factory=list)
     spacing: list[SpacingSpec] = Field(default_factory=list)
     conflicts: list[ConflictSpec] = Field(default_factory=list)
+    quiet_hours: list[QuietHoursSpec] = Field(default_factory=list)
     rules: list[RuleSpec] = Field(default_factory=list)
     reducers: list[ReducerSpec] = Field(default_factory=list)
     commitments: CommitmentSpec = Field(default_factory=CommitmentSpec)
