@@ -18,10 +18,12 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from accord import _checkpoint
+from accord._checkpoint import Checkpoint
 from accord._client_calls import LEDGER_PAGE, Call, Calls, error
 from accord._client_stream import RemoteSubscription
 from accord._errors import StoreUnavailable
@@ -32,11 +34,18 @@ from accord.model import (
     Decision,
     Event,
     LedgerEntry,
+    LedgerPage,
     LedgerReport,
     Proposal,
     Touch,
 )
 from accord.policy import Policy
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 T = TypeVar("T")
 RETRY_STATUSES = (429, 503)
@@ -192,8 +201,27 @@ class Client(Calls):
             yield from page
             after = page[-1].seq
 
-    def verify_ledger(self) -> LedgerReport:
-        return self._run(self._verify_ledger())
+    def ledger_feed(self, after: str | None = None, *, limit: int = 1000) -> LedgerPage:
+        return self._run(self._ledger_feed(after, limit))
+
+    def verify_ledger(self, *, checkpoint: Checkpoint | None = None,
+                      key: Ed25519PublicKey | None = None) -> LedgerReport:
+        """The server verifies; with a checkpoint it is sent with the public ``key``."""
+        return self._run(self._verify_ledger(checkpoint=checkpoint, key=key))
+
+    def ledger_heads(self) -> dict[str, tuple[int, str]]:
+        return self._run(self._ledger_heads())
+
+    def checkpoint(self, key: Ed25519PrivateKey) -> Checkpoint:
+        """Sign the server's chain heads here: the private key never leaves this process."""
+        return _checkpoint.sign(self.ledger_heads(), key)
+
+    def export_customer(self, customer: str) -> dict[str, Any]:
+        return self._run(self._export_customer(customer))
+
+    def erase_customer(self, customer: str, *, by: str) -> dict[str, Any]:
+        """Erase (an admin token); the server records the token's holder as ``by``."""
+        return self._run(self._erase_customer(customer))
 
     def fleet_entry(self, kind: str, body: dict[str, Any], *, agent: str | None = None) -> None:
         self._run(self._fleet_entry(kind, body, agent=agent))
@@ -397,8 +425,28 @@ class AsyncClient(Calls):
                 yield entry
             after = page[-1].seq
 
-    async def verify_ledger(self) -> LedgerReport:
-        return await self._run(self._verify_ledger())
+    async def ledger_feed(self, after: str | None = None, *,
+                          limit: int = 1000) -> LedgerPage:
+        return await self._run(self._ledger_feed(after, limit))
+
+    async def verify_ledger(self, *, checkpoint: Checkpoint | None = None,
+                            key: Ed25519PublicKey | None = None) -> LedgerReport:
+        """The server verifies; with a checkpoint it is sent with the public ``key``."""
+        return await self._run(self._verify_ledger(checkpoint=checkpoint, key=key))
+
+    async def ledger_heads(self) -> dict[str, tuple[int, str]]:
+        return await self._run(self._ledger_heads())
+
+    async def checkpoint(self, key: Ed25519PrivateKey) -> Checkpoint:
+        """Sign the server's chain heads here: the private key never leaves this process."""
+        return _checkpoint.sign(await self.ledger_heads(), key)
+
+    async def export_customer(self, customer: str) -> dict[str, Any]:
+        return await self._run(self._export_customer(customer))
+
+    async def erase_customer(self, customer: str, *, by: str) -> dict[str, Any]:
+        """Erase (an admin token); the server records the token's holder as ``by``."""
+        return await self._run(self._erase_customer(customer))
 
     async def fleet_entry(self, kind: str, body: dict[str, Any], *,
                           agent: str | None = None) -> None:
