@@ -135,7 +135,11 @@ class Calls:
 
     def _record_event(self, customer: str, type: str, *, at: Any = None,
                       data: dict[str, Any] | None = None, source: str | None = None,
-                      event_id: str | None = None) -> Call[Event]:
+                      event_id: str | None = None, check_grant: bool = True) -> Call[Event]:
+        if check_grant is not True:
+            raise InvalidInput("over HTTP the server checks every seat's event grant",
+                               where="check_grant", hint="leave check_grant out (it serves "
+                               "`policy replay` in-process)")
         return Call("POST", "/v1/events", Event, _drop_none({
             "customer": customer, "type": type, "data": data or {}, "source": source,
             "at": _iso(at), "event_id": event_id}))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -26,7 +26,9 @@ from accord import _checkpoint
 from accord._checkpoint import Checkpoint
 from accord._client_calls import LEDGER_PAGE, Call, Calls, error
 from accord._client_stream import RemoteSubscription
-from accord._errors import StoreUnavailable
+from accord._context import events_granted, readable_fields, visible_to
+from accord._errors import Forbidden, NotFound, StoreUnavailable
+from accord.bus import Message
 from accord.fleet import Handoff, Seat, SeatChange
 from accord.model import (
     Claim,
@@ -70,6 +72,10 @@ def _headers(call: Call[Any]) -> dict[str, str]:
     if call.method != "GET":
         headers.setdefault("Idempotency-Key", uuid.uuid4().hex)
     return headers
+
+
+def _not_a_seat(agent: str) -> Forbidden:
+    return Forbidden(f"agent {agent!r} is not a registered seat", where="agent")
 
 
 class Client(Calls):
@@ -142,9 +148,10 @@ class Client(Calls):
 
     def record_event(self, customer: str, type: str, *, at: Any = None,
                      data: dict[str, Any] | None = None, source: str | None = None,
-                     event_id: str | None = None) -> Event:
+                     event_id: str | None = None, check_grant: bool = True) -> Event:
+        """Record a fact; ``check_grant=False`` is refused (the server checks every grant)."""
         return self._run(self._record_event(customer, type, at=at, data=data, source=source,
-                                            event_id=event_id))
+                                            event_id=event_id, check_grant=check_grant))
 
     def context(self, customer: str, *, agent: str | None = None) -> Context:
         return self._run(self._context(customer, agent=agent))
@@ -154,6 +161,23 @@ class Client(Calls):
         return self._run(self._update_context(customer, changes,
                                               expected_version=expected_version, agent=agent,
                                               actor=actor))
+
+    def event_grant(self, agent: str) -> tuple[str, ...]:
+        """The event types ``agent`` may record, from its seat (``GET /v1/agents/{id}``)."""
+        return events_granted(self._granted(agent).events)
+
+    def readable(self, agent: str | None) -> frozenset[str] | None:
+        return None if agent is None else readable_fields(self._granted(agent).reads)
+
+    def _granted(self, agent: str) -> Seat:
+        """The seat whose grant answers, refused as ``Accord`` refuses an unknown seat."""
+        try:
+            return self.seat(agent)
+        except NotFound:
+            raise _not_a_seat(agent) from None
+
+    def visible(self, ctx: Context, agent: str | None) -> Context:
+        return visible_to(ctx, self.readable(agent))
 
     def claim(self, agent: str, customer: str, purpose: str, until: Any) -> Claim:
         return self._run(self._claim(agent, customer, purpose, until))
@@ -282,11 +306,13 @@ class Client(Calls):
     # -- live updates ------------------------------------------------------------------------
 
     def subscribe(self, *, agent: str | None = None, customer: str | None = None,
-                  kinds: set[str] | None = None) -> RemoteSubscription:
-        """The server's live stream, filtered as ``Accord.subscribe`` filters; it reconnects
-        with ``Last-Event-ID`` by itself. ``close()`` it when done."""
+                  kinds: set[str] | None = None, owner: str | None = None,
+                  where: Callable[[Message], bool] | None = None) -> RemoteSubscription:
+        """The server's live stream, filtered as ``Accord.subscribe`` filters (``where`` on
+        this side); it reconnects with ``Last-Event-ID`` by itself. ``close()`` it when done.
+        ``owner`` is not sent: the server counts the stream against the token's holder."""
         return RemoteSubscription(self._url, self._token, agent=agent, customer=customer,
-                                  kinds=kinds, timeout=self._timeout)
+                                  kinds=kinds, timeout=self._timeout, where=where)
 
 
 class AsyncClient(Calls):
@@ -363,9 +389,11 @@ class AsyncClient(Calls):
 
     async def record_event(self, customer: str, type: str, *, at: Any = None,
                            data: dict[str, Any] | None = None, source: str | None = None,
-                           event_id: str | None = None) -> Event:
-        return await self._run(self._record_event(customer, type, at=at, data=data, source=source,
-                                            event_id=event_id))
+                           event_id: str | None = None, check_grant: bool = True) -> Event:
+        """Record a fact; ``check_grant=False`` is refused (the server checks every grant)."""
+        return await self._run(self._record_event(customer, type, at=at, data=data,
+                                                  source=source, event_id=event_id,
+                                                  check_grant=check_grant))
 
     async def context(self, customer: str, *, agent: str | None = None) -> Context:
         return await self._run(self._context(customer, agent=agent))
@@ -375,6 +403,22 @@ class AsyncClient(Calls):
         return await self._run(self._update_context(customer, changes,
                                               expected_version=expected_version, agent=agent,
                                               actor=actor))
+
+    async def event_grant(self, agent: str) -> tuple[str, ...]:
+        """The event types ``agent`` may record, from its seat (``GET /v1/agents/{id}``)."""
+        return events_granted((await self._granted(agent)).events)
+
+    async def readable(self, agent: str | None) -> frozenset[str] | None:
+        return None if agent is None else readable_fields((await self._granted(agent)).reads)
+
+    async def _granted(self, agent: str) -> Seat:
+        try:
+            return await self.seat(agent)
+        except NotFound:
+            raise _not_a_seat(agent) from None
+
+    async def visible(self, ctx: Context, agent: str | None) -> Context:
+        return visible_to(ctx, await self.readable(agent))
 
     async def claim(self, agent: str, customer: str, purpose: str, until: Any) -> Claim:
         return await self._run(self._claim(agent, customer, purpose, until))
@@ -509,12 +553,14 @@ class AsyncClient(Calls):
     # -- live updates ------------------------------------------------------------------------
 
     async def subscribe(self, *, agent: str | None = None, customer: str | None = None,
-                        kinds: set[str] | None = None) -> RemoteSubscription:
-        """The server's live stream, filtered as ``Accord.subscribe`` filters; it reconnects
-        with ``Last-Event-ID`` by itself. ``close()`` it when done."""
+                        kinds: set[str] | None = None, owner: str | None = None,
+                        where: Callable[[Message], bool] | None = None) -> RemoteSubscription:
+        """The server's live stream, filtered as ``Accord.subscribe`` filters (``where`` on
+        this side); it reconnects with ``Last-Event-ID`` by itself. ``close()`` it when done.
+        ``owner`` is not sent: the server counts the stream against the token's holder."""
         return await asyncio.to_thread(
             RemoteSubscription, self._url, self._token, agent=agent, customer=customer,
-            kinds=kinds, timeout=self._timeout)
+            kinds=kinds, timeout=self._timeout, where=where)
 
 
 __all__ = ["AsyncClient", "Client"]
