@@ -44,6 +44,12 @@ def test_the_remote_ledger_feed_serves_the_pages_the_embedded_one_does(server: S
         with pytest.raises(InvalidInput) as err:
             reviewer.ledger_feed("not-a-cursor")
         assert err.value.where == "after" and err.value.hint
+        for limit in (0, 10_001):
+            with pytest.raises(InvalidInput) as far:
+                reviewer.ledger_feed(limit=limit)
+            with pytest.raises(InvalidInput) as near:
+                svc.ledger_feed(limit=limit)
+            assert near.value.where == "limit" and str(far.value.where).endswith("limit")
 
 
 def test_a_checkpoint_signed_by_the_client_verifies_embedded_and_the_reverse(
