@@ -30,7 +30,8 @@ def ledger_feed(caller: Caller, svc: Service,
     return svc.ledger_feed(after, limit=limit)
 
 
-@router.get("/ledger/heads", response_model=dict[str, tuple[int, str]])
+# each head as [position, hash]; list[int | str] because a tuple's schema trips OpenAPI tools
+@router.get("/ledger/heads", response_model=dict[str, list[int | str]])
 def ledger_heads(caller: Caller, svc: Service) -> dict[str, tuple[int, str]]:
     """What a checkpoint signs: each chain's last position and entry hash, from one
     consistent snapshot of a ledger that verifies (500 ``LedgerMismatch`` otherwise). The
