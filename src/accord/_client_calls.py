@@ -2,20 +2,24 @@
 
 Parameters that say *who* acts (``reviewer``, ``by``, ``actor``, ``via``) are accepted for parity
 with ``Accord`` but not sent: over HTTP the server records the token's holder, so a token cannot
-sign for someone else. ``agent`` is sent: an agent token must name itself, a person may name any
-seat (docs/api.md, "The Python client").
+sign for someone else (``erase_customer(by=...)`` too). A signing key is never sent either:
+``checkpoint`` fetches the chain heads and the client signs them. ``agent`` is sent: an agent
+token must name itself, a person may name any seat (docs/api.md, "The Python client").
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
+from cryptography.hazmat.primitives import serialization
 from pydantic import TypeAdapter
 
 from accord import _errors
+from accord._checkpoint import Checkpoint
 from accord._errors import AccordError, InvalidInput, StoreUnavailable
 from accord.fleet import Handoff, Seat, SeatChange
 from accord.model import (
@@ -24,10 +28,14 @@ from accord.model import (
     Decision,
     Event,
     LedgerEntry,
+    LedgerPage,
     LedgerReport,
     Proposal,
     Touch,
 )
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 T = TypeVar("T")
 LEDGER_PAGE = 5000
@@ -127,7 +135,11 @@ class Calls:
 
     def _record_event(self, customer: str, type: str, *, at: Any = None,
                       data: dict[str, Any] | None = None, source: str | None = None,
-                      event_id: str | None = None) -> Call[Event]:
+                      event_id: str | None = None, check_grant: bool = True) -> Call[Event]:
+        if check_grant is not True:
+            raise InvalidInput("over HTTP the server checks every seat's event grant",
+                               where="check_grant", hint="leave check_grant out (it serves "
+                               "`policy replay` in-process)")
         return Call("POST", "/v1/events", Event, _drop_none({
             "customer": customer, "type": type, "data": data or {}, "source": source,
             "at": _iso(at), "event_id": event_id}))
@@ -165,8 +177,27 @@ class Calls:
         return Call("GET", "/v1/ledger", list[LedgerEntry],
                     params={"after": after, "limit": min(limit, LEDGER_PAGE)})
 
-    def _verify_ledger(self) -> Call[LedgerReport]:
-        return Call("GET", "/v1/ledger/verify", LedgerReport)
+    def _ledger_feed(self, after: str | None, limit: int) -> Call[LedgerPage]:
+        return Call("GET", "/v1/ledger/feed", LedgerPage,
+                    params=_drop_none({"after": after, "limit": limit}))
+
+    def _ledger_heads(self) -> Call[dict[str, tuple[int, str]]]:
+        return Call("GET", "/v1/ledger/heads", dict[str, tuple[int, str]])
+
+    def _verify_ledger(self, *, checkpoint: Checkpoint | None = None,
+                       key: Ed25519PublicKey | None = None) -> Call[LedgerReport]:
+        if checkpoint is None:
+            return Call("GET", "/v1/ledger/verify", LedgerReport)
+        pem = None if key is None else key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        return Call("POST", "/v1/ledger/verify", LedgerReport,
+                    _drop_none({"checkpoint": json.loads(checkpoint.to_json()), "key": pem}))
+
+    def _export_customer(self, customer: str) -> Call[dict[str, Any]]:
+        return Call("GET", f"/v1/customers/{customer}/export", None)
+
+    def _erase_customer(self, customer: str) -> Call[dict[str, Any]]:
+        return Call("POST", f"/v1/customers/{customer}/erase", None)
 
     def _fleet_entry(self, kind: str, body: dict[str, Any], *,
                      agent: str | None = None) -> Call[None]:

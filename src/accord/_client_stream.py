@@ -42,8 +42,10 @@ class RemoteSubscription(Subscription):
 
     def __init__(self, url: str, token: str, *, agent: str | None = None,
                  customer: str | None = None, kinds: set[str] | None = None,
-                 timeout: float = 10.0, last_event_id: str | None = None) -> None:
-        super().__init__(Bus(), matcher(agent, customer, kinds))
+                 timeout: float = 10.0, last_event_id: str | None = None,
+                 where: Callable[[Message], bool] | None = None) -> None:
+        match = matcher(agent, customer, kinds)
+        super().__init__(Bus(), match if where is None else lambda m: match(m) and where(m))
         self.last_event_id = last_event_id
         self.reconnects = 0
         self._params = {"agent": agent} if agent is not None else None

@@ -95,6 +95,25 @@ def _recorded(tx: Tx, customer: str, eid: str, type: str, at: float | None,
                  source=source, context_version=int(r["version"]))
 
 
+def events_granted(events: list[str] | None) -> tuple[str, ...]:
+    """The event types a grant's ``events`` allows (``None``: the default grant)."""
+    return DEFAULT_EVENTS if events is None else tuple(events)
+
+
+def readable_fields(read: list[str]) -> frozenset[str] | None:
+    """The fields a grant's ``read`` allows; None: all of them."""
+    return None if "*" in read else frozenset(read)
+
+
+def visible_to(ctx: Context, readable: frozenset[str] | None) -> Context:
+    """``ctx`` with only the ``readable`` fields and their provenance (None: all)."""
+    if readable is None:
+        return ctx
+    return ctx.model_copy(update={
+        "fields": {k: v for k, v in ctx.fields.items() if k in readable},
+        "provenance": {k: v for k, v in ctx.provenance.items() if k in readable}})
+
+
 class ContextMixin:
     store: Store
     policy: Policy
@@ -190,8 +209,7 @@ class ContextMixin:
 
     def event_grant(self, agent: str) -> tuple[str, ...]:
         """The event types ``agent`` may record (``"*"``: every type)."""
-        granted = self._grant(agent).events
-        return DEFAULT_EVENTS if granted is None else tuple(granted)
+        return events_granted(self._grant(agent).events)
 
     def _may_record(self, agent: str, type: str) -> None:
         granted = self.event_grant(agent)
@@ -216,20 +234,12 @@ class ContextMixin:
     def readable(self, agent: str | None) -> frozenset[str] | None:
         """The context fields ``agent`` may read; None: all of them (an admin, a reviewer, or
         a seat whose grant reads ``"*"``)."""
-        if agent is None:
-            return None
-        read = self._grant(agent).read
-        return None if "*" in read else frozenset(read)
+        return None if agent is None else readable_fields(self._grant(agent).read)
 
     def visible(self, ctx: Context, agent: str | None) -> Context:
         """``ctx`` as ``agent`` may see it: only the fields (and their provenance) its grant
         may read. Every interface that shows a context to an agent goes through this."""
-        readable = self.readable(agent)
-        if readable is None:
-            return ctx
-        return ctx.model_copy(update={
-            "fields": {k: v for k, v in ctx.fields.items() if k in readable},
-            "provenance": {k: v for k, v in ctx.provenance.items() if k in readable}})
+        return visible_to(ctx, self.readable(agent))
 
     def _grant(self, agent: str) -> Any:
         seat = self.policy.agents.get(agent)

@@ -110,9 +110,10 @@ class LedgerMixin:
         return LedgerReport(ok=not problems, entries=walk.entries, chains=len(walk.heads),
                             problems=problems)
 
-    def checkpoint(self, key: Ed25519PrivateKey) -> Checkpoint:
-        """Sign the chain heads of one consistent snapshot. Refuses a ledger that does not
-        verify: a checkpoint vouches for what it covers."""
+    def ledger_heads(self) -> dict[str, tuple[int, str]]:
+        """What a checkpoint signs: each chain's last position and entry hash, read in one
+        consistent snapshot. Refuses a ledger that does not verify: a checkpoint vouches for
+        what it covers. A remote client signs these locally, so the key never travels."""
         with self.store.read() as tx:
             walk = _walk(tx, {})
         if walk.problems:
@@ -120,7 +121,11 @@ class LedgerMixin:
                 f"the ledger does not verify ({len(walk.problems)} problem(s), first: "
                 f"{walk.problems[0]}); refusing to sign it", where="ledger",
                 hint="run `accord ledger verify` and investigate before checkpointing")
-        return _checkpoint.sign(walk.heads, key)
+        return walk.heads
+
+    def checkpoint(self, key: Ed25519PrivateKey) -> Checkpoint:
+        """Sign the chain heads of one consistent snapshot (``ledger_heads``)."""
+        return _checkpoint.sign(self.ledger_heads(), key)
 
     def _checked_decision(self, tx: Tx, decision_id: str, stored: str) -> Decision:
         """The decision as its row says, only if the ledger agrees: the row must equal the

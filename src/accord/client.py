@@ -17,14 +17,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from accord import _checkpoint
+from accord._checkpoint import Checkpoint
 from accord._client_calls import LEDGER_PAGE, Call, Calls, error
 from accord._client_stream import RemoteSubscription
-from accord._errors import StoreUnavailable
+from accord._context import events_granted, readable_fields, visible_to
+from accord._errors import Forbidden, NotFound, StoreUnavailable
+from accord.bus import Message
 from accord.fleet import Handoff, Seat, SeatChange
 from accord.model import (
     Claim,
@@ -32,11 +36,18 @@ from accord.model import (
     Decision,
     Event,
     LedgerEntry,
+    LedgerPage,
     LedgerReport,
     Proposal,
     Touch,
 )
 from accord.policy import Policy
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 T = TypeVar("T")
 RETRY_STATUSES = (429, 503)
@@ -61,6 +72,10 @@ def _headers(call: Call[Any]) -> dict[str, str]:
     if call.method != "GET":
         headers.setdefault("Idempotency-Key", uuid.uuid4().hex)
     return headers
+
+
+def _not_a_seat(agent: str) -> Forbidden:
+    return Forbidden(f"agent {agent!r} is not a registered seat", where="agent")
 
 
 class Client(Calls):
@@ -133,9 +148,10 @@ class Client(Calls):
 
     def record_event(self, customer: str, type: str, *, at: Any = None,
                      data: dict[str, Any] | None = None, source: str | None = None,
-                     event_id: str | None = None) -> Event:
+                     event_id: str | None = None, check_grant: bool = True) -> Event:
+        """Record a fact; ``check_grant=False`` is refused (the server checks every grant)."""
         return self._run(self._record_event(customer, type, at=at, data=data, source=source,
-                                            event_id=event_id))
+                                            event_id=event_id, check_grant=check_grant))
 
     def context(self, customer: str, *, agent: str | None = None) -> Context:
         return self._run(self._context(customer, agent=agent))
@@ -145,6 +161,23 @@ class Client(Calls):
         return self._run(self._update_context(customer, changes,
                                               expected_version=expected_version, agent=agent,
                                               actor=actor))
+
+    def event_grant(self, agent: str) -> tuple[str, ...]:
+        """The event types ``agent`` may record, from its seat (``GET /v1/agents/{id}``)."""
+        return events_granted(self._granted(agent).events)
+
+    def readable(self, agent: str | None) -> frozenset[str] | None:
+        return None if agent is None else readable_fields(self._granted(agent).reads)
+
+    def _granted(self, agent: str) -> Seat:
+        """The seat whose grant answers, refused as ``Accord`` refuses an unknown seat."""
+        try:
+            return self.seat(agent)
+        except NotFound:
+            raise _not_a_seat(agent) from None
+
+    def visible(self, ctx: Context, agent: str | None) -> Context:
+        return visible_to(ctx, self.readable(agent))
 
     def claim(self, agent: str, customer: str, purpose: str, until: Any) -> Claim:
         return self._run(self._claim(agent, customer, purpose, until))
@@ -192,8 +225,27 @@ class Client(Calls):
             yield from page
             after = page[-1].seq
 
-    def verify_ledger(self) -> LedgerReport:
-        return self._run(self._verify_ledger())
+    def ledger_feed(self, after: str | None = None, *, limit: int = 1000) -> LedgerPage:
+        return self._run(self._ledger_feed(after, limit))
+
+    def verify_ledger(self, *, checkpoint: Checkpoint | None = None,
+                      key: Ed25519PublicKey | None = None) -> LedgerReport:
+        """The server verifies; with a checkpoint it is sent with the public ``key``."""
+        return self._run(self._verify_ledger(checkpoint=checkpoint, key=key))
+
+    def ledger_heads(self) -> dict[str, tuple[int, str]]:
+        return self._run(self._ledger_heads())
+
+    def checkpoint(self, key: Ed25519PrivateKey) -> Checkpoint:
+        """Sign the server's chain heads here: the private key never leaves this process."""
+        return _checkpoint.sign(self.ledger_heads(), key)
+
+    def export_customer(self, customer: str) -> dict[str, Any]:
+        return self._run(self._export_customer(customer))
+
+    def erase_customer(self, customer: str, *, by: str) -> dict[str, Any]:
+        """Erase (an admin token); the server records the token's holder as ``by``."""
+        return self._run(self._erase_customer(customer))
 
     def fleet_entry(self, kind: str, body: dict[str, Any], *, agent: str | None = None) -> None:
         self._run(self._fleet_entry(kind, body, agent=agent))
@@ -254,11 +306,13 @@ class Client(Calls):
     # -- live updates ------------------------------------------------------------------------
 
     def subscribe(self, *, agent: str | None = None, customer: str | None = None,
-                  kinds: set[str] | None = None) -> RemoteSubscription:
-        """The server's live stream, filtered as ``Accord.subscribe`` filters; it reconnects
-        with ``Last-Event-ID`` by itself. ``close()`` it when done."""
+                  kinds: set[str] | None = None, owner: str | None = None,
+                  where: Callable[[Message], bool] | None = None) -> RemoteSubscription:
+        """The server's live stream, filtered as ``Accord.subscribe`` filters (``where`` on
+        this side); it reconnects with ``Last-Event-ID`` by itself. ``close()`` it when done.
+        ``owner`` is not sent: the server counts the stream against the token's holder."""
         return RemoteSubscription(self._url, self._token, agent=agent, customer=customer,
-                                  kinds=kinds, timeout=self._timeout)
+                                  kinds=kinds, timeout=self._timeout, where=where)
 
 
 class AsyncClient(Calls):
@@ -335,9 +389,11 @@ class AsyncClient(Calls):
 
     async def record_event(self, customer: str, type: str, *, at: Any = None,
                            data: dict[str, Any] | None = None, source: str | None = None,
-                           event_id: str | None = None) -> Event:
-        return await self._run(self._record_event(customer, type, at=at, data=data, source=source,
-                                            event_id=event_id))
+                           event_id: str | None = None, check_grant: bool = True) -> Event:
+        """Record a fact; ``check_grant=False`` is refused (the server checks every grant)."""
+        return await self._run(self._record_event(customer, type, at=at, data=data,
+                                                  source=source, event_id=event_id,
+                                                  check_grant=check_grant))
 
     async def context(self, customer: str, *, agent: str | None = None) -> Context:
         return await self._run(self._context(customer, agent=agent))
@@ -347,6 +403,22 @@ class AsyncClient(Calls):
         return await self._run(self._update_context(customer, changes,
                                               expected_version=expected_version, agent=agent,
                                               actor=actor))
+
+    async def event_grant(self, agent: str) -> tuple[str, ...]:
+        """The event types ``agent`` may record, from its seat (``GET /v1/agents/{id}``)."""
+        return events_granted((await self._granted(agent)).events)
+
+    async def readable(self, agent: str | None) -> frozenset[str] | None:
+        return None if agent is None else readable_fields((await self._granted(agent)).reads)
+
+    async def _granted(self, agent: str) -> Seat:
+        try:
+            return await self.seat(agent)
+        except NotFound:
+            raise _not_a_seat(agent) from None
+
+    async def visible(self, ctx: Context, agent: str | None) -> Context:
+        return visible_to(ctx, await self.readable(agent))
 
     async def claim(self, agent: str, customer: str, purpose: str, until: Any) -> Claim:
         return await self._run(self._claim(agent, customer, purpose, until))
@@ -397,8 +469,28 @@ class AsyncClient(Calls):
                 yield entry
             after = page[-1].seq
 
-    async def verify_ledger(self) -> LedgerReport:
-        return await self._run(self._verify_ledger())
+    async def ledger_feed(self, after: str | None = None, *,
+                          limit: int = 1000) -> LedgerPage:
+        return await self._run(self._ledger_feed(after, limit))
+
+    async def verify_ledger(self, *, checkpoint: Checkpoint | None = None,
+                            key: Ed25519PublicKey | None = None) -> LedgerReport:
+        """The server verifies; with a checkpoint it is sent with the public ``key``."""
+        return await self._run(self._verify_ledger(checkpoint=checkpoint, key=key))
+
+    async def ledger_heads(self) -> dict[str, tuple[int, str]]:
+        return await self._run(self._ledger_heads())
+
+    async def checkpoint(self, key: Ed25519PrivateKey) -> Checkpoint:
+        """Sign the server's chain heads here: the private key never leaves this process."""
+        return _checkpoint.sign(await self.ledger_heads(), key)
+
+    async def export_customer(self, customer: str) -> dict[str, Any]:
+        return await self._run(self._export_customer(customer))
+
+    async def erase_customer(self, customer: str, *, by: str) -> dict[str, Any]:
+        """Erase (an admin token); the server records the token's holder as ``by``."""
+        return await self._run(self._erase_customer(customer))
 
     async def fleet_entry(self, kind: str, body: dict[str, Any], *,
                           agent: str | None = None) -> None:
@@ -461,12 +553,14 @@ class AsyncClient(Calls):
     # -- live updates ------------------------------------------------------------------------
 
     async def subscribe(self, *, agent: str | None = None, customer: str | None = None,
-                        kinds: set[str] | None = None) -> RemoteSubscription:
-        """The server's live stream, filtered as ``Accord.subscribe`` filters; it reconnects
-        with ``Last-Event-ID`` by itself. ``close()`` it when done."""
+                        kinds: set[str] | None = None, owner: str | None = None,
+                        where: Callable[[Message], bool] | None = None) -> RemoteSubscription:
+        """The server's live stream, filtered as ``Accord.subscribe`` filters (``where`` on
+        this side); it reconnects with ``Last-Event-ID`` by itself. ``close()`` it when done.
+        ``owner`` is not sent: the server counts the stream against the token's holder."""
         return await asyncio.to_thread(
             RemoteSubscription, self._url, self._token, agent=agent, customer=customer,
-            kinds=kinds, timeout=self._timeout)
+            kinds=kinds, timeout=self._timeout, where=where)
 
 
 __all__ = ["AsyncClient", "Client"]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import httpx
 import pytest
+
+from accord._checkpoint import new_key, private_key
 
 from .live_server import Server
 
@@ -45,6 +48,9 @@ def matrix(ids: dict[str, str], policy_text: str) -> list[tuple[str, str, dict[s
         ("POST", "/v1/ledger/fleet", {"json": {"kind": "review", "body": {}}}, {ADM}),
         ("GET", "/v1/agents:removed-from-file", {}, EVERYONE),
         ("GET", "/v1/ledger/feed", {"params": {"limit": 5}}, {REV, ADM}),
+        ("GET", "/v1/ledger/heads", {}, {REV, ADM}),
+        ("POST", "/v1/ledger/verify", {"json": {"checkpoint": json.loads(ids["checkpoint"]),
+                                                "key": ids["key"]}}, {REV, ADM}),
         ("GET", "/v1/customers/m5/export", {}, {ADM}),
         ("POST", "/v1/customers/m-gone/erase", {}, {ADM}),
         ("GET", "/v1/agents", {}, EVERYONE),
@@ -91,7 +97,10 @@ def test_every_role_is_allowed_or_refused_as_the_matrix_says_and_refusals_are_le
     flagged = s.service.propose("upsell", "m5", channel="email", intent="upsell",
                                 offer={"product": "pro", "discount_pct": 30})
     assert upsell.touch_id and flagged.outcome == "flag"
-    ids = {"touch": upsell.touch_id, "flagged": flagged.id, "decision": upsell.id}
+    signer, public = new_key()
+    ids = {"touch": upsell.touch_id, "flagged": flagged.id, "decision": upsell.id,
+           "checkpoint": s.service.checkpoint(private_key(signer)).to_json(),
+           "key": public.decode()}
     wrong: list[str] = []
     refused = 0
     for method, path, options, allowed in matrix(ids, s.service.policy.text):
