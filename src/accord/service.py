@@ -45,6 +45,7 @@ from accord.store import Store, open_store
 from accord.store import _outbox as outbox
 from accord.store import _rows as sql
 from accord.store._base import CustomerRow, Tx
+from accord.telemetry import OFF, Telemetry
 
 _REFRESH_EVERY = 1.0
 """Seconds between checks for a policy applied by another replica."""
@@ -65,10 +66,12 @@ def _day(at: float) -> str:
 class Accord(ContextMixin, LedgerMixin, FleetMixin):
     """Accord embedded in your process. ``Accord.open("accord.db", policy="accord.yaml")``."""
 
-    def __init__(self, store: Store, policy: Policy, *, clock: Clock | None = None) -> None:
+    def __init__(self, store: Store, policy: Policy, *, clock: Clock | None = None,
+                 telemetry: Telemetry = OFF) -> None:
         self.store = store
         self.policy = policy
         self.clock: Clock = clock or system_clock
+        self.telemetry = telemetry  # spans and metrics per decision (accord.telemetry)
         make_bus = getattr(store, "make_bus", None)
         self.bus: Bus = make_bus() if make_bus else Bus()
         self._policy_seen = self._newest_policy_at()
@@ -76,9 +79,10 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
 
     @classmethod
     def open(cls, db: str | Path = "accord.db", policy: str | Path | Policy = "accord.yaml", *,
-             clock: Clock | None = None, **store_options: Any) -> Accord:
+             clock: Clock | None = None, telemetry: Telemetry = OFF,
+             **store_options: Any) -> Accord:
         pol = policy if isinstance(policy, Policy) else Policy.load(policy)
-        return cls(open_store(str(db), **store_options), pol, clock=clock)
+        return cls(open_store(str(db), **store_options), pol, clock=clock, telemetry=telemetry)
 
     def close(self) -> None:
         self.store.close()
@@ -125,9 +129,11 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
         request_hash = (hashlib.sha256(p.model_dump_json().encode()).hexdigest()
                         if p.idempotency_key else "")
         published: list[Message] = []
-        with self.store.lock(p.customer) as tx:
+        # the recorder's phases: lock, snapshot, evaluate, write, then commit (until it exits)
+        with self.telemetry.decision(p) as ph, self.store.lock(p.customer) as tx:
             row = tx.customer()
             self._refresh_seats(tx)  # a paused seat stops on its next proposal, on every replica
+            ph.mark("lock")
             if p.idempotency_key:
                 seen = tx.one("SELECT body, request_hash FROM decisions WHERE customer = ? AND "
                               "agent = ? AND idem_key = ?", (p.customer, p.agent,
@@ -138,12 +144,18 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
                             f"idempotency key {p.idempotency_key!r} was used for a different "
                             "proposal", where="idempotency_key",
                             hint="use a new key for a new proposal; retry with the same body")
-                    return Decision.model_validate_json(seen["body"])
+                    replayed = Decision.model_validate_json(seen["body"])
+                    ph.done(replayed, replayed=True)
+                    return replayed
             snap = self._snapshot(tx, row, p, at)
+            ph.mark("snapshot")
             verdict = gate.evaluate(p, at, snap, self.policy)
+            ph.mark("evaluate")
             decision = self._record(tx, row, p, at, verdict, request_hash, decision_id,
                                     published)
             sql.save_chain(tx, row)  # a decision never changes the context itself
+            ph.mark("write")
+            ph.done(decision)
         self.bus.publish(published)
         return decision
 
