@@ -157,3 +157,26 @@ def test_label_values_stay_bounded_whatever_agents_propose(names: list[str]) -> 
     seen = {bound(n) for n in names}
     assert len(seen) <= MAX_VALUES + 1
     assert all(bound(n) == n for n in list(dict.fromkeys(names))[:MAX_VALUES])
+
+
+def test_a_sampled_out_decision_builds_no_phase_spans(
+        tmp_path: object, clock: Clock, policy: Policy, spans: InMemorySpanExporter) -> None:
+    from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+
+    class Never(Sampler):
+        asked = 0
+
+        def should_sample(self, *args: object, **kwargs: object) -> SamplingResult:
+            Never.asked += 1
+            return SamplingResult(Decision.DROP)
+
+        def get_description(self) -> str:
+            return "never"
+
+    provider = TracerProvider(sampler=Never())
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    tel = Telemetry(tracer=provider.get_tracer("test"))
+    with Accord.open(f"{tmp_path}/a.db", policy=policy, clock=clock, telemetry=tel) as a:
+        assert a.propose("upsell", "c1", channel="email", intent="upsell").outcome.value == "go"
+    assert spans.get_finished_spans() == ()
+    assert Never.asked == 1  # the decision's span only: its phases are never started

@@ -69,6 +69,9 @@ def emit(tel: Telemetry, rec: _Recorded, end: int, exc: BaseException | None) ->
         # the type only: an exception's text may name the customer
         span.set_attribute("accord.error", type(exc).__name__)
         span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+    if not span.is_recording():  # sampled out (OTEL_TRACES_SAMPLER): no phases either
+        span.end(end_time=end)
+        return
     inside = trace.set_span_in_context(span)
     start = rec.t0
     for phase, at in rec.marks:
