@@ -180,3 +180,20 @@ def test_a_sampled_out_decision_builds_no_phase_spans(
         assert a.propose("upsell", "c1", channel="email", intent="upsell").outcome.value == "go"
     assert spans.get_finished_spans() == ()
     assert Never.asked == 1  # the decision's span only: its phases are never started
+
+
+def test_deciding_without_telemetry_imports_neither_opentelemetry_nor_prometheus(
+        tmp_path: object) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import EXAMPLE_POLICY
+
+    code = (f"import sys\nfrom accord import Accord\n"
+            f"with Accord.open({str(tmp_path) + '/a.db'!r}, policy={str(EXAMPLE_POLICY)!r}) as a:\n"
+            "    a.propose('upsell', 'c1', channel='email', intent='upsell')\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'opentelemetry', 'prometheus_client'}))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert run.stdout.strip() == "[]", run.stdout + run.stderr

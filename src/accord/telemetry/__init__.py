@@ -141,4 +141,12 @@ def from_environment(otlp_endpoint: str | None = None, *,
     return Telemetry(tracer=otlp_tracer(otlp_endpoint), customer_key=customer_key)
 
 
-__all__ = ["OFF", "PHASES", "Phases", "Telemetry", "from_environment"]
+def __getattr__(name: str) -> Any:
+    if name == "Metrics":  # imported on first use: it needs prometheus-client
+        from accord.telemetry._metrics import Metrics
+
+        return Metrics
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["OFF", "PHASES", "Metrics", "Phases", "Telemetry", "from_environment"]

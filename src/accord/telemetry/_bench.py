@@ -2,8 +2,9 @@
 
 Two comparisons, each alternating its variants in rounds so they see the same machine:
 pure evaluation bare against evaluation inside the recorder telemetry-off hands out (the whole
-cost of "off" per decision), and full embedded decisions with telemetry off against on (a span
-per decision and its phases, batched to an exporter that discards them, plus the metrics).
+cost of "off" per decision), and full embedded decisions with telemetry off, with metrics only,
+and fully on (a span per decision and its phases, batched to an exporter that discards them,
+plus the metrics).
 """
 
 from __future__ import annotations
@@ -77,7 +78,11 @@ def bench_telemetry(n: int = 20_000, decisions: int = 2000, rounds: int = 5,
     eval_bare, eval_off = _rounds([bare, recorded], n, rounds)
     with tempfile.TemporaryDirectory() as tmp:
         services, deciders = [], []
-        for name, tel in (("off", OFF), ("on", _on())):
+        on = _on()
+        from accord.telemetry._metrics import Metrics
+
+        metrics_only = Telemetry(metrics=Metrics())
+        for name, tel in (("off", OFF), ("metrics", metrics_only), ("on", on)):
             clock = _Clock(T0)
             acc = Accord.open(Path(tmp) / f"{name}.db", policy=pol, clock=clock, telemetry=tel)
             services.append(acc)
@@ -93,7 +98,7 @@ def bench_telemetry(n: int = 20_000, decisions: int = 2000, rounds: int = 5,
             one(0)
             deciders.append(one)
         try:
-            off, on = _rounds(deciders, decisions, rounds)
+            off, metered, traced = _rounds(deciders, decisions, rounds)
         finally:
             for acc in services:
                 acc.close()
@@ -101,5 +106,7 @@ def bench_telemetry(n: int = 20_000, decisions: int = 2000, rounds: int = 5,
             "eval_us_telemetry_off": round(1e6 / statistics.median(eval_off), 2),
             "eval_ratio_off": _ratio(eval_off, eval_bare),
             "decisions_per_s_off": round(statistics.median(off), 1),
-            "decisions_per_s_on": round(statistics.median(on), 1),
-            "decision_ratio_on": _ratio(on, off), "rounds": rounds}
+            "decisions_per_s_metrics": round(statistics.median(metered), 1),
+            "decisions_per_s_on": round(statistics.median(traced), 1),
+            "decision_ratio_metrics": _ratio(metered, off),
+            "decision_ratio_on": _ratio(traced, off), "rounds": rounds}
