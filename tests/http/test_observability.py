@@ -211,3 +211,21 @@ def test_serve_with_an_otlp_endpoint_posts_protobuf_spans_to_the_collector(
         wait_until(lambda: posts, timeout=30, what="a span batch at the collector")
     path, content_type, size = posts[0]
     assert path == "/v1/traces" and content_type == "application/x-protobuf" and size > 0
+
+
+def test_each_worker_built_from_the_environment_gets_tracing_and_the_metrics_token(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        collector: tuple[str, list[tuple[str, str, int]]]) -> None:
+    from accord.http import _serving
+
+    endpoint, _ = collector
+    env = _serving.settings_env(str(tmp_path / "accord.db"), str(EXAMPLE_POLICY),
+                                max_in_flight=8, base_url="http://127.0.0.1",
+                                otlp_endpoint=endpoint, metrics_token=METRICS_TOKEN)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    app = _serving.app_from_env()
+    assert app.state.service.telemetry.tracer is not None
+    with Running(app) as url:
+        r = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert r.status_code == 200 and "accord_decisions_total" in r.text
