@@ -1,6 +1,7 @@
 """``accord bench --telemetry``: what telemetry costs, off and on, measured interleaved.
 
-Two comparisons, each alternating its variants in rounds so they see the same machine:
+Two comparisons, each alternating its variants in rounds (in ABBA order) so they see the same
+machine, with a control (the bare variant again) whose ratio shows the run's noise floor:
 pure evaluation bare against evaluation inside the recorder telemetry-off hands out (the whole
 cost of "off" per decision), and full embedded decisions with telemetry off, with metrics only,
 and fully on (a span per decision and its phases, batched to an exporter that discards them,
@@ -26,7 +27,8 @@ def _rounds(variants: Sequence[Callable[[int], object]], n: int,
     per = max(n // rounds, 1)
     rates: list[list[float]] = [[] for _ in variants]
     for r in range(rounds):
-        for rate, fn in zip(rates, variants, strict=True):
+        order = list(zip(rates, variants, strict=True))
+        for rate, fn in order if r % 2 == 0 else order[::-1]:  # ABBA: no variant always first
             rate.append(_rate(fn, per, r * per))
     return rates
 
@@ -94,7 +96,10 @@ def bench_telemetry(n: int = 20_000, decisions: int = 2000, rounds: int = 5,
             gate.evaluate(p, T0, snap, pol)
             ph.mark("evaluate")
 
-    eval_bare, eval_off = _rounds([bare, recorded], n, rounds * 4)
+    def control(i: int) -> None:  # bare again: the ratio it gets is the noise floor
+        gate.evaluate(proposals[i % 4], T0, snap, pol)
+
+    eval_bare, eval_off, eval_control = _rounds([bare, recorded, control], n, rounds * 4)
     off_ns = _recorder_ns(proposals[0])
     with tempfile.TemporaryDirectory() as tmp:
         services, deciders = [], []
@@ -102,7 +107,8 @@ def bench_telemetry(n: int = 20_000, decisions: int = 2000, rounds: int = 5,
         from accord.telemetry._metrics import Metrics
 
         metrics_only = Telemetry(metrics=Metrics())
-        for name, tel in (("off", OFF), ("metrics", metrics_only), ("on", on)):
+        for name, tel in (("off", OFF), ("metrics", metrics_only), ("on", on),
+                          ("control", OFF)):
             clock = _Clock(T0)
             acc = Accord.open(Path(tmp) / f"{name}.db", policy=pol, clock=clock, telemetry=tel)
             services.append(acc)
@@ -118,7 +124,7 @@ def bench_telemetry(n: int = 20_000, decisions: int = 2000, rounds: int = 5,
             one(0)
             deciders.append(one)
         try:
-            off, metered, traced = _rounds(deciders, decisions, rounds)
+            off, metered, traced, again = _rounds(deciders, decisions, rounds * 2)
         finally:
             for acc in services:
                 acc.close()
@@ -126,8 +132,10 @@ def bench_telemetry(n: int = 20_000, decisions: int = 2000, rounds: int = 5,
             "eval_us_bare": round(1e6 / statistics.median(eval_bare), 2),
             "eval_us_telemetry_off": round(1e6 / statistics.median(eval_off), 2),
             "eval_ratio_off": _ratio(eval_off, eval_bare),
+            "eval_ratio_control": _ratio(eval_control, eval_bare),
             "decisions_per_s_off": round(statistics.median(off), 1),
             "decisions_per_s_metrics": round(statistics.median(metered), 1),
             "decisions_per_s_on": round(statistics.median(traced), 1),
             "decision_ratio_metrics": _ratio(metered, off),
-            "decision_ratio_on": _ratio(traced, off), "rounds": rounds}
+            "decision_ratio_on": _ratio(traced, off),
+            "decision_ratio_control": _ratio(again, off), "rounds": rounds * 2}
