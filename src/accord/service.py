@@ -383,9 +383,10 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
         if reviewer in (p.agent, f"agent:{p.agent}"):
             raise Forbidden(f"{p.agent} cannot approve its own proposal", where="reviewer")
         published: list[Message] = []
-        with self.store.lock(p.customer) as tx:
+        with self.telemetry.decision(p) as ph, self.store.lock(p.customer) as tx:
             row = tx.customer()
             self._refresh_seats(tx)
+            ph.mark("lock")
             cur = tx.one("SELECT approval FROM decisions WHERE customer = ? AND id = ?",
                          (p.customer, decision_id))
             if cur is None or cur["approval"] != "pending":
@@ -414,6 +415,8 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
             decision = self._record(tx, row, p.model_copy(update={"at": None}), at, v, "",
                                     follow_up, published, parent_decision=decision_id)
             tx.save_customer(row)
+            ph.mark("write")  # the approval's re-check: lock, write (snapshot and gate), commit
+            ph.done(decision)
         self.bus.publish(published)
         return decision
 

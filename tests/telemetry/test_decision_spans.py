@@ -143,6 +143,22 @@ def test_a_refused_proposal_ends_its_span_as_an_error_without_the_message(
     assert not failed.events  # no exception event: its text may carry personal data
 
 
+def test_an_approval_is_a_decision_span_and_counted_with_its_parent(
+        traced: Accord, spans: InMemorySpanExporter, metrics: Metrics) -> None:
+    traced.record_event("c1", "stage_changed", data={"stage": "renewal"})
+    flagged = traced.propose("upsell", "c1", channel="email", intent="upsell")
+    assert flagged.outcome.value == "flag"
+    approved = traced.approve(flagged.id, reviewer="rita")
+    last = decide_spans(spans)[-1]
+    attrs = dict(last.attributes or {})
+    assert attrs["accord.decision_id"] == approved.id
+    assert attrs["accord.parent_decision"] == flagged.id
+    assert count(metrics, "accord_decisions_total", agent="upsell", outcome="flag",
+                 channel="email") == 1
+    assert count(metrics, "accord_decisions_total", agent="upsell",
+                 outcome=approved.outcome.value, channel="email") == 1
+
+
 def test_without_telemetry_a_decision_reports_nothing(acc: Accord) -> None:
     assert acc.telemetry is OFF
     assert acc.propose("upsell", "c1", channel="email", intent="upsell").outcome.value == "go"

@@ -63,6 +63,8 @@ def emit(tel: Telemetry, rec: _Recorded, end: int, exc: BaseException | None) ->
             attrs["accord.trace_id"] = d.proposal.trace_id
         if d.proposal.parent_id is not None:
             attrs["accord.parent_id"] = d.proposal.parent_id
+        if d.parent_decision is not None:  # an approval's re-decision of a flagged one
+            attrs["accord.parent_decision"] = d.parent_decision
     span = tracer.start_span("accord.decide", kind=SpanKind.INTERNAL, attributes=attrs,
                              start_time=rec.t0)
     if exc is not None:
