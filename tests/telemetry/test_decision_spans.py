@@ -213,3 +213,28 @@ def test_deciding_without_telemetry_imports_neither_opentelemetry_nor_prometheus
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True)
     assert run.stdout.strip() == "[]", run.stdout + run.stderr
+
+
+def test_asking_for_tracing_without_the_extra_says_what_to_install(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from accord import AccordError
+    from accord.telemetry import from_environment
+
+    monkeypatch.setitem(sys.modules, "opentelemetry.sdk.trace", None)
+    with pytest.raises(AccordError) as refused:
+        from_environment("http://127.0.0.1:4318")
+    assert "accord[otel]" in str(refused.value) and refused.value.where == "--otlp-endpoint"
+    quiet = from_environment(None, environ={})
+    assert quiet.tracer is None and not quiet.on
+
+
+def test_the_standard_otel_variables_turn_tracing_on_and_off() -> None:
+    from accord.telemetry import from_environment
+
+    on = from_environment(None, environ={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
+    assert on.tracer is not None
+    off = from_environment(None, environ={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",
+                                          "OTEL_SDK_DISABLED": "true"})
+    assert off.tracer is None
