@@ -229,3 +229,13 @@ def test_each_worker_built_from_the_environment_gets_tracing_and_the_metrics_tok
     with Running(app) as url:
         r = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert r.status_code == 200 and "accord_decisions_total" in r.text
+
+
+def test_a_metrics_token_with_metrics_off_is_refused_at_start(tmp_path: Path,
+                                                              policy: Policy) -> None:
+    from accord import AccordError
+
+    with Accord.open(tmp_path / "accord.db", policy=policy) as service, \
+            pytest.raises(AccordError) as refused:
+        create_app(service, metrics=False, metrics_token=METRICS_TOKEN)
+    assert refused.value.where == "--metrics-token"

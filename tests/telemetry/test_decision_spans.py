@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -176,7 +177,7 @@ def test_label_values_stay_bounded_whatever_agents_propose(names: list[str]) -> 
 
 
 def test_a_sampled_out_decision_builds_no_phase_spans(
-        tmp_path: object, clock: Clock, policy: Policy, spans: InMemorySpanExporter) -> None:
+        tmp_path: Path, clock: Clock, policy: Policy, spans: InMemorySpanExporter) -> None:
     from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 
     class Never(Sampler):
@@ -199,7 +200,7 @@ def test_a_sampled_out_decision_builds_no_phase_spans(
 
 
 def test_deciding_without_telemetry_imports_neither_opentelemetry_nor_prometheus(
-        tmp_path: object) -> None:
+        tmp_path: Path) -> None:
     import subprocess
     import sys
 

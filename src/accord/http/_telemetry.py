@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from accord._errors import Forbidden, Unauthorized
+from accord._errors import AccordError, Forbidden, Unauthorized
 from accord.service import Accord
 from accord.telemetry import Telemetry
 
@@ -105,6 +105,10 @@ def install(app: FastAPI, service: Accord, *, metrics_token: str | None) -> None
     """``/metrics`` over the service's metrics, and the request middleware when needed."""
     state: Any = app.state
     tel = service.telemetry
+    if metrics_token and tel.metrics is None:
+        raise AccordError("a metrics token was given but /metrics is off", where="--metrics-token",
+                          hint="install prometheus-client (pip install 'accord[otel]'), or drop "
+                               "the token")
     if tel.metrics is not None:
         registry = tel.metrics.registry
         tel.metrics.watch(lambda: _scraped(service, state.in_flight, state.webhooks))
