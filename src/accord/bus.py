@@ -157,6 +157,12 @@ class Bus:
         """Whether anyone listens: publishers may skip building messages when nobody does."""
         return bool(self._subs)
 
+    @property
+    def streams(self) -> int:
+        """Open streams that belong to a principal (SSE, dashboard); /metrics reports it."""
+        with self._lock:
+            return sum(self._owned.values())
+
     def unsubscribe(self, sub: Subscription) -> None:
         with self._lock:
             if sub in self._subs:

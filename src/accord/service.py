@@ -46,6 +46,7 @@ from accord.store import Store, open_store
 from accord.store import _outbox as outbox
 from accord.store import _rows as sql
 from accord.store._base import CustomerRow, Tx
+from accord.telemetry import OFF, Telemetry
 
 _REFRESH_EVERY = 1.0
 """Seconds between checks for a policy applied by another replica."""
@@ -66,10 +67,12 @@ def _day(at: float) -> str:
 class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
     """Accord embedded in your process. ``Accord.open("accord.db", policy="accord.yaml")``."""
 
-    def __init__(self, store: Store, policy: Policy, *, clock: Clock | None = None) -> None:
+    def __init__(self, store: Store, policy: Policy, *, clock: Clock | None = None,
+                 telemetry: Telemetry = OFF) -> None:
         self.store = store
         self.policy = policy
         self.clock: Clock = clock or system_clock
+        self.telemetry = telemetry  # spans and metrics per decision (accord.telemetry)
         make_bus = getattr(store, "make_bus", None)
         self.bus: Bus = make_bus() if make_bus else Bus()
         self._policy_seen = self._newest_policy_at()
@@ -77,9 +80,10 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
 
     @classmethod
     def open(cls, db: str | Path = "accord.db", policy: str | Path | Policy = "accord.yaml", *,
-             clock: Clock | None = None, **store_options: Any) -> Accord:
+             clock: Clock | None = None, telemetry: Telemetry = OFF,
+             **store_options: Any) -> Accord:
         pol = policy if isinstance(policy, Policy) else Policy.load(policy)
-        return cls(open_store(str(db), **store_options), pol, clock=clock)
+        return cls(open_store(str(db), **store_options), pol, clock=clock, telemetry=telemetry)
 
     def close(self) -> None:
         self.store.close()
@@ -126,9 +130,11 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
         request_hash = (hashlib.sha256(p.model_dump_json().encode()).hexdigest()
                         if p.idempotency_key else "")
         published: list[Message] = []
-        with self.store.lock(p.customer) as tx:
+        # the recorder's phases: lock, snapshot, evaluate, write, then commit (until it exits)
+        with self.telemetry.decision(p) as ph, self.store.lock(p.customer) as tx:
             row = tx.customer()
             self._refresh_seats(tx)  # a paused seat stops on its next proposal, on every replica
+            ph.mark("lock")
             if p.idempotency_key:
                 seen = tx.one("SELECT body, request_hash FROM decisions WHERE customer = ? AND "
                               "agent = ? AND idem_key = ?", (p.customer, p.agent,
@@ -139,12 +145,18 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
                             f"idempotency key {p.idempotency_key!r} was used for a different "
                             "proposal", where="idempotency_key",
                             hint="use a new key for a new proposal; retry with the same body")
-                    return Decision.model_validate_json(seen["body"])
+                    replayed = Decision.model_validate_json(seen["body"])
+                    ph.done(replayed, replayed=True)
+                    return replayed
             snap = self._snapshot(tx, row, p, at)
+            ph.mark("snapshot")
             verdict = gate.evaluate(p, at, snap, self.policy)
+            ph.mark("evaluate")
             decision = self._record(tx, row, p, at, verdict, request_hash, decision_id,
                                     published)
             sql.save_chain(tx, row)  # a decision never changes the context itself
+            ph.mark("write")
+            ph.done(decision)
         self.bus.publish(published)
         return decision
 
@@ -379,9 +391,10 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
         if reviewer in (p.agent, f"agent:{p.agent}"):
             raise Forbidden(f"{p.agent} cannot approve its own proposal", where="reviewer")
         published: list[Message] = []
-        with self.store.lock(p.customer) as tx:
+        with self.telemetry.decision(p) as ph, self.store.lock(p.customer) as tx:
             row = tx.customer()
             self._refresh_seats(tx)
+            ph.mark("lock")
             cur = tx.one("SELECT approval FROM decisions WHERE customer = ? AND id = ?",
                          (p.customer, decision_id))
             if cur is None or cur["approval"] != "pending":
@@ -410,6 +423,8 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
             decision = self._record(tx, row, p.model_copy(update={"at": None}), at, v, "",
                                     follow_up, published, parent_decision=decision_id)
             tx.save_customer(row)
+            ph.mark("write")  # the approval's re-check: lock, write (snapshot and gate), commit
+            ph.done(decision)
         self.bus.publish(published)
         return decision
 

@@ -21,9 +21,13 @@ import click
               help="Also measure attribution journeys per second.")
 @click.option("--delivery", "with_delivery", is_flag=True,
               help="Also measure the dispatcher against an SMTP server on loopback.")
+@click.option("--telemetry", "with_telemetry", is_flag=True,
+              help="Also measure decisions with telemetry off against on, interleaved "
+                   "(needs accord[otel]).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def bench(quick: bool, large: int, touches_per_customer: int, with_http: bool, pg: str | None,
-          with_attribution: bool, with_delivery: bool, as_json: bool) -> None:
+          with_attribution: bool, with_delivery: bool, with_telemetry: bool,
+          as_json: bool) -> None:
     """Measure the gate, the embedded store and scale (and, on request, HTTP and attribution).
 
     Reports µs per pure evaluation; full decisions per second against a bare SQLite
@@ -56,6 +60,12 @@ def bench(quick: bool, large: int, touches_per_customer: int, with_http: bool, p
 
         say("delivery to a loopback SMTP server")
         result["delivery"] = bench_delivery(200 if quick else 1000)
+    if with_telemetry:
+        from accord.telemetry._bench import bench_telemetry
+
+        say("telemetry off vs on")
+        result["telemetry"] = bench_telemetry(5_000 if quick else 20_000,
+                                              500 if quick else 2000)
     if with_http:
         import tempfile
 
@@ -83,6 +93,6 @@ def bench(quick: bool, large: int, touches_per_customer: int, with_http: bool, p
                f"at {result['large_customers']:,} ({result['large_touches']:,} touches) → "
                f"ratio {result['scale_ratio']} (rounds {result['scale_ratio_min']}–"
                f"{result['scale_ratio_max']}; target ≤ 1.5)")
-    for key in ("attribution", "delivery", "http_sqlite", "http_postgres"):
+    for key in ("attribution", "delivery", "telemetry", "http_sqlite", "http_postgres"):
         if key in result:
             click.echo(f"{key:<19} {json.dumps(result[key])}")

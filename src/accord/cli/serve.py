@@ -35,11 +35,18 @@ from accord.cli._common import db_option, friendly, require_seat, store_options
                    "cannot alter.")
 @click.option("--checkpoint-every", type=click.FloatRange(min=1), default=3600.0,
               show_default=True, help="Seconds between scheduled checkpoints.")
+@click.option("--otlp-endpoint", default=None, metavar="URL",
+              help="Send a span per request and per decision to this OTLP/HTTP collector "
+                   "(e.g. http://127.0.0.1:4318). The standard OTEL_EXPORTER_OTLP_ENDPOINT "
+                   "does the same. Needs accord[otel]; see docs/observability.md.")
+@click.option("--metrics-token", default=None, envvar="ACCORD_METRICS_TOKEN",
+              help="A bearer token that may read /metrics (admin tokens always may). Prefer "
+                   "the ACCORD_METRICS_TOKEN variable: a command line is visible to `ps`.")
 @friendly
 def serve(db: str, policy: str, host: str, port: int, max_in_flight: int, workers: int,
           base_url: str | None, log_level: str, timeout_keep_alive: int,
-          checkpoint_key: str | None, checkpoint_dir: str | None,
-          checkpoint_every: float) -> None:
+          checkpoint_key: str | None, checkpoint_dir: str | None, checkpoint_every: float,
+          otlp_endpoint: str | None, metrics_token: str | None) -> None:
     """Run the HTTP API (/v1, /openapi.json), MCP at /mcp and the A2A agent card.
 
     Any number of replicas (and of --workers in each) may serve one database; they decide as
@@ -67,12 +74,14 @@ def serve(db: str, policy: str, host: str, port: int, max_in_flight: int, worker
         Accord.open(db, policy=policy).close()  # a bad store or policy fails here, once
         click.echo(announce, err=True)
         os.environ.update(_serving.settings_env(db, policy, max_in_flight=max_in_flight,
-                                                base_url=public))
+                                                base_url=public, otlp_endpoint=otlp_endpoint,
+                                                metrics_token=metrics_token))
         uvicorn.run(_serving.FACTORY, factory=True, workers=workers, host=host, port=port,
                     log_level=log_level, access_log=False, timeout_keep_alive=timeout_keep_alive)
         return
-    service = _serving.open_service(db, policy)
-    app = create_app(service, max_in_flight=max_in_flight, base_url=public)
+    service = _serving.open_service(db, policy, otlp_endpoint=otlp_endpoint)
+    app = create_app(service, max_in_flight=max_in_flight, base_url=public,
+                     metrics_token=metrics_token)
     click.echo(announce, err=True)
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,

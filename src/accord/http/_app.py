@@ -29,6 +29,7 @@ from accord.http import (
     _problems,
     _records_routes,
     _seat_routes,
+    _telemetry,
     webhooks,
 )
 from accord.http._auth import Principal, Refusals, Tokens, Usage
@@ -78,7 +79,8 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
                webhook_attempts: int = 8, webhook_backoff: float = 1.0,
                policy_poll: float = 1.0, background: bool = True,
                base_url: str | None = None, close_service: bool = False,
-               delivery: DeliverySettings | None = None) -> FastAPI:
+               delivery: DeliverySettings | None = None, metrics: bool | None = None,
+               metrics_token: str | None = None) -> FastAPI:
     """Build the HTTP API over ``service``.
 
     ``max_in_flight`` bounds concurrent requests (beyond it: 429 + Retry-After);
@@ -87,7 +89,12 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     ``background=False`` starts no threads (for schema-only use);
     ``close_service`` closes ``service`` when the app shuts down (a worker that opened it);
     ``delivery`` configures the outbox's senders and inbound reports (default: from the
-    environment, see ``accord.delivery._config``)."""
+    environment, see ``accord.delivery._config``);
+    ``metrics`` serves ``/metrics`` (default: when prometheus-client is installed), giving
+    ``service`` a metrics set if it has none; ``metrics_token`` is a bearer token that may read
+    it besides admin tokens (docs/observability.md)."""
+    if metrics if metrics is not None else _telemetry.metrics_available():
+        _telemetry.enable_metrics(service)
     settings = delivery if delivery is not None else DeliverySettings.from_env(os.environ)
     sending = (Dispatcher(service, settings.senders, base_url=base_url, rates=settings.rates)
                if settings.senders else None)
@@ -149,6 +156,7 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     _mount_protocols(app, service, base_url)
     app.add_middleware(OverloadLimiter, gauge=state.in_flight)
     app.add_middleware(Limits)
+    _telemetry.install(app, service, metrics_token=metrics_token)  # outermost: spans see 429s
     return app
 
 

@@ -9,7 +9,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from accord.http._problems import PROBLEM, TYPE_BASE
 
-EXEMPT = ("/v1/stream", "/ui/stream", "/healthz", "/openapi.json", "/docs")
+EXEMPT = ("/v1/stream", "/ui/stream", "/healthz", "/metrics", "/openapi.json", "/docs")
+"""Never refused: streams hold no worker; health and metrics matter most under overload."""
 
 
 class InFlight:

@@ -155,6 +155,12 @@ class Dispatcher:
                            "ON CONFLICT (id) DO NOTHING", (r[0], r[1], r[2], r[3], r[3]))
         return len(rows)
 
+    def pending(self) -> int:
+        """Deliveries waiting to be sent (due or backing off): the queue /metrics reports."""
+        with self.service.store.read() as tx:
+            r = tx.one("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'")
+        return int(r["n"]) if r else 0
+
     def deliver_due(self, http: httpx.Client) -> None:
         now = time.time()
         with self.service.store.read() as tx:  # the common case writes nothing

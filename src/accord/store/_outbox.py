@@ -28,6 +28,12 @@ def due(tx: Tx, now: float, limit: int) -> list[dict[str, Any]]:
                    "due_at <= ? ORDER BY due_at LIMIT ?", (now, limit))
 
 
+def depth(tx: Tx) -> list[dict[str, Any]]:
+    """Live rows by channel and status (queued, sending): the queue /metrics reports."""
+    return tx.rows("SELECT channel, status, COUNT(*) AS n FROM outbox WHERE status IN "
+                   "('queued', 'sending') GROUP BY channel, status")
+
+
 def get(tx: Tx, customer: str, touch_id: str) -> dict[str, Any] | None:
     return tx.one("SELECT * FROM outbox WHERE customer = ? AND id = ?", (customer, touch_id))
 

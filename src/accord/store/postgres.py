@@ -273,6 +273,11 @@ class PostgresStore:
         finally:
             self._pool.putconn(conn)
 
+    def pool_stats(self) -> dict[str, int]:
+        """The connection pool's counters (psycopg_pool's ``get_stats``): its size, idle
+        connections, callers waiting now, and totals of requests, waits and wait time."""
+        return dict(self._pool.get_stats())
+
     def make_bus(self, **options: Any) -> PgBus:
         """A bus that also carries this database's other replicas' messages (LISTEN/NOTIFY);
         closed with the store."""
