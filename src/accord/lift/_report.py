@@ -36,6 +36,7 @@ from ._stats import Interval
 MIN_PER_GROUP = 30
 """Customers each group needs before the report states an interval (see docs/lift.md)."""
 DEFAULT_WINDOW = 30 * 86400.0
+_YEAR_10000 = 253402300800.0
 CONVERSION_TYPES = ("purchase", "conversion")
 UNSUBSCRIBE_TYPES = ("unsubscribe", "opt_out")
 COMPLAINT_TYPES = ("complaint",)
@@ -121,6 +122,7 @@ class LiftReport:
 def window(since: Any = None, until: Any = None, *, now: float) -> tuple[float, float]:
     """``[since, until)`` as epoch seconds from RFC 3339 text, epoch seconds or (for ``since``)
     a duration before ``until``; defaults: the 30 days up to ``now``."""
+    since, until = _number(since), _number(until)
     try:
         end = now if until is None else to_epoch(until)
     except ValueError as exc:
@@ -134,10 +136,25 @@ def window(since: Any = None, until: Any = None, *, now: float) -> tuple[float, 
         except ValueError as exc:
             raise InvalidInput(str(exc), where="since", hint="an RFC 3339 time or a duration "
                                "before until, such as 30d") from None
+    for name, t in (("since", start), ("until", end)):
+        if not 0 <= t < _YEAR_10000:
+            raise InvalidInput(f"{name} is outside years 1970 to 9999", where=name,
+                               hint="an RFC 3339 time such as 2026-11-01T00:00:00Z")
     if not start < end:
         raise InvalidInput(f"since ({iso(start)}) must come before until ({iso(end)})",
                            where="since", hint="widen the window")
     return start, end
+
+
+def _number(value: Any) -> Any:
+    """Epoch seconds typed on a command line or in a query string arrive as text."""
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return number if math.isfinite(number) else value
+    return value
 
 
 def _is_duration(value: Any) -> bool:
