@@ -36,7 +36,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "audit": ("accord.cli.fleet", "audit", "The fleet audit: owners, state, protocols, chains."),
     "outbox": ("accord.cli.delivery", "outbox", "List deliveries or run one dispatch pass."),
     "audience": ("accord.cli.delivery", "audience", "Export suppression audiences for ads."),
-    "inbound": ("accord.cli.delivery", "inbound", "Email reports in: bounces, complaints → events."),
+    "inbound": ("accord.cli.delivery", "inbound",
+                "Email reports in: bounces, complaints → events."),
 }
 
 
