@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "attribution": ("accord.cli.attribution", "attribution",
                     "Credit conversions to agents, channels and combinations."),
     "report": ("accord.cli.report", "report",
-               "Reports from the store: lift against the holdout."),
+               "Lift of treated customers over the policy holdout."),
     "seat": ("accord.cli.fleet", "seat", "Register, pause, resume or retire agent seats."),
     "handoff": ("accord.cli.fleet", "handoff", "Send, list and acknowledge handoffs."),
     "audit": ("accord.cli.fleet", "audit", "The fleet audit: owners, state, protocols, chains."),
