@@ -86,3 +86,20 @@ def test_at_the_minimum_per_group_the_report_gives_every_interval() -> None:
     complaints = r.metrics[3]
     assert complaints.verdict == "no clear difference"
     assert pytest.approx(1.959964, abs=1e-6) == Z95
+
+
+@given(batches=st.lists(st.lists(st.floats(-1e6, 1e6), max_size=20), min_size=1, max_size=8))
+def test_moments_merged_batch_by_batch_equal_the_whole_sample(
+        batches: list[list[float]]) -> None:
+    from accord.lift._stats import Moments
+
+    m = Moments()
+    for b in batches:
+        m.add(b)
+    whole = [x for b in batches for x in b]
+    assert m.n == len(whole)
+    if len(whole) >= 2:
+        assert m.mean == pytest.approx(sum(whole) / len(whole), rel=1e-9, abs=1e-6)
+        import numpy as np
+
+        assert m.variance == pytest.approx(float(np.var(whole, ddof=1)), rel=1e-7, abs=1e-6)

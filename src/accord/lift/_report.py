@@ -162,43 +162,92 @@ def _is_duration(value: Any) -> bool:
         and "-" not in value and ":" not in value
 
 
-def lift_report(service: Any, since: Any = None, until: Any = None) -> LiftReport:
-    """Compare treated and holdout customers over ``[since, until)`` (default: 30 days to now)."""
+@dataclass(slots=True)
+class Group:
+    """One group's running totals: customers, how many did each yes/no thing, and the moments
+    of revenue and contacts per customer. Memory does not grow with the store."""
+
+    customers: int = 0
+    shares: list[int] = field(default_factory=lambda: [0, 0, 0])
+    revenue: _stats.Moments = field(default_factory=_stats.Moments)
+    contacts: _stats.Moments = field(default_factory=_stats.Moments)
+
+    def add(self, rows: list[list[float]]) -> None:
+        """Rows ``[converted, revenue, unsubscribed, complained, contacts]``, one a customer."""
+        if not rows:
+            return
+        self.customers += len(rows)
+        for k, col in enumerate((0, 2, 3)):
+            self.shares[k] += sum(1 for r in rows if r[col])
+        self.revenue.add([r[1] for r in rows])
+        self.contacts.add([r[4] for r in rows])
+
+
+PAGE = 500
+"""Customers per read transaction (and per ``IN (…)`` list, well under SQLite's 999): on SQLite
+a read holds the connection, so a report over millions of customers must not stall the gate."""
+
+
+def lift_report(service: Any, since: Any = None, until: Any = None, *,
+                page_size: int = PAGE) -> LiftReport:
+    """Compare treated and holdout customers over ``[since, until)`` (default: 30 days to now).
+
+    Reads the store a page of customers at a time (keyset on ``customers.id``), each page in
+    its own short read transaction."""
     holdout = service.policy.spec.settings.holdout
     if holdout is None:
         raise InvalidInput("the policy in force has no holdout, so there is nothing to compare",
                            where="settings.holdout", hint="add settings.holdout {share, salt} "
                            "to the policy (docs/lift.md) and let traffic accumulate")
     start, end = window(since, until, now=service.clock())
-    per: dict[str, list[float]] = {}  # the population: who the fleet proposed for
-    with service.store.read() as tx:
-        for r in tx.rows("SELECT DISTINCT customer FROM decisions WHERE at >= ? AND at < ?",
-                         (start, end)):
-            per[r["customer"]] = [0.0, 0.0, 0.0, 0.0, 0.0]
-        types = (*CONVERSION_TYPES, *UNSUBSCRIBE_TYPES, *COMPLAINT_TYPES)
-        marks = ", ".join("?" * len(types))
-        for r in tx.rows(f"SELECT customer, type, data FROM events WHERE at >= ? AND at < ? "
-                         f"AND type IN ({marks})", (start, end, *types)):
-            row = per.get(r["customer"])
-            if row is None:
-                continue
-            if r["type"] in CONVERSION_TYPES:
-                row[0] = 1.0
-                row[1] += _value(r["data"])
-            elif r["type"] in UNSUBSCRIBE_TYPES:
-                row[2] = 1.0
-            else:
-                row[3] = 1.0
-        for r in tx.rows("SELECT customer, COUNT(*) AS n FROM touches WHERE at >= ? AND at < ? "
-                         "AND status IN ('executed', 'pending') GROUP BY customer",
-                         (start, end)):
-            if r["customer"] in per:
-                per[r["customer"]][4] = float(r["n"])
-    groups: dict[bool, list[list[float]]] = {True: [], False: []}
-    for customer, values in per.items():
-        groups[in_holdout(customer, holdout)].append(values)
-    return compare(groups[False], groups[True], since=start, until=end, share=holdout.share,
-                   salt=holdout.salt)
+    groups = {False: Group(), True: Group()}
+    after = ""
+    while True:
+        with service.store.read() as tx:
+            ids = [r["id"] for r in tx.rows("SELECT id FROM customers WHERE id > ? ORDER BY id "
+                                            "LIMIT ?", (after, page_size))]
+            if not ids:
+                break
+            per = _page(tx, ids, start, end)
+        after = ids[-1]
+        split: dict[bool, list[list[float]]] = {False: [], True: []}
+        for customer, values in per.items():
+            split[in_holdout(customer, holdout)].append(values)
+        for held, rows in split.items():
+            groups[held].add(rows)
+    return summarize(groups[False], groups[True], since=start, until=end,
+                     share=holdout.share, salt=holdout.salt)
+
+
+def _page(tx: Any, ids: list[str], start: float, end: float) -> dict[str, list[float]]:
+    """Per customer of ``ids`` proposed for in the window: ``[converted, revenue, unsubscribed,
+    complained, contacts]``."""
+    marks = ", ".join("?" * len(ids))
+    per = {r["customer"]: [0.0, 0.0, 0.0, 0.0, 0.0] for r in tx.rows(
+        f"SELECT DISTINCT customer FROM decisions WHERE customer IN ({marks}) AND at >= ? "
+        "AND at < ?", (*ids, start, end))}
+    if not per:
+        return per
+    types = (*CONVERSION_TYPES, *UNSUBSCRIBE_TYPES, *COMPLAINT_TYPES)
+    for r in tx.rows(f"SELECT customer, type, data FROM events WHERE customer IN ({marks}) AND "
+                     f"at >= ? AND at < ? AND type IN ({', '.join('?' * len(types))})",
+                     (*ids, start, end, *types)):
+        row = per.get(r["customer"])
+        if row is None:
+            continue
+        if r["type"] in CONVERSION_TYPES:
+            row[0] = 1.0
+            row[1] += _value(r["data"])
+        elif r["type"] in UNSUBSCRIBE_TYPES:
+            row[2] = 1.0
+        else:
+            row[3] = 1.0
+    for r in tx.rows(f"SELECT customer, COUNT(*) AS n FROM touches WHERE customer IN ({marks}) "
+                     "AND at >= ? AND at < ? AND status IN ('executed', 'pending') "
+                     "GROUP BY customer", (*ids, start, end)):
+        if r["customer"] in per:
+            per[r["customer"]][4] = float(r["n"])
+    return per
 
 
 def _value(data: Any) -> float:
@@ -213,19 +262,31 @@ def compare(treated: list[list[float]], holdout: list[list[float]], *, since: fl
             min_per_group: int = MIN_PER_GROUP) -> LiftReport:
     """The report from per-customer rows ``[converted, revenue, unsubscribed, complained,
     contacts]`` of each group."""
-    report = LiftReport(since, until, share, salt, len(treated), len(holdout),
+    a, b = Group(), Group()
+    a.add(treated)
+    b.add(holdout)
+    return summarize(a, b, since=since, until=until, share=share, salt=salt,
+                     min_per_group=min_per_group)
+
+
+def summarize(treated: Group, holdout: Group, *, since: float, until: float, share: float,
+              salt: str, min_per_group: int = MIN_PER_GROUP) -> LiftReport:
+    """The report from the two groups' running totals."""
+    report = LiftReport(since, until, share, salt, treated.customers, holdout.customers,
                         min_per_group=min_per_group)
-    for i, spec in enumerate(METRICS):
-        a = [row[i] for row in treated]
-        b = [row[i] for row in holdout]
+    shares = {"conversions": 0, "unsubscribes": 1, "complaints": 2}
+    for spec in METRICS:
         if not report.enough_data:
             report.metrics.append(Metric(spec, None, None, None))
-        elif spec.kind == "share":
-            x, y = int(sum(a)), int(sum(b))
-            report.metrics.append(Metric(spec, _stats.wilson(x, len(a)),
-                                         _stats.wilson(y, len(b)),
-                                         _stats.newcombe(x, len(a), y, len(b))))
+        elif spec.name in shares:
+            k = shares[spec.name]
+            x, y, n1, n2 = treated.shares[k], holdout.shares[k], treated.customers, \
+                holdout.customers
+            report.metrics.append(Metric(spec, _stats.wilson(x, n1), _stats.wilson(y, n2),
+                                         _stats.newcombe(x, n1, y, n2)))
         else:
-            report.metrics.append(Metric(spec, _stats.mean(a), _stats.mean(b),
-                                         _stats.welch(a, b)))
+            a, b = ((treated.revenue, holdout.revenue) if spec.name == "revenue"
+                    else (treated.contacts, holdout.contacts))
+            report.metrics.append(Metric(spec, _stats.mean_of(a), _stats.mean_of(b),
+                                         _stats.welch_of(a, b)))
     return report

@@ -54,21 +54,61 @@ def newcombe(x1: int, n1: int, x2: int, n2: int, z: float = Z95) -> Interval:
     return Interval(d, low, high)
 
 
+@dataclass(slots=True)
+class Moments:
+    """Count, mean and sum of squared deviations of a stream of values, merged a batch at a
+    time (Chan, Golub & LeVeque's parallel update): no second pass, no large sums squared."""
+
+    n: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+
+    def add(self, values: ArrayLike) -> None:
+        x = np.asarray(values, dtype=float)
+        if x.size == 0:
+            return
+        n_b, mean_b = x.size, float(x.mean())
+        m2_b = float(((x - mean_b) ** 2).sum())
+        n = self.n + n_b
+        delta = mean_b - self.mean
+        self.mean += delta * n_b / n
+        self.m2 += m2_b + delta * delta * self.n * n_b / n
+        self.n = n
+
+    @property
+    def variance(self) -> float:
+        """The sample variance (n − 1 in the denominator)."""
+        return self.m2 / (self.n - 1)
+
+
+def mean_of(m: Moments, z: float = Z95) -> Interval:
+    """Normal-approximation interval for the mean the moments ``m`` describe."""
+    if m.n < 2:
+        raise ValueError("a mean's interval needs at least two values")
+    half = z * math.sqrt(m.variance / m.n)
+    return Interval(m.mean, m.mean - half, m.mean + half)
+
+
+def welch_of(a: Moments, b: Moments, z: float = Z95) -> Interval:
+    """Interval for ``a.mean - b.mean`` with Welch's unpooled standard error."""
+    if a.n < 2 or b.n < 2:
+        raise ValueError("a difference of means needs at least two values in each group")
+    d = a.mean - b.mean
+    se = math.sqrt(a.variance / a.n + b.variance / b.n)
+    return Interval(d, d - z * se, d + z * se)
+
+
+def _moments(values: ArrayLike) -> Moments:
+    m = Moments()
+    m.add(values)
+    return m
+
+
 def mean(values: ArrayLike, z: float = Z95) -> Interval:
     """Normal-approximation interval for the mean of ``values`` (sample standard deviation)."""
-    x = np.asarray(values, dtype=float)
-    if x.size < 2:
-        raise ValueError("a mean's interval needs at least two values")
-    m = float(x.mean())
-    half = z * float(x.std(ddof=1)) / math.sqrt(x.size)
-    return Interval(m, m - half, m + half)
+    return mean_of(_moments(values), z)
 
 
 def welch(first: ArrayLike, second: ArrayLike, z: float = Z95) -> Interval:
     """Interval for ``mean(first) - mean(second)`` with Welch's unpooled standard error."""
-    a, b = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
-    if a.size < 2 or b.size < 2:
-        raise ValueError("a difference of means needs at least two values in each group")
-    d = float(a.mean() - b.mean())
-    se = math.sqrt(float(a.var(ddof=1)) / a.size + float(b.var(ddof=1)) / b.size)
-    return Interval(d, d - z * se, d + z * se)
+    return welch_of(_moments(first), _moments(second), z)
