@@ -148,3 +148,11 @@ def test_holdout_keeps_enforced_rules_and_the_seats_own_limits(
     assert outside.outcome.value == "stop" and "mandate" in {r.rule for r in outside.reasons}
     stranger = held.propose("nobody", other, channel="email", intent="upsell")
     assert stranger.outcome.value == "stop" and stranger.reasons[0].rule == "seat"
+
+
+def test_the_example_policys_commented_holdout_loads_when_uncommented() -> None:
+    text = EXAMPLE_POLICY.read_text()
+    line = next(x for x in text.splitlines() if x.strip().startswith("# holdout:"))
+    policy = Policy.from_text(text.replace(line, line.replace("# holdout:", "holdout:")))
+    spec = policy.spec.settings.holdout
+    assert spec is not None and spec.share == 0.05 and spec.enforce == ["opted-out"]
