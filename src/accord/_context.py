@@ -10,8 +10,8 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from accord import _holdout, gate, reducers
 from accord import _personal as personal
-from accord import gate, reducers
 from accord._errors import Conflict, Forbidden, InvalidInput, StaleVersion
 from accord._ids import new_id
 from accord._time import Clock, iso, to_epoch
@@ -198,7 +198,8 @@ class ContextMixin:
         for t in sql.pending_touches(tx, row.id, since - lease):
             p = Proposal.model_validate_json(t["proposal"])
             snap = gate.Snapshot(row.id, gate.cel_fields(row.fields), row.version)
-            v = gate.evaluate(p, t["at"], snap, self.policy, context_only=True)
+            v = _holdout.decide(row.id, gate.evaluate(p, t["at"], snap, self.policy,
+                                                      context_only=True), self.policy)
             if v.outcome is Outcome.GO:
                 continue
             rules = ", ".join(r.rule for r in v.reasons)

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from accord import gate
+from accord import _holdout, gate
 from accord._context import EVENT_TYPES, ContextMixin
 from accord._erasure import CustomerDataMixin
 from accord._errors import (
@@ -150,7 +150,8 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
                     return replayed
             snap = self._snapshot(tx, row, p, at)
             ph.mark("snapshot")
-            verdict = gate.evaluate(p, at, snap, self.policy)
+            verdict = _holdout.decide(p.customer, gate.evaluate(p, at, snap, self.policy),
+                                      self.policy)
             ph.mark("evaluate")
             decision = self._record(tx, row, p, at, verdict, request_hash, decision_id,
                                     published)
@@ -413,9 +414,10 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
                               body={"reviewer": reviewer, "verdict": verdict, "note": note,
                                     "at": at, "decision_id": follow_up})
             if approve:
-                v = gate.evaluate(p, at, self._snapshot(tx, row, p, at), self.policy,
-                                  approval=f"approved by {reviewer}"
-                                           + (f": {note}" if note else ""))
+                v = _holdout.decide(p.customer, gate.evaluate(
+                    p, at, self._snapshot(tx, row, p, at), self.policy,
+                    approval=f"approved by {reviewer}" + (f": {note}" if note else "")),
+                    self.policy)
             else:
                 v = gate.Verdict(Outcome.STOP, [Reason(
                     rule="approval", effect=Outcome.STOP,

@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "simulate": ("accord.cli.simulate", "simulate", "Simulate a fleet with and without Accord."),
     "attribution": ("accord.cli.attribution", "attribution",
                     "Credit conversions to agents, channels and combinations."),
+    "report": ("accord.cli.report", "report",
+               "Lift of treated customers over the policy holdout."),
     "seat": ("accord.cli.fleet", "seat", "Register, pause, resume or retire agent seats."),
     "handoff": ("accord.cli.fleet", "handoff", "Send, list and acknowledge handoffs."),
     "audit": ("accord.cli.fleet", "audit", "The fleet audit: owners, state, protocols, chains."),

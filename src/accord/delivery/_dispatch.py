@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from accord import gate
+from accord import _holdout, gate
 from accord._ids import new_id
 from accord.bus import Message
 from accord.delivery._links import UnsubscribeLinks
@@ -156,7 +156,8 @@ class Dispatcher:
             return "its touch's lease ended before it could be sent"
         p = Proposal.model_validate_json(t["proposal"])
         snap = gate.Snapshot(p.customer, gate.cel_fields(fields), version)
-        v = gate.evaluate(p, t["at"], snap, pol, context_only=True)
+        v = _holdout.decide(p.customer, gate.evaluate(p, t["at"], snap, pol,
+                                                      context_only=True), pol)
         if v.outcome is not Outcome.GO:
             rules = ", ".join(r.rule for r in v.reasons)
             return f"the customer's context now makes it {v.outcome.value} ({rules})"

@@ -165,3 +165,16 @@ def attribution(caller: Caller, svc: Service,
     report: dict[str, Any] = attribution_report(svc, models=model, by=by, lookback_s=lookback_s,
                                                 budget=budget)
     return report
+
+
+@router.get("/reports/lift", tags=["reports"])
+def lift(caller: Caller, svc: Service, since: str | None = None,
+         until: str | None = None) -> dict[str, Any]:
+    """Treated customers against the policy holdout (reviewers and admins; docs/lift.md).
+    ``since``: RFC 3339, epoch seconds or a duration before ``until`` (default 30d);
+    ``until``: RFC 3339 or epoch seconds (default now)."""
+    caller.require("admin", "reviewer", doing="read the lift report")
+    from accord.lift import lift_report
+
+    report: dict[str, Any] = lift_report(svc, since=since, until=until).to_dict()
+    return report

@@ -339,6 +339,12 @@ def _compile(spec: PolicySpec, text: str, source: str, lines: dict[Any, int]) ->
                 if ch not in channels:
                     problems.add((kind, i, "channels", j), f"unknown channel {ch!r}", item.id)
 
+    holdout = spec.settings.holdout
+    for j, rid in enumerate(holdout.enforce if holdout else []):
+        if rid not in seen:
+            problems.add(("settings", "holdout", "enforce", j),
+                         f"{rid!r} is not the id of a rule, cap, spacing or conflict")
+
     rules: list[Rule] = []
     for i, r in enumerate(spec.rules):
         when = until = None

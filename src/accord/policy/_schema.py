@@ -183,10 +183,22 @@ class HandoffKindSpec(_Spec):
         return value
 
 
+class HoldoutSpec(_Spec):
+    """A control group for the lift report (docs/lift.md): a stable hashed share of customers
+    whose proposals are decided with the coordination rules in shadow."""
+
+    share: float = Field(gt=0, lt=1, description="fraction of customers held out, e.g. 0.05")
+    salt: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$",
+                      description="names the experiment; a new salt draws a new group")
+    enforce: list[str] = Field(default_factory=list, description="ids of rules, caps, spacing "
+                               "and conflicts that hold for the holdout too (opt-outs)")
+
+
 class Settings(_Spec):
     touch_lease: float = 24 * 3600.0
     touch_horizon: float = 30 * 86400.0
     approval_sla: float = 24 * 3600.0
+    holdout: HoldoutSpec | None = None
     _v = field_validator("touch_lease", "touch_horizon", "approval_sla", mode="before")(_duration)
 
 
