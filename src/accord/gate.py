@@ -9,7 +9,7 @@ the earliest time at which every blocking window clears. The same function decid
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,14 +92,15 @@ def cel_fields(fields: dict[str, Any]) -> dict[str, Any]:
 
 def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
              context_only: bool = False, approval: str | None = None,
-             _amend: bool = True) -> Verdict:
+             hold: Collection[str] = (), _amend: bool = True) -> Verdict:
     """Decide ``p`` at time ``at`` (``now`` in conditions) against ``snap`` under ``policy``.
 
     ``context_only`` evaluates just what an event can change (seat, mandate, conditions): it
     re-checks a pending touch after the customer's context moved. ``approval`` (a sentence
     naming the reviewer) stands in for every flag: what a human approved is decided as if no
     rule had asked for one, while stops and defers still hold — and the outcome that follows
-    (a go that pre-empts, say) is the one recorded.
+    (a go that pre-empts, say) is the one recorded. ``hold`` names pending touches that may not
+    be pre-empted (a planning round's own goes: ``arbitration``); they block as usual.
     """
     reasons: list[Reason] = []
     shadow: list[Reason] = []
@@ -130,7 +131,7 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
         hits = _window_hits(p, at, live, policy) if live else []
         blocking = _blocking(hits)
         if blocking:
-            pre = {t.id for t in live if t.status == "pending"
+            pre = {t.id for t in live if t.status == "pending" and t.id not in hold
                    and policy.rank_of(t.agent) > policy.rank_of(p.agent)}
             if pre and blocking <= pre and not _blocking(
                     _window_hits(p, at, [t for t in live if t.id not in pre], policy)):

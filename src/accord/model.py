@@ -107,6 +107,9 @@ class Proposal(_Model):
     offer: Offer | None = None
     cost: Cost | None = None
     value: float | None = Field(default=None, description="the agent's own value estimate")
+    uplift: float | None = Field(default=None, ge=0, le=1,
+                                 description="probability that the touch changes the outcome; "
+                                             "batch arbitration ranks by value × uplift")
     reversible: bool = True
     at: Timestamp | None = Field(default=None,
                                  description="when the action would reach the customer")
