@@ -50,16 +50,16 @@ def validated(items: Sequence[Proposal | dict[str, Any]],
         try:
             p = item if isinstance(item, Proposal) else Proposal.model_validate(item)
         except ValidationError as exc:
-            problems = [f"proposals[{i}].{'.'.join(map(str, e['loc']))}: {e['msg']}"
+            problems = [f"proposals.{i}.{'.'.join(map(str, e['loc']))}: {e['msg']}"
                         for e in exc.errors()]
             first = exc.errors()[0]
-            raise InvalidInput(f"proposal {i}: {first['msg']}", where=f"proposals[{i}]."
+            raise InvalidInput(f"proposal {i}: {first['msg']}", where=f"proposals.{i}."
                                + ".".join(map(str, first["loc"])),
                                hint="see the proposal fields in docs/api.md",
                                extra={"problems": problems}) from None
         if p.value is not None and not math.isfinite(p.value):
             raise InvalidInput(f"proposal {i}: value must be a finite number",
-                               where=f"proposals[{i}].value",
+                               where=f"proposals.{i}.value",
                                hint="send the expected value in your currency, e.g. 42.5")
         if idempotency_key is not None and p.idempotency_key is None:
             p = p.model_copy(update={"idempotency_key": f"{idempotency_key}/{i}"})
@@ -122,7 +122,7 @@ def _seen(tx: Any, p: Proposal, i: int, request_hash: str) -> Decision | None:
     if seen["request_hash"] != request_hash:
         raise IdempotencyConflict(
             f"idempotency key {p.idempotency_key!r} was used for a different proposal",
-            where=f"proposals[{i}].idempotency_key",
+            where=f"proposals.{i}.idempotency_key",
             hint="a retried batch must send the same proposals in the same order; use a new "
                  "key for a new round")
     return Decision.model_validate_json(seen["body"])

@@ -34,20 +34,23 @@ def propose(body: ProposalIn, request: Request, caller: Caller, svc: Service) ->
 
 
 @router.post("/proposals:batch", response_model=list[Decision], tags=["gate"])
-def propose_batch(body: BatchIn, request: Request, caller: Caller, svc: Service) -> Response:
+def propose_batch(body: BatchIn, request: Request, caller: Caller,
+                  svc: Service) -> JSONResponse:
     """Decide a planning round together: for each customer, the contact slots go to the
     highest-value set of these proposals that the rules allow (score = value × uplift;
     precedence, then submission order, break ties). Answers come in submission order; a loser
     carries the rule that stopped it and an ``arbitration`` reason naming who took the slot.
 
-    An ``Idempotency-Key`` header (at most 190 characters here) keys every proposal that has
-    none of its own: a retry of the same batch gets the same answers, on any replica."""
+    With an ``Idempotency-Key`` header (at most 190 characters here) a retry of the same batch
+    gets the same answers, on any replica, and the same key with a different batch is a 409.
+    The key also keys every proposal that has none of its own (``<key>/<position>``), so a
+    retry after a failure part-way decides only the customers not yet decided."""
     proposals = [item.domain() for item in body.proposals]
     for i, p in enumerate(proposals):
-        caller.acting_agent(p.agent, doing="propose", where=f"proposals[{i}].agent")
-    answers = svc.propose_batch(proposals, idempotency_key=key_of(request))
-    return Response(b"[" + b",".join(d.model_dump_json().encode() for d in answers) + b"]",
-                    media_type="application/json")
+        caller.acting_agent(p.agent, doing="propose", where=f"proposals.{i}.agent")
+    key = key_of(request)
+    return once(request, caller, body,
+                lambda: svc.propose_batch(proposals, idempotency_key=key))
 
 
 @router.post("/touches/{touch_id}/outcome", response_model=Touch, tags=["gate"])
