@@ -91,6 +91,9 @@ def test_bad_input_names_the_item_and_decides_nothing(acc: Accord) -> None:
         ([], "proposals"),
         ([good] * 101, "proposals"),
         (good, "proposals"),
+        ([{**good, "idempotency_key": "k"}, {**good, "idempotency_key": "k"}],
+         "proposals.1.idempotency_key"),
+        ([good, {**good, "idempotency_key": ""}], "proposals.1.idempotency_key"),
     ]
     for items, where in cases:
         with pytest.raises(InvalidInput) as refused:

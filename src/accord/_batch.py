@@ -46,6 +46,7 @@ def validated(items: Sequence[Proposal | dict[str, Any]],
         raise InvalidInput(f"a batch's idempotency key must be 1 to {MAX_KEY} characters",
                            where="idempotency_key", hint="use a UUID per planning round")
     out: list[Proposal] = []
+    keys: dict[tuple[str, str, str], int] = {}
     for i, item in enumerate(items):
         try:
             p = item if isinstance(item, Proposal) else Proposal.model_validate(item)
@@ -63,6 +64,13 @@ def validated(items: Sequence[Proposal | dict[str, Any]],
                                hint="send the expected value in your currency, e.g. 42.5")
         if idempotency_key is not None and p.idempotency_key is None:
             p = p.model_copy(update={"idempotency_key": f"{idempotency_key}/{i}"})
+        if p.idempotency_key is not None:
+            first = keys.setdefault((p.customer, p.agent, p.idempotency_key), i)
+            if first != i:
+                raise InvalidInput(f"proposal {i} repeats the idempotency key of proposal "
+                                   f"{first} for the same agent and customer",
+                                   where=f"proposals.{i}.idempotency_key",
+                                   hint="give each proposal of a round its own key, or none")
         out.append(p)
     return out
 

@@ -115,7 +115,7 @@ class Proposal(_Model):
                                  description="when the action would reach the customer")
     trace_id: str | None = Field(default=None, max_length=200)
     parent_id: str | None = Field(default=None, max_length=200)
-    idempotency_key: str | None = Field(default=None, max_length=200)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
     deliver: Deliver | None = Field(default=None, description="deliver a go through Accord")
 
 
