@@ -65,10 +65,10 @@ def validated(items: Sequence[Proposal | dict[str, Any]],
         if idempotency_key is not None and p.idempotency_key is None:
             p = p.model_copy(update={"idempotency_key": f"{idempotency_key}/{i}"})
         if p.idempotency_key is not None:
-            first = keys.setdefault((p.customer, p.agent, p.idempotency_key), i)
-            if first != i:
+            earlier = keys.setdefault((p.customer, p.agent, p.idempotency_key), i)
+            if earlier != i:
                 raise InvalidInput(f"proposal {i} repeats the idempotency key of proposal "
-                                   f"{first} for the same agent and customer",
+                                   f"{earlier} for the same agent and customer",
                                    where=f"proposals.{i}.idempotency_key",
                                    hint="give each proposal of a round its own key, or none")
         out.append(p)
