@@ -156,3 +156,13 @@ def test_value_times_uplift_is_the_score_and_missing_parts_count_as_nothing_lost
     assert score(p(value=80)) == 80
     assert score(p()) == 0
     assert arbitration.EXACT_UP_TO >= 5
+
+
+def test_a_proposal_worth_less_than_nothing_is_never_chosen_but_still_ranked_last() -> None:
+    pol = policy(2, 72, 1, False, False)
+    items = [(Proposal(agent="sales", customer="c", channel="email", intent="upsell",
+                       value=-3), T0),
+             (Proposal(agent="nurture", customer="c", channel="email", intent="nurture"), T0)]
+    chosen = plan(candidates(items, []), pol)
+    assert chosen.chosen == [1]
+    assert chosen.order == [1, 0]
