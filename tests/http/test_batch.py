@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -137,6 +138,26 @@ def test_a_bad_item_is_refused_naming_its_position_and_nothing_is_decided(
         assert answer.status_code == 422
         assert answer.json()["where"] == "body.proposals"
     assert len(server.service.ledger(limit=100_000)) == before
+
+
+def test_concurrent_rounds_for_one_customer_under_a_cap_of_one_get_exactly_one_go(
+        server: Server) -> None:
+    when = at(0)
+    rounds = [[item("email-cadence", "c-race", "nurture", v, at=when),
+               item("email-cadence", "c-race", "nurture", v + 1, at=when)] for v in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda r: batch(server, r).json(), rounds))
+    outcomes = [d["outcome"] for a in answers for d in a]
+    assert outcomes.count("go") == 1
+    assert len(outcomes) == 12
+
+
+def test_a_batch_key_longer_than_its_proposals_keys_allow_is_refused_at_the_header(
+        server: Server) -> None:
+    answer = batch(server, [item("upsell", "c-key", "upsell", 1)],
+                   **{"Idempotency-Key": "k" * 191})
+    assert answer.status_code == 422
+    assert answer.json()["where"] == "Idempotency-Key"
 
 
 def test_an_agent_token_batches_only_its_own_proposals(server: Server) -> None:

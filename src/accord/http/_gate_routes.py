@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from accord._batch import MAX_KEY
 from accord._errors import Forbidden, InvalidInput
 from accord.http._common import COMMON, Caller, Service, once
 from accord.http._idem import key_of
@@ -49,6 +50,10 @@ def propose_batch(body: BatchIn, request: Request, caller: Caller,
     for i, p in enumerate(proposals):
         caller.acting_agent(p.agent, doing="propose", where=f"proposals.{i}.agent")
     key = key_of(request)
+    if key is not None and len(key) > MAX_KEY:
+        raise InvalidInput(f"a batch's Idempotency-Key is at most {MAX_KEY} characters",
+                           where="Idempotency-Key", hint="use a UUID per planning round: each "
+                                                         "proposal's key is <key>/<position>")
     return once(request, caller, body,
                 lambda: svc.propose_batch(proposals, idempotency_key=key))
 
