@@ -14,10 +14,11 @@ A set of proposals is *admissible* when every member gets go from the gate with 
 members' touches pending (the round's own goes are never pre-empted by each other). ``plan``
 returns the admissible set with the largest total score — exactly, by a branch-and-bound search
 over the ranked list, for up to ``EXACT_UP_TO`` proposals of one customer; greedily in rank
-order beyond that. Greedy alone is not optimal: with a cap of 2, one proposal worth 10 that
-also breaks a spacing rule with two others worth 6 each would win first come first served by
-value, though the two together are worth 12. Among sets of equal score the search prefers the
-one that includes the better-ranked proposal (so precedence, then submission order, break ties).
+order beyond that (an admissible set no left-out proposal could join). Greedy alone is not
+optimal: one proposal worth 10 within the agent gap of two others worth 6 each, spaced apart
+from each other, would take the slot if the highest score simply went first, though the two
+together are worth 12. Among sets of equal score the search prefers the one that includes the
+better-ranked proposal (so precedence, then submission order, break ties).
 Proposals with a negative score are never chosen; they are decided after the plan, and go only
 if the rules still leave room.
 """
