@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -124,6 +125,18 @@ class Calls:
         body = p.model_dump(mode="json", exclude_none=True)
         key = body.pop("idempotency_key", None) or uuid.uuid4().hex
         return Call("POST", "/v1/proposals", Decision, body, headers={"Idempotency-Key": key})
+
+    def _propose_batch(self, proposals: Sequence[Proposal | dict[str, Any]], *,
+                       idempotency_key: str | None = None) -> Call[list[Decision]]:
+        if isinstance(proposals, str | bytes | dict) or not isinstance(proposals, Sequence):
+            raise InvalidInput("proposals must be a list", where="proposals",
+                               hint="send a list of proposals, one per planned touch")
+        items = [p.model_dump(mode="json", exclude_none=True) if isinstance(p, Proposal)
+                 else {k: _iso(v) if k == "at" else v for k, v in p.items()}
+                 for p in proposals]
+        key = idempotency_key or uuid.uuid4().hex
+        return Call("POST", "/v1/proposals:batch", list[Decision], {"proposals": items},
+                    headers={"Idempotency-Key": key})
 
     def _report_outcome(self, touch_id: str, status: str, *, agent: str | None = None,
                         detail: str | None = None) -> Call[Touch]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -136,6 +136,11 @@ class Client(Calls):
 
     def submit(self, p: Proposal, *, decision_id: str | None = None) -> Decision:
         return self._run(self._submit(p, decision_id=decision_id))
+
+    def propose_batch(self, proposals: Sequence[Proposal | dict[str, Any]], *,
+                      idempotency_key: str | None = None) -> list[Decision]:
+        """Decide a planning round together (see ``Accord.propose_batch``)."""
+        return self._run(self._propose_batch(proposals, idempotency_key=idempotency_key))
 
     def report_outcome(self, touch_id: str, status: str, *, agent: str | None = None,
                        detail: str | None = None) -> Touch:
@@ -377,6 +382,11 @@ class AsyncClient(Calls):
 
     async def submit(self, p: Proposal, *, decision_id: str | None = None) -> Decision:
         return await self._run(self._submit(p, decision_id=decision_id))
+
+    async def propose_batch(self, proposals: Sequence[Proposal | dict[str, Any]], *,
+                            idempotency_key: str | None = None) -> list[Decision]:
+        """Decide a planning round together (see ``Accord.propose_batch``)."""
+        return await self._run(self._propose_batch(proposals, idempotency_key=idempotency_key))
 
     async def report_outcome(self, touch_id: str, status: str, *, agent: str | None = None,
                              detail: str | None = None) -> Touch:

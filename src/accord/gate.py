@@ -12,6 +12,7 @@ import contextlib
 import functools
 import heapq
 from bisect import bisect_left, bisect_right
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as dtime
@@ -107,14 +108,15 @@ def cel_fields(fields: dict[str, Any]) -> dict[str, Any]:
 
 def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
              context_only: bool = False, approval: str | None = None,
-             _amend: bool = True) -> Verdict:
+             hold: Collection[str] = (), _amend: bool = True) -> Verdict:
     """Decide ``p`` at time ``at`` (``now`` in conditions) against ``snap`` under ``policy``.
 
     ``context_only`` evaluates just what an event can change (seat, mandate, conditions): it
     re-checks a pending touch after the customer's context moved. ``approval`` (a sentence
     naming the reviewer) stands in for every flag: what a human approved is decided as if no
     rule had asked for one, while stops and defers still hold — and the outcome that follows
-    (a go that pre-empts, say) is the one recorded.
+    (a go that pre-empts, say) is the one recorded. ``hold`` names pending touches that may not
+    be pre-empted (a planning round's own goes: ``arbitration``); they block as usual.
     """
     reasons: list[Reason] = []
     shadow: list[Reason] = []
@@ -157,7 +159,7 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
             live = [t for t in live if not (t.status == "pending" and t.at + lease < at)]
         times = [t.at for t in live]
         # a cap of 0 blocks even with no touch
-        hits, preempt = _windows(p, at, live, times, policy)
+        hits, preempt = _windows(p, at, live, times, policy, hold)
         for h in hits:
             r = _window_reason(h, p, policy)
             (shadow if r.shadow else reasons).append(r)
@@ -501,14 +503,16 @@ class _Hit:
 
 
 def _windows(p: Proposal, at: float, live: list[TouchView], times: list[float],
-             policy: Policy) -> tuple[list[_Hit], list[str]]:
+             policy: Policy, hold: Collection[str] = ()) -> tuple[list[_Hit], list[str]]:
     """The windows that block ``p`` and the pending touches it pre-empts instead: when every
-    blocking touch is a pending one of a lower seat, and without them nothing blocks."""
+    blocking touch is a pending one of a lower seat (and not in ``hold``), and without them
+    nothing blocks."""
     hits = _window_hits(p, at, live, policy, times)  # a cap of 0 blocks even with no touch
     blockers = [h for h in hits if h.spec.mode != "shadow"]
     if blockers:
         ranks, last, mine = policy.rank, len(policy.rank), policy.rank_of(p.agent)
-        pre = {t.id for t in live if t.status == "pending" and ranks.get(t.agent, last) > mine}
+        pre = {t.id for t in live if t.status == "pending" and t.id not in hold
+               and ranks.get(t.agent, last) > mine}
         # (all() stops at the first blocking touch that is not such a one)
         if (pre and any(h.touches for h in blockers)
                 and all(t.id in pre for h in blockers for t in h.touches)

@@ -232,7 +232,11 @@ class Proposal(_Model):
     topic: Text | None = Field(default=None, max_length=500)
     offer: Offer | None = None
     cost: Cost | None = None
-    value: float | None = Field(default=None, description="the agent's own value estimate")
+    value: float | None = Field(default=None, description="the agent's own estimate of the "
+                                "touch's expected value; batches rank by it (docs/api.md)")
+    uplift: float | None = Field(default=None, ge=0, le=1,
+                                 description="probability that the touch changes the outcome; "
+                                             "batch arbitration ranks by value × uplift")
     reversible: bool = True
     at: Timestamp | None = Field(default=None,
                                  description="when the action would reach the customer")

@@ -10,13 +10,13 @@ import hashlib
 import json
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from accord import _holdout, gate
+from accord import _batch, _holdout, gate
 from accord._context import EVENT_TYPES, ContextMixin
 from accord._erasure import CustomerDataMixin
 from accord._errors import (
@@ -160,6 +160,15 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
             ph.done(decision)
         self.bus.publish(published)
         return decision
+
+    def propose_batch(self, proposals: Sequence[Proposal | dict[str, Any]], *,
+                      idempotency_key: str | None = None) -> list[Decision]:
+        """Decide a planning round together: for each customer, the contact budget goes to the
+        highest-value set of the round's proposals that the rules allow (score = value ×
+        uplift; precedence, then submission order, break ties; see ``accord.arbitration``).
+        Answers come in submission order. With ``idempotency_key`` (at most 190 characters)
+        a retry of the same batch gets the same answers and changes nothing."""
+        return _batch.propose_batch(self, _batch.validated(proposals, idempotency_key))
 
     def _snapshot(self, tx: Tx, row: CustomerRow, p: Proposal, at: float) -> gate.Snapshot:
         pol = self.policy

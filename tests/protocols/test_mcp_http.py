@@ -66,7 +66,7 @@ def test_every_tool_answers_over_http_as_the_tokens_agent(loopback: Loopback) ->
             names = {t.name for t in (await s.list_tools()).tools}
             assert names == {"get_context", "propose", "report_outcome", "record_event", "claim",
                              "release", "send_handoff", "read_inbox", "ack_handoff",
-                             "explain_decision"}
+                             "explain_decision", "propose_batch"}
             ev = await call(s, "record_event", customer="c7", type="reply")
             assert ev["source"] == "churn-guard"
             ctx = await call(s, "get_context", customer="c7")
@@ -306,3 +306,24 @@ def test_injected_instructions_in_free_text_reach_the_model_only_as_delimited_da
     assert as_model_reads(context)["fields"]["segment"] == INJECTED
     assert as_model_reads(sent)["handoff"]["payload"]["note"] == INJECTED
     assert as_model_reads(inbox)["handoffs"][0]["payload"]["note"] == INJECTED
+
+
+def test_a_seats_planning_round_over_mcp_gives_the_slot_to_the_higher_value_touch(
+        loopback: Loopback) -> None:
+    async def main() -> None:
+        async with session(loopback.url, loopback.token("email-cadence")) as s:
+            round_ = [{"customer": "b1", "channel": "email", "intent": "nurture", "value": 2},
+                      {"customer": "b1", "channel": "email", "intent": "nurture", "value": 9,
+                       "uplift": 0.5}]
+            answer = await call(s, "propose_batch", proposals=round_, idempotency_key="r1")
+            low, high = answer["decisions"]
+            assert high["outcome"] == "go" and low["outcome"] != "go"
+            assert "arbitration" in {r["rule"] for r in low["reasons"]}
+            assert await call(s, "propose_batch", proposals=round_,
+                              idempotency_key="r1") == answer
+            bad = await s.call_tool("propose_batch", {"proposals": [
+                {**round_[0], "uplift": 3}]})
+            assert bad.is_error
+            assert "uplift" in bad.content[0].text  # type: ignore[union-attr]
+
+    anyio.run(main)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from accord._batch import MAX_KEY
 from accord._errors import Forbidden, InvalidInput
 from accord.http._common import COMMON, Caller, Service, once
 from accord.http._idem import key_of
-from accord.http._shapes import OutcomeIn, ProposalIn, ReviewIn
+from accord.http._shapes import BatchIn, OutcomeIn, ProposalIn, ReviewIn
 from accord.model import Decision, LedgerEntry, LedgerReport, Touch
 
 router = APIRouter(prefix="/v1", responses=COMMON)
@@ -31,6 +32,30 @@ def propose(body: ProposalIn, request: Request, caller: Caller, svc: Service) ->
         proposal = proposal.model_copy(update={"idempotency_key": key})
     # serialized once, here: the hot path skips re-validating the answer
     return Response(svc.submit(proposal).model_dump_json(), media_type="application/json")
+
+
+@router.post("/proposals:batch", response_model=list[Decision], tags=["gate"])
+def propose_batch(body: BatchIn, request: Request, caller: Caller,
+                  svc: Service) -> JSONResponse:
+    """Decide a planning round together: for each customer, the contact slots go to the
+    highest-value set of these proposals that the rules allow (score = value × uplift;
+    precedence, then submission order, break ties). Answers come in submission order; a loser
+    carries the rule that stopped it and an ``arbitration`` reason naming who took the slot.
+
+    With an ``Idempotency-Key`` header (at most 190 characters here) a retry of the same batch
+    gets the same answers, on any replica, and the same key with a different batch is a 409.
+    The key also keys every proposal that has none of its own (``<key>/<position>``), so a
+    retry after a failure part-way decides only the customers not yet decided."""
+    proposals = [item.domain() for item in body.proposals]
+    for i, p in enumerate(proposals):
+        caller.acting_agent(p.agent, doing="propose", where=f"proposals.{i}.agent")
+    key = key_of(request)
+    if key is not None and len(key) > MAX_KEY:
+        raise InvalidInput(f"a batch's Idempotency-Key is at most {MAX_KEY} characters",
+                           where="Idempotency-Key", hint="use a UUID per planning round: each "
+                                                         "proposal's key is <key>/<position>")
+    return once(request, caller, body,
+                lambda: svc.propose_batch(proposals, idempotency_key=key))
 
 
 @router.post("/touches/{touch_id}/outcome", response_model=Touch, tags=["gate"])

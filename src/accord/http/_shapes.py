@@ -48,6 +48,14 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class BatchIn(_In):
+    """A planning round: proposals decided together, each customer's slots going to the
+    highest-value admissible set (docs/api.md, "Batches")."""
+
+    proposals: list[ProposalIn] = Field(min_length=1, max_length=100,
+                                        description="1 to 100 proposals, any customers")
+
+
 class Problem(BaseModel):
     """RFC 9457 problem details; ``where`` names the field or header, ``hint`` the fix."""
 

@@ -100,6 +100,15 @@ def propose(svc: Accord, agent: str, customer: str, *, channel: str, intent: str
     return decision_view(d)
 
 
+def propose_batch(svc: Accord, agent: str, proposals: list[dict[str, Any]], *,
+                  idempotency_key: str | None = None) -> dict[str, Any]:
+    """The seat's planning round: each item is a proposal without ``agent`` (the seat's own)."""
+    items = [{**{k: v for k, v in item.items() if v is not None}, "agent": agent}
+             for item in proposals]
+    answers = svc.propose_batch(items, idempotency_key=idempotency_key)
+    return {"decisions": [decision_view(d) for d in answers]}
+
+
 def report_outcome(svc: Accord, agent: str, touch_id: str, status: str,
                    detail: str | None = None) -> dict[str, Any]:
     return svc.report_outcome(touch_id, status, agent=agent, detail=detail).model_dump(mode="json")

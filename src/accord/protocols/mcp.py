@@ -24,9 +24,10 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import INVALID_REQUEST, CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import Receive, Scope, Send
 
+from accord._batch import MAX_BATCH
 from accord._errors import AccordError, Forbidden
 from accord.model import Offer
 from accord.protocols import _actions as act
@@ -77,6 +78,22 @@ WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempoten
 
 Customer = Annotated[str, Field(min_length=1, max_length=200,
                                 description="the customer's id, as your systems know it")]
+
+
+class BatchItem(BaseModel):
+    """One proposal of a seat's planning round (the seat is the session's, never an argument)."""
+
+    model_config = ConfigDict(extra="forbid")
+    customer: str = Field(min_length=1, max_length=200)
+    channel: str = Field(min_length=1, max_length=100)
+    intent: str = Field(min_length=1, max_length=100)
+    action: str = Field(default="message", min_length=1, max_length=100)
+    topic: str | None = Field(default=None, max_length=500)
+    offer: Offer | None = None
+    value: float | None = Field(default=None, description="expected value if it works")
+    uplift: float | None = Field(default=None, ge=0, le=1,
+                                 description="probability that the touch changes the outcome")
+    at: str | None = Field(default=None, description="RFC 3339; default now")
 
 
 def build_server(service: Accord, agent: str | None = None, *,
@@ -162,6 +179,23 @@ def build_server(service: Accord, agent: str | None = None, *,
             ctx, act.propose, customer, channel=channel, intent=intent, action=action,
             topic=topic, offer=offer.model_dump(exclude_none=True) if offer else None,
             cost_usd=cost_usd, value=value, reversible=reversible, at=at, trace_id=trace_id,
+            idempotency_key=idempotency_key))
+
+    @server.tool(annotations=WRITES)
+    async def propose_batch(
+        proposals: Annotated[list[BatchItem], Field(
+            min_length=1, max_length=MAX_BATCH,
+            description="your planned touches: customer, channel, intent, value, uplift …")],
+        ctx: Context,
+        idempotency_key: Annotated[str | None, Field(max_length=190, description="repeat "
+                                                     "the round safely: the same key returns "
+                                                     "the same decisions")] = None,
+    ) -> Data:
+        """Ask the gate about a planning round at once: for each customer the slots go to the
+        highest-value set the rules allow (score = value × uplift), not to the first asked.
+        Obey each decision as for propose; a loser's reasons say which proposal took the slot."""
+        return as_data(await run(
+            ctx, act.propose_batch, [item.model_dump(exclude_none=True) for item in proposals],
             idempotency_key=idempotency_key))
 
     @server.tool(annotations=WRITES)
