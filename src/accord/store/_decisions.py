@@ -35,7 +35,8 @@ def _like(value: str) -> str:
 
 def decision_page(tx: Tx, f: DecisionFilter, *, limit: int) -> list[dict[str, Any]]:
     """Up to ``limit`` decision entries of the ledger that match ``f``, newest first."""
-    where, params = ["l.kind = 'decision'"], []
+    where: list[str] = ["l.kind = 'decision'"]
+    params: list[Any] = []
     join = ""
     for column, value in (("l.agent", f.agent), ("l.customer", f.customer)):
         if value is not None:
@@ -48,10 +49,10 @@ def decision_page(tx: Tx, f: DecisionFilter, *, limit: int) -> list[dict[str, An
     if f.rule is not None:
         where.append("l.body LIKE ? ESCAPE '\\'")
         params.append(f'%"rule":"{_like(f.rule)}"%')
-    for op, value in ((">=", f.since), ("<", f.until)):
-        if value is not None:
+    for op, instant in ((">=", f.since), ("<", f.until)):
+        if instant is not None:
             where.append(f"l.at {op} ?")
-            params.append(value)
+            params.append(instant)
     if f.before is not None:
         where.append("l.seq < ?")
         params.append(f.before)

@@ -53,9 +53,9 @@ def parse(query: QueryParams, *, agent: str | None) -> DecisionFilter:
 def query_of(query: QueryParams, **change: str | int | None) -> str:
     """The page's query string with ``change`` applied (None drops a parameter)."""
     kept: dict[str, str | int] = {k: v for k in FIELDS if (v := query.get(k, "").strip())}
-    for k, v in change.items():
-        if v is None:
+    for k, new in change.items():
+        if new is None:
             kept.pop(k, None)
         else:
-            kept[k] = v
+            kept[k] = new
     return urlencode(kept)
