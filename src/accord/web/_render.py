@@ -49,6 +49,23 @@ def money(value: float | None) -> str:
     return f"{sign}${whole:,}" + (f".{part:02d}" if part else "")
 
 
+def offer_terms(offer: dict[str, Any]) -> list[tuple[str, str]]:
+    """An offer's terms in words, known ones first: product, discount, price, validity, then
+    any other term the proposer added, as given."""
+    terms: list[tuple[str, str]] = []
+    known = {"product": ("product", str), "discount_pct": ("discount", lambda v: f"{v:g} % off"),
+             "price": ("price", money), "valid_for": ("valid for", str)}
+    for key, (label, fmt) in known.items():
+        if offer.get(key) is not None:
+            terms.append((label, fmt(offer[key])))
+    for key in sorted(set(offer) - set(known)):
+        value = offer[key]
+        if value is not None:
+            shown = value if isinstance(value, str) else _json(value)
+            terms.append((key.replace("_", " "), shown))
+    return terms
+
+
 def _without_none(mapping: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if v is not None}
 
@@ -61,7 +78,8 @@ def _json(value: Any) -> str:
 ENV = Environment(loader=PackageLoader("accord.web", "templates"),
                   autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
                   finalize=_blank_none, trim_blocks=True, lstrip_blocks=True)
-ENV.filters.update(clock=_clock, iso=_iso, json=_json, without_none=_without_none, money=money)
+ENV.filters.update(clock=_clock, iso=_iso, json=_json, without_none=_without_none, money=money,
+                   offer_terms=offer_terms)
 ENV.globals.update(nav=NAV)
 
 
