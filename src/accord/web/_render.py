@@ -53,7 +53,8 @@ def offer_terms(offer: dict[str, Any]) -> list[tuple[str, str]]:
     """An offer's terms in words, known ones first: product, discount, price, validity, then
     any other term the proposer added, as given."""
     terms: list[tuple[str, str]] = []
-    known = {"product": ("product", str), "discount_pct": ("discount", lambda v: f"{v:g} % off"),
+    known: dict[str, tuple[str, Callable[[Any], str]]] = {
+        "product": ("product", str), "discount_pct": ("discount", lambda v: f"{v:g} % off"),
              "price": ("price", money), "valid_for": ("valid for", str)}
     for key, (label, fmt) in known.items():
         if offer.get(key) is not None:
