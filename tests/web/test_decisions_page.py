@@ -159,3 +159,23 @@ def test_a_filter_that_does_not_parse_is_refused_with_what_it_takes(
         r = client.get(f"/ui/decisions?{query}")
     assert r.status_code == 422
     assert f"<code>{where}</code>" in r.text and 'id="hint"' in r.text
+
+
+def test_a_decision_made_by_another_process_on_the_same_file_reaches_the_live_feed(
+        tmp_path: Path, policy: Policy) -> None:
+    """``accord mcp`` over stdio beside ``accord serve``: two processes, one SQLite file."""
+    from tests.conftest import wait_until
+    from tests.store.test_sqlite_bus import listening, propose_elsewhere
+
+    chromium()
+    db = tmp_path / "accord.db"
+    for dash in serve(db, policy):
+        with Tab(dash.login_url("reviewer", "/decisions")) as tab:
+            tab.wait_for("document.getElementById('live-state').textContent === 'live'",
+                         what="the page's event stream to open")
+            wait_until(lambda: listening(db), what="the server's listener lease")
+            other = propose_elsewhere(db, "upsell", "c-elsewhere", "upsell")
+            row = f"document.querySelector('#feed tr[data-decision=\"{other}\"]')"
+            shown = tab.wait_for(f"{row} && {row}.textContent",
+                                 what="the other process's decision in the live feed")
+            assert "upsell" in shown and "c-elsewhere" in shown
