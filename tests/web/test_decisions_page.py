@@ -11,25 +11,11 @@ from pathlib import Path
 import pytest
 
 from accord.policy import Policy
+from tests.conftest import T0, Clock
 
 from .browser import Tab, chromium, dump_dom
 from .server import Dashboard, serve
 from .test_dashboard import section
-
-T0 = 1_790_000_000.0  # a fixed UTC instant, so time filters have known boundaries
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

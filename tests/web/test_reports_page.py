@@ -11,18 +11,13 @@ import pytest
 
 from accord import Accord
 from accord.policy import Policy
+from tests.conftest import T0, Clock
 
 from .browser import chromium, dump_dom
 from .server import Dashboard, serve
 from .test_dashboard import section
-from .test_decisions_page import T0, Clock
 
 DAY = 86400.0
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
