@@ -49,7 +49,7 @@ def test_no_page_overflows_a_420_pixel_screen(dash: Dashboard) -> None:
             assert tab.evaluate(OVERFLOW) == [], f"{page} is wider than a 420 px screen"
 
 
-def test_approvals_show_an_offer_as_its_terms_not_as_json(dash: Dashboard) -> None:
+def test_approvals_show_an_offer_as_its_terms_and_link_its_trace(dash: Dashboard) -> None:
     chromium()
     flagged = dash.service.propose("upsell", "c-ben", channel="email", intent="upsell",
                                    offer={"product": "pro", "discount_pct": 20,
@@ -57,6 +57,7 @@ def test_approvals_show_an_offer_as_its_terms_not_as_json(dash: Dashboard) -> No
     assert flagged.outcome.value == "flag"
     queue = section(dump_dom(dash.login_url("reviewer", "/approvals")), "queue")
     terms = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", queue))
-    assert terms == {"product": "pro", "discount": "20 % off", "valid for": "14d",
+    assert terms == {"product": "pro", "discount": "20% off", "valid for": "14d",
                      "seats": "5"}
     assert "{" not in re.sub(r"<[^>]+>", "", queue), "no raw JSON in the queue"
+    assert f'href="/ui/traces/{flagged.id}"' in queue, "the decision links to its trace"

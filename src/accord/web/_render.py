@@ -54,7 +54,7 @@ def offer_terms(offer: dict[str, Any]) -> list[tuple[str, str]]:
     any other term the proposer added, as given."""
     terms: list[tuple[str, str]] = []
     known: dict[str, tuple[str, Callable[[Any], str]]] = {
-        "product": ("product", str), "discount_pct": ("discount", lambda v: f"{v:g} % off"),
+        "product": ("product", str), "discount_pct": ("discount", lambda v: f"{v:g}% off"),
              "price": ("price", money), "valid_for": ("valid for", str)}
     for key, (label, fmt) in known.items():
         if offer.get(key) is not None:
