@@ -86,7 +86,7 @@ class SQLiteBus(Bus):
             return
         now = time.time()
         try:
-            with self.store.write() as tx:
+            with self.store.write(durable=False) as tx:  # live, not durable: no fsync
                 _bus.append(tx, self.replica, messages, now)
                 if now - self._pruned > KEEP_S:
                     self._pruned = now
@@ -118,7 +118,7 @@ class SQLiteBus(Bus):
                         self._poller = None
                         break
                 if time.monotonic() - renewed >= LEASE_S / 4:
-                    with self.store.write() as wtx:
+                    with self.store.write(durable=False) as wtx:
                         _bus.listen(wtx, self.replica, time.time() + LEASE_S)
                     renewed = time.monotonic()
                 with self._read() as tx:

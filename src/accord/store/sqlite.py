@@ -63,7 +63,8 @@ class SQLiteStore:
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                      timeout=30.0)
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(f"PRAGMA synchronous={durability.upper()}")
+        self._synchronous = durability.upper()
+        self._conn.execute(f"PRAGMA synchronous={self._synchronous}")
         self._conn.execute("PRAGMA foreign_keys=ON")
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
@@ -114,20 +115,28 @@ class SQLiteStore:
                 self._conn.execute("COMMIT")
 
     @contextmanager
-    def write(self) -> Iterator[SQLiteTx]:
+    def write(self, *, durable: bool = True) -> Iterator[SQLiteTx]:
         """A write transaction that locks no customer (for rows outside any customer's chain,
-        like the bus's); inside a transaction already open on this thread it joins that one."""
+        like the bus's); inside a transaction already open on this thread it joins that one.
+        ``durable=False`` commits without waiting for the disk (``synchronous=OFF`` for this
+        one commit): for rows a power cut may lose, never for a decision."""
         with self._lock:
             if self._conn.in_transaction:
                 yield SQLiteTx(self._conn, None)
                 return
-            self._conn.execute("BEGIN IMMEDIATE")
+            if not durable:
+                self._conn.execute("PRAGMA synchronous=OFF")
             try:
-                yield SQLiteTx(self._conn, None)
-            except BaseException:
-                self._rollback()
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield SQLiteTx(self._conn, None)
+                except BaseException:
+                    self._rollback()
+                    raise
+                self._conn.execute("COMMIT")
+            finally:
+                if not durable:
+                    self._conn.execute(f"PRAGMA synchronous={self._synchronous}")
 
     def make_bus(self, **options: Any) -> Bus:
         """A bus that also carries the messages of other processes using this file (see
