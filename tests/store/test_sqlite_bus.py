@@ -88,3 +88,28 @@ def test_a_listener_gives_up_its_lease_when_its_last_subscriber_leaves(
         wait_until(lambda: listening(db), what="the listener lease")
         sub.close()
         wait_until(lambda: not listening(db), what="the lease to be given up")
+
+
+def test_a_decision_made_through_accord_mcp_over_stdio_reaches_a_server_on_the_same_file(
+        tmp_path: Path, policy: Policy) -> None:
+    """The README's Claude Desktop setup: ``accord mcp`` over stdio beside ``accord serve``."""
+    import anyio
+    from mcp import Client
+
+    from tests.protocols.test_mcp_stdio import call, params
+
+    db = tmp_path / "accord.db"
+    with Accord.open(db, policy=policy) as server:
+        sub = server.subscribe(kinds={"decision"})
+        wait_until(lambda: listening(db), what="the server's listener lease")
+
+        async def propose_over_mcp() -> str:
+            async with Client(params("upsell", db)) as c:
+                d = await call(c, "propose", customer="c-desktop", channel="email",
+                               intent="upsell")
+                return str(d["decision_id"])
+
+        made = anyio.run(propose_over_mcp)
+        got = until(sub, lambda m: decision_id(m) == made)
+        assert got[-1]["decision"]["proposal"]["agent"] == "upsell"
+        sub.close()
