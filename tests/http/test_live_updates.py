@@ -6,13 +6,15 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from accord.http import verify_signature
+from accord.policy import Policy
 
-from .live_server import Server, wait_until
+from .live_server import Server, start, wait_until
 
 
 def read_events(lines: Iterator[str], want: str) -> dict[str, Any]:
@@ -115,3 +117,22 @@ def test_a_failing_endpoint_ends_in_the_dead_letter_list_after_its_retries(
     assert dead[0]["attempts"] == 3 == len(receiver.received)
     assert "500" in dead[0]["last_error"]
     assert dead[0]["message"]["kind"] == "decision"
+
+
+def test_a_decision_made_by_another_process_reaches_sse_and_webhooks(
+        tmp_path: Path, policy: Policy, receiver: Receiver) -> None:
+    """``accord mcp`` over stdio beside ``accord serve``: two processes, one SQLite file."""
+    from tests.store.test_sqlite_bus import listening, propose_elsewhere
+
+    db = tmp_path / "accord.db"
+    for server in start(str(db), policy):
+        with server.http("admin") as http:
+            assert http.post("/v1/webhooks", json={"url": receiver.url,
+                                                   "kinds": ["decision"]}).status_code == 201
+        with server.http("agent_a") as http, http.stream("GET", "/v1/stream") as stream:
+            wait_until(lambda: listening(db), what="the server's listener lease")
+            other = propose_elsewhere(db, "upsell", "c-elsewhere", "upsell")
+            seen = read_events(stream.iter_lines(), "decision")
+        assert seen["decision"]["id"] == other
+        wait_until(lambda: receiver.received, what="a webhook delivery")
+        assert json.loads(receiver.received[0][1])["message"]["decision"]["id"] == other

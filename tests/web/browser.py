@@ -124,6 +124,18 @@ class Tab:
                                                  "returnByValue": True}, self._session)
         return result.get("result", {}).get("value")
 
+    def resize(self, width: int, height: int = 900) -> None:
+        """Lay the page out as on a screen ``width`` CSS pixels wide (a phone: 420)."""
+        self._call("Emulation.setDeviceMetricsOverride",
+                   {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+                   self._session)
+
+    def navigate(self, url: str) -> None:
+        """Open ``url`` in this tab and wait until it has loaded."""
+        self._call("Page.navigate", {"url": url}, self._session)
+        self.wait_for(f"location.href === {json.dumps(url)} && "
+                      "document.readyState === 'complete'", what=f"{url} to load")
+
     def wait_for(self, expression: str, *, timeout: float = 15.0, what: str) -> Any:
         """Poll a JavaScript expression until it is truthy, or fail after ``timeout``."""
         deadline = time.monotonic() + timeout

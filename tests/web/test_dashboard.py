@@ -177,10 +177,10 @@ def test_reports_chart_prevented_failures_and_attribution(dash: Dashboard) -> No
     dom = dump_dom(dash.login_url("admin", "/reports"))
     kinds = section(dom, "prevented-kind")
     assert "<svg" in kinds and "suppression hit" in kinds and "collision" in kinds
-    assert "upsell ↔ churn-guard" in section(dom, "prevented-pair")
+    assert "churn-guard ↔ upsell" in section(dom, "prevented-pair")
     credit = section(dom, "credit-last_touch")
     for agent, value in (("upsell", "500"), ("churn-guard", "300"), ("reengage", "120")):
-        assert re.search(rf">{agent}</text>.*?>{value}</text>", credit, re.S), agent
+        assert re.search(rf">{agent}</text>.*?>\${value}</text>", credit, re.S), agent
 
 
 def test_screenshots_of_the_fleet_customer_and_reports_pages(dash: Dashboard,

@@ -217,9 +217,11 @@ def _check(models: Sequence[str], by: str, budget: float | None) -> None:
 def build_report(service: Any, *, models: Sequence[str] | None = None, by: str = "agent",
                  lookback_s: float = DEFAULT_LOOKBACK_S, budget: float | None = None,
                  period_s: float = 7 * DAY, progress: Progress | None = None,
-                 page_size: int = DEFAULT_PAGE, chunk_size: int = STORE_CHUNK) -> StoreReport:
+                 page_size: int = DEFAULT_PAGE, chunk_size: int = STORE_CHUNK,
+                 since: float | None = None) -> StoreReport:
     """Read the store once and run every model, coordination quality and (with ``budget``)
-    the budget report of the first model, by agent or channel (agent for ``agent_set``)."""
+    the budget report of the first model, by agent or channel (agent for ``agent_set``).
+    With ``since``, only journeys that end (convert, or go quiet) at or after it count."""
     asked = bool(models)
     models = list(models or MODELS)
     _check(models, by, budget)
@@ -261,6 +263,8 @@ def build_report(service: Any, *, models: Sequence[str] | None = None, by: str =
 
     stream = from_accord(service, lookback_s=lookback_s, progress=progress,
                          page_size=page_size, stats=stats)
+    if since is not None:
+        stream = (j for j in stream if j.end >= since)
     quality = coordination_quality(tap(stream))
     report: BudgetReport | None = None
     allocation: Allocation | None = None
@@ -280,11 +284,12 @@ def build_report(service: Any, *, models: Sequence[str] | None = None, by: str =
 def attribution_report(service: Any, *, models: Sequence[str] | None = None, by: str = "agent",
                        lookback_s: float = DEFAULT_LOOKBACK_S, budget: float | None = None,
                        period_s: float = 7 * DAY,
-                       progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+                       progress: Callable[[int], None] | None = None,
+                       since: float | None = None) -> dict[str, Any]:
     """The report as a JSON-ready dict (NaN as null) — what ``GET /v1/attribution`` returns.
 
     Raises :class:`~accord._errors.InvalidInput` (HTTP 422) for an unknown model or ``by``, a
     non-positive lookback or budget.
     """
     return build_report(service, models=models, by=by, lookback_s=lookback_s, budget=budget,
-                        period_s=period_s, progress=progress).to_dict()
+                        period_s=period_s, progress=progress, since=since).to_dict()

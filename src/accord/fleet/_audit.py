@@ -30,16 +30,19 @@ BRIDGE_WINDOW = 24 * 3600.0
 
 
 def compute_audit(acc: Accord, *, now: float | None = None,
-                  sections: tuple[str, ...] = SECTIONS) -> dict[str, Any]:
-    """Every section (or the named ones) as plain JSON-ready data."""
+                  sections: tuple[str, ...] = SECTIONS,
+                  since: float | None = None) -> dict[str, Any]:
+    """Every section (or the named ones) as plain JSON-ready data; with ``since``, of the
+    ledger entries and decisions from that instant on."""
     now = acc.clock() if now is None else now
     seats = acc.seats()
+    start = float("-inf") if since is None else since
     with acc.store.read() as tx:
         ledger = tx.rows("SELECT seq, chain, kind, at, customer, agent, trace_id, parent_id, "
-                         "ref, body FROM ledger ORDER BY seq")
+                         "ref, body FROM ledger WHERE at >= ? ORDER BY seq", (start,))
         personal.reveal(tx, ledger)
         decisions = tx.rows("SELECT customer, id, agent, outcome, approval, at, trace_id, body "
-                            "FROM decisions ORDER BY at")
+                            "FROM decisions WHERE at >= ? ORDER BY at", (start,))
         interfaces = tx.rows("SELECT agent, protocol, last_at, count FROM interfaces")
         spend = tx.rows("SELECT agent, SUM(usd) AS usd, SUM(tokens) AS tokens FROM spend "
                         "GROUP BY agent")
@@ -281,6 +284,16 @@ def classify(rule: str, acc: Accord) -> str:
     return "authority"
 
 
+STATE = "(customer state)"
+
+
+def _pair(agent: str, other: str) -> str:
+    """One name per pair of agents, whichever of them was held back: A ↔ B and B ↔ A are the
+    same pair. A change of customer state stays on the right."""
+    first, second = (agent, other) if other == STATE else sorted((agent, other))
+    return f"{first} ↔ {second}"
+
+
 def _prevented(acc: Accord, d: dict[str, Any]) -> dict[str, Any]:
     by_kind: Counter[str] = Counter()
     by_pair: Counter[str] = Counter()
@@ -299,8 +312,7 @@ def _prevented(acc: Accord, d: dict[str, Any]) -> dict[str, Any]:
             by_kind[kind] += 1
             refs = r.get("refs", {})
             others = refs.get("agents") or ([refs["agent"]] if "agent" in refs else [])
-            pairs |= {f"{dd['agent']} ↔ {o}" for o in others or ["(customer state)"]
-                      if o != dd["agent"]}
+            pairs |= {_pair(dd["agent"], o) for o in others or [STATE] if o != dd["agent"]}
         for pair in pairs:
             by_pair[pair] += 1
     for e in d["ledger"]:
@@ -309,7 +321,7 @@ def _prevented(acc: Accord, d: dict[str, Any]) -> dict[str, Any]:
             kind = "suppression hit" if "opted-out" in str(e["body"]["why"]) \
                 else "context-blind send"
             by_kind[kind] += 1
-            by_pair[f"{e['agent']} ↔ (customer state)"] += 1
+            by_pair[_pair(e["agent"], STATE)] += 1
     return {"by_kind": dict(by_kind.most_common()), "by_pair": dict(by_pair.most_common()),
             "total": sum(by_kind.values())}
 

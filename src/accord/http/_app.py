@@ -23,6 +23,7 @@ from accord.http import (
     _context_routes,
     _customer_routes,
     _delivery_routes,
+    _docs,
     _fleet_routes,
     _gate_routes,
     _ledger_routes,
@@ -127,7 +128,8 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
             if close_service:
                 service.close()
 
-    app = FastAPI(title="Accord", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Accord", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)  # _docs serves them without a CDN
     state: Any = app.state
     state.service = service
     state.tokens = Tokens(service.store)
@@ -146,6 +148,8 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     for module in (_gate_routes, _context_routes, _customer_routes, _ledger_routes,
                    _seat_routes, _fleet_routes, _records_routes, webhooks, _delivery_routes):
         app.include_router(module.router)
+
+    _docs.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, Any]:

@@ -14,11 +14,15 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from accord._errors import StoreUnavailable
+from accord.bus import Bus
 from accord.store import _rows
 from accord.store._base import CustomerRow
+
+if TYPE_CHECKING:
+    from accord.bus_sqlite import SQLiteBus
 
 RETRY = "retry with the same Idempotency-Key once the database file is writable again"
 
@@ -55,10 +59,12 @@ class SQLiteStore:
     def __init__(self, path: str, *, durability: Literal["full", "normal"] = "full") -> None:
         self.url = path
         self._lock = threading.RLock()
+        self._buses: list[SQLiteBus] = []
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                      timeout=30.0)
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(f"PRAGMA synchronous={durability.upper()}")
+        self._synchronous = durability.upper()
+        self._conn.execute(f"PRAGMA synchronous={self._synchronous}")
         self._conn.execute("PRAGMA foreign_keys=ON")
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
@@ -108,10 +114,49 @@ class SQLiteStore:
             finally:
                 self._conn.execute("COMMIT")
 
+    @contextmanager
+    def write(self, *, durable: bool = True) -> Iterator[SQLiteTx]:
+        """A write transaction that locks no customer (for rows outside any customer's chain,
+        like the bus's); inside a transaction already open on this thread it joins that one.
+        ``durable=False`` commits without waiting for the disk (``synchronous=OFF`` for this
+        one commit): for rows a power cut may lose, never for a decision."""
+        with self._lock:
+            if self._conn.in_transaction:
+                yield SQLiteTx(self._conn, None)
+                return
+            if not durable:
+                self._conn.execute("PRAGMA synchronous=OFF")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield SQLiteTx(self._conn, None)
+                except BaseException:
+                    self._rollback()
+                    raise
+                self._conn.execute("COMMIT")
+            finally:
+                if not durable:
+                    self._conn.execute(f"PRAGMA synchronous={self._synchronous}")
+
+    def make_bus(self, **options: Any) -> Bus:
+        """A bus that also carries the messages of other processes using this file (see
+        ``accord.bus_sqlite``); the plain in-process bus for a ``:memory:`` store. Closed with
+        the store."""
+        if self.url in ("", ":memory:") or self.url.startswith("file::memory:"):
+            return Bus()
+        from accord.bus_sqlite import SQLiteBus
+
+        bus = SQLiteBus(self, **options)
+        self._buses.append(bus)
+        return bus
+
     def _rollback(self) -> None:
         with suppress(sqlite3.Error):
             self._conn.execute("ROLLBACK")
 
     def close(self) -> None:
+        for bus in self._buses:
+            bus.close()
+        self._buses.clear()
         with self._lock:
             self._conn.close()

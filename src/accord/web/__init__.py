@@ -44,6 +44,7 @@ def routes(service: Accord, *, resolve_role: ResolveRole) -> list[BaseRoute]:
         Route("/fleet", d.fleet),
         Route("/decisions", d.decisions),
         Route("/stream", d.stream),
+        Route("/traces/{trace_id:path}", d.trace),
         Route("/customers", d.find_customer),
         Route("/customers/{customer:path}", d.customer),
         Route("/approvals", d.approvals, methods=["GET"]),

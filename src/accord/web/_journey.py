@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from accord.web._auth import Viewer
 
 
-def _visible(e: Entry, viewer: Viewer) -> Entry | None:
+def visible(e: Entry, viewer: Viewer) -> Entry | None:
     me = viewer.agent
     if me is None:
         return e
@@ -33,7 +33,7 @@ def journey(service: Accord, customer: str, viewer: Viewer) -> dict[str, Any]:
     """What ``customer.html`` shows of ``customer`` to ``viewer``."""
     ctx = service.context(customer, agent=viewer.agent)
     entries = [seen for e in timeline(service, customer)
-               if (seen := _visible(e, viewer)) is not None]
+               if (seen := visible(e, viewer)) is not None]
     return {"version": ctx.version, "own": viewer.agent is not None,
             "fields": [(name, ctx.fields[name], ctx.provenance.get(name))
                        for name in sorted(ctx.fields)],

@@ -20,21 +20,25 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from accord._errors import AccordError, InvalidInput, Unauthorized
 from accord.bus import TooManyStreams
 from accord.fleet import compute_audit
-from accord.web import _auth, _csrf, _read
+from accord.web import _auth, _csrf, _filters, _read
 from accord.web._auth import ResolveRole, Viewer
-from accord.web._journey import journey
-from accord.web._render import bar_chart, render
+from accord.web._journey import journey, visible
+from accord.web._read import Entry
+from accord.web._render import CURRENCY, bar_chart, money, render
 from accord.web._stream import KINDS, events, shape
 
 if TYPE_CHECKING:
     from accord.service import Accord
 
 ATTRIBUTION_MODELS = ("last_touch", "linear", "markov")
-LOOKBACK_S = 30 * 86400.0
+REPORT_DAYS = (1, 7, 30, 90, 365)
+"""The time ranges the reports page offers, in days back from now."""
+DEFAULT_REPORT_DAYS = 30
 
 
 def _error(request: Request, exc: AccordError, who: str | None) -> Response:
     return HTMLResponse(render("error.html", title=exc.title, message=str(exc),
+                               where=exc.where, hint=exc.hint,
                                root=_auth.root(request), who=who, current=""),
                         status_code=exc.status)
 
@@ -127,9 +131,28 @@ class Dashboard:
     @guarded
     def decisions(self, request: Request) -> Response:
         viewer = self.viewer(request)
+        f = _filters.parse(request.query_params, agent=viewer.agent)
+        entries, touches, more = _read.decisions(self.service, f)
+        older = (_filters.query_of(request.query_params, before=entries[-1].seq)
+                 if more and entries else None)
+        newest = _filters.query_of(request.query_params) if f.before is not None else None
+        shown = {k: request.query_params.get(k, "").strip() for k in _filters.FIELDS}
         return self.render(request, viewer, "decisions.html", "Live decisions", "decisions",
-                           entries=_read.latest_decisions(self.service, agent=viewer.agent),
-                           own=viewer.agent is not None)
+                           entries=entries, touches=touches, own=viewer.agent is not None,
+                           shown=shown, outcomes=_filters.OUTCOMES, older=older, newest=newest,
+                           filtered=any(shown.values()) or f.before is not None,
+                           agents=sorted(s.id for s in self.service.seats()))
+
+    @guarded
+    def trace(self, request: Request) -> Response:
+        viewer = self.viewer(request)
+        tid = request.path_params["trace_id"]
+        entries = [seen for e in self.service.trace(tid)
+                   if (seen := visible(Entry.from_ledger(e), viewer)) is not None]
+        touches = _read.touch_states_of(self.service, [
+            t for e in entries if e.kind == "decision" and (t := e.body.get("touch_id"))])
+        return self.render(request, viewer, "trace.html", f"Trace {tid}", "",
+                           entries=entries, touches=touches, own=viewer.agent is not None)
 
     async def stream(self, request: Request) -> Response:
         viewer = await anyio.to_thread.run_sync(
@@ -203,20 +226,33 @@ class Dashboard:
 
         viewer = self.viewer(request)
         viewer.require("reviewer", "admin", doing="see fleet-wide reports")
-        audit = compute_audit(self.service, sections=("prevented", "approvals"))
+        days = _report_days(request.query_params.get("days", "").strip())
+        since = self.service.clock() - days * 86400.0
+        audit = compute_audit(self.service, sections=("prevented", "approvals"), since=since)
         prevented = audit["prevented"]
         report = attribution_report(self.service, models=list(ATTRIBUTION_MODELS), by="agent",
-                                    lookback_s=LOOKBACK_S)
+                                    since=since)
         credit = {}
         for r in report["results"]:
-            items = sorted(((k, round(float(v or 0.0), 2)) for k, v in r["credit"].items()),
+            items = sorted(((k, float(v or 0.0)) for k, v in r["credit"].items()),
                            key=lambda kv: -kv[1])
-            credit[r["model"]] = bar_chart(items)
+            credit[r["model"]] = bar_chart(items, fmt=money)
         return self.render(request, viewer, "reports.html", "Reports", "reports",
                            prevented=prevented, approvals=audit["approvals"], report=report,
                            by_kind=bar_chart(list(prevented["by_kind"].items())),
                            by_pair=bar_chart(list(prevented["by_pair"].items())),
-                           credit=credit)
+                           credit=credit, days=days, ranges=REPORT_DAYS, since=since,
+                           currency=CURRENCY)
+
+
+def _report_days(text: str) -> int:
+    if not text:
+        return DEFAULT_REPORT_DAYS
+    if not text.isdigit() or int(text) not in REPORT_DAYS:
+        raise InvalidInput(f"days must be one of {', '.join(map(str, REPORT_DAYS))}, "
+                           f"not {text!r}", where="query.days",
+                           hint="pick a range from the page's range links")
+    return int(text)
 
 
 Endpoint = Callable[[Request], Response | Awaitable[Response]]

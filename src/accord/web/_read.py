@@ -11,9 +11,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from accord import _personal as personal
+from accord.store._decisions import DecisionFilter, decision_page, touch_statuses
 
 if TYPE_CHECKING:
+    from accord.model import LedgerEntry
     from accord.service import Accord
+
+PAGE = 50
+"""Decisions on one page of ``/ui/decisions``."""
 
 ACTING = ("decision", "outcome", "handoff", "handoff_ack", "context", "claim")
 """Ledger kinds that count as a seat acting (what the fleet page's "last acted" shows)."""
@@ -31,27 +36,31 @@ class Entry:
     ref: str | None
     parent_id: str | None
     body: dict[str, Any] = field(default_factory=dict)
+    trace_id: str | None = None
 
     @classmethod
     def from_row(cls, r: dict[str, Any]) -> Entry:
         return cls(int(r["seq"]), r["kind"], float(r["at"]), r["customer"], r["agent"],
-                   r["ref"], r["parent_id"], json.loads(r["body"]))
+                   r["ref"], r["parent_id"], json.loads(r["body"]), r.get("trace_id"))
+
+    @classmethod
+    def from_ledger(cls, e: LedgerEntry) -> Entry:
+        return cls(e.seq, e.kind, e.at.timestamp(), e.customer, e.agent, e.ref, e.parent_id,
+                   e.body, e.trace_id)
 
 
-_COLUMNS = "seq, kind, at, customer, agent, ref, parent_id, body"
+_COLUMNS = "seq, kind, at, customer, agent, ref, parent_id, body, trace_id"
 
 
-def latest_decisions(service: Accord, *, limit: int = 50, agent: str | None = None
-                     ) -> list[Entry]:
-    """The newest decisions, newest first (walks the ledger backwards from its head)."""
-    where = "kind = 'decision'"
-    args: tuple[Any, ...] = (limit,)
-    if agent is not None:
-        where, args = where + " AND agent = ?", (agent, limit)
+def decisions(service: Accord, f: DecisionFilter, *, limit: int = PAGE
+              ) -> tuple[list[Entry], dict[str, str], bool]:
+    """One page of decisions that match ``f``, newest first; where their touches stand now;
+    and whether an older page exists."""
     with service.store.read() as tx:
-        rows = tx.rows(f"SELECT {_COLUMNS} FROM ledger WHERE {where} ORDER BY seq DESC LIMIT ?",
-                       args)
-    return [Entry.from_row(r) for r in rows]
+        rows = decision_page(tx, f, limit=limit + 1)
+        entries = [Entry.from_row(r) for r in rows[:limit]]
+        touches = touch_statuses(tx, [t for e in entries if (t := e.body.get("touch_id"))])
+    return entries, touches, len(rows) > limit
 
 
 def last_acted(service: Accord) -> dict[str, float]:
@@ -97,3 +106,9 @@ def touch_states(service: Accord, customer: str) -> dict[str, str]:
     with service.store.read() as tx:
         rows = tx.rows("SELECT id, status FROM touches WHERE customer = ?", (customer,))
     return {r["id"]: r["status"] for r in rows}
+
+
+def touch_states_of(service: Accord, touch_ids: list[str]) -> dict[str, str]:
+    """Where each of these touches stands now."""
+    with service.store.read() as tx:
+        return touch_statuses(tx, touch_ids)

@@ -38,6 +38,7 @@ def shape(message: Message, viewer: Viewer) -> dict[str, Any] | None:
         return {"kind": kind, "id": d["id"], "customer": p["customer"], "agent": p["agent"],
                 "intent": p["intent"], "channel": p["channel"], "outcome": d["outcome"],
                 "rules": [r["rule"] for r in d.get("reasons", [])],
+                "touch_id": d.get("touch_id"), "trace": p.get("trace_id") or d["id"],
                 "at": d.get("decided_at")}
     out = {k: v for k, v in message.items() if k in (
         "kind", "customer", "touch_id", "decision_id", "status", "why", "action", "by")}
