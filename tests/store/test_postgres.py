@@ -16,6 +16,7 @@ from accord._errors import StoreUnavailable
 from accord.policy import Policy
 from accord.store import _rows
 from accord.store.postgres import PostgresStore
+from tests.conftest import wait_until
 
 from .test_conformance import propose_together
 
@@ -311,7 +312,9 @@ def test_a_commit_whose_answer_is_lost_says_the_outcome_is_unknown_and_a_retry_f
         assert "outcome is unknown" in problem["detail"]
         assert "nothing was recorded" not in problem["detail"]
         assert "same Idempotency-Key" in problem["hint"]
-        assert count(pg_url, "SELECT count(*) FROM decisions") == 1  # it was committed
+        # it was committed (the server may finish the COMMIT a moment after the client gave up)
+        wait_until(lambda: count(pg_url, "SELECT count(*) FROM decisions") == 1, timeout=10,
+                   what="the server to commit the decision whose answer was lost")
         again = acc.propose("email-cadence", "c1", channel="email", intent="nurture",
                             idempotency_key="k1")
         assert again.go

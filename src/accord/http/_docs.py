@@ -1,7 +1,8 @@
-"""``/docs`` (Swagger UI) and ``/redoc`` with their scripts and styles served by this server,
+"""``/docs`` (Swagger UI) with its scripts and styles served by this server,
 not fetched from a CDN: the API reference works on a machine with no internet, and a page
 reads nothing from a third party. The assets come from the ``fastapi-offline`` package (MIT),
-which ships Swagger UI 5 (it renders OpenAPI 3.1, which FastAPI emits) and ReDoc 2.
+which ships Swagger UI 5 (it renders OpenAPI 3.1, which FastAPI emits). There is no ``/redoc``:
+ReDoc's page fetches its logo from a CDN, and one reference page is enough.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from pathlib import Path
 import fastapi_offline
 from fastapi import FastAPI
 from fastapi.openapi.docs import (
-    get_redoc_html,
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
@@ -20,13 +20,13 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
 FILES = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css",
-         "redoc.standalone.js": "text/javascript", "favicon.png": "image/png"}
+         "favicon.png": "image/png"}
 PREFIX = "/docs-assets"
 
 
 def install(app: FastAPI) -> None:
-    """Add ``/docs``, ``/docs/oauth2-redirect``, ``/redoc`` and their assets to ``app`` (built
-    with ``docs_url=None, redoc_url=None``)."""
+    """Add ``/docs``, ``/docs/oauth2-redirect`` and their assets to ``app`` (built with
+    ``docs_url=None, redoc_url=None``)."""
 
     def root(request: Request) -> str:
         return str(request.scope.get("root_path", "")).rstrip("/")
@@ -44,15 +44,6 @@ def install(app: FastAPI) -> None:
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     def oauth2_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
-
-    @app.get("/redoc", include_in_schema=False)
-    def redoc(request: Request) -> HTMLResponse:
-        base = root(request)
-        return get_redoc_html(openapi_url=f"{base}/openapi.json",
-                              title=f"{app.title} · API reference",
-                              redoc_js_url=f"{base}{PREFIX}/redoc.standalone.js",
-                              redoc_favicon_url=f"{base}{PREFIX}/favicon.png",
-                              with_google_fonts=False)
 
     @app.get(PREFIX + "/{name}", include_in_schema=False)
     def asset(name: str) -> Response:
