@@ -27,6 +27,8 @@ from accord.model import (
     Outcome,
     Proposal,
     Reason,
+    Scheduled,
+    ScheduledStatus,
     Touch,
     TouchStatus,
 )
@@ -72,6 +74,8 @@ __all__ = [
     "PolicyError",
     "Proposal",
     "Reason",
+    "Scheduled",
+    "ScheduledStatus",
     "StaleVersion",
     "StoreUnavailable",
     "Touch",

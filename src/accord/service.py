@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from accord import gate
@@ -37,6 +38,8 @@ from accord.model import (
     Outcome,
     Proposal,
     Reason,
+    Scheduled,
+    ScheduledStatus,
     Touch,
     TouchStatus,
 )
@@ -44,10 +47,15 @@ from accord.policy import Policy
 from accord.store import Store, open_store
 from accord.store import _outbox as outbox
 from accord.store import _rows as sql
+from accord.store import _scheduled as kept
 from accord.store._base import CustomerRow, Tx
 
 _REFRESH_EVERY = 1.0
 """Seconds between checks for a policy applied by another replica."""
+
+APPROVAL_HOLD = 7 * 86400.0
+"""How long Accord keeps an approved proposal whose re-check deferred it, when the proposal
+named no deadline of its own: a human's approval is not dropped by a defer."""
 
 
 def invalid(exc: ValidationError) -> InvalidInput:
@@ -103,16 +111,20 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
                 trace_id: str | None = None, parent_id: str | None = None,
                 idempotency_key: str | None = None, topic: str | None = None,
                 value: float | None = None, reversible: bool = True,
-                deliver: dict[str, Any] | None = None) -> Decision:
+                deliver: dict[str, Any] | None = None, on_defer: str = "drop",
+                deadline: Any = None) -> Decision:
         """Ask the gate. Returns the decision; a go already holds the customer's contact slot
-        (and, with ``deliver``, is queued for the dispatcher to send)."""
+        (and, with ``deliver``, is queued for the dispatcher to send). With
+        ``on_defer="reschedule"`` and a ``deadline`` (timestamp or duration), a defer is kept
+        and re-decided at its ``retry_at`` (``Decision.follow_up`` names it)."""
         if isinstance(cost, int | float) and not isinstance(cost, bool):
             cost = {"usd": float(cost)}
         try:
             p = Proposal(agent=agent, customer=customer, action=action, channel=channel,
                          intent=intent, offer=offer, cost=cost, at=at, trace_id=trace_id,
                          parent_id=parent_id, idempotency_key=idempotency_key, topic=topic,
-                         value=value, reversible=reversible, deliver=deliver)
+                         value=value, reversible=reversible, deliver=deliver,
+                         on_defer=on_defer, deadline=deadline)
         except ValidationError as exc:
             raise invalid(exc) from None
         return self.submit(p)
@@ -139,13 +151,21 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
                             "proposal", where="idempotency_key",
                             hint="use a new key for a new proposal; retry with the same body")
                     return Decision.model_validate_json(seen["body"])
-            snap = self._snapshot(tx, row, p, at)
-            verdict = gate.evaluate(p, at, snap, self.policy)
-            decision = self._record(tx, row, p, at, verdict, request_hash, decision_id,
-                                    published)
+            decision = self._decide(tx, row, p, at, request_hash, decision_id, published)
             sql.save_chain(tx, row)  # a decision never changes the context itself
         self.bus.publish(published)
         return decision
+
+    def _decide(self, tx: Tx, row: CustomerRow, p: Proposal, at: float, request_hash: str,
+                decision_id: str | None, published: list[Message], *,
+                parent_decision: str | None = None, approval: str | None = None,
+                scheduled: dict[str, Any] | None = None) -> Decision:
+        """Snapshot, gate, record: the one path every decision takes, in the caller's lock
+        (a proposal, an approval's re-check, a scheduled re-decision)."""
+        v = gate.evaluate(p, at, self._snapshot(tx, row, p, at), self.policy, approval=approval)
+        return self._record(tx, row, p, at, v, request_hash, decision_id, published,
+                            parent_decision=parent_decision, approval=approval,
+                            scheduled=scheduled)
 
     def _snapshot(self, tx: Tx, row: CustomerRow, p: Proposal, at: float) -> gate.Snapshot:
         pol = self.policy
@@ -181,8 +201,15 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
 
     def _record(self, tx: Tx, row: CustomerRow, p: Proposal, at: float, v: gate.Verdict,
                 request_hash: str, decision_id: str | None, published: list[Message],
-                *, parent_decision: str | None = None) -> Decision:
+                *, parent_decision: str | None = None, approval: str | None = None,
+                scheduled: dict[str, Any] | None = None) -> Decision:
         did = decision_id or new_id("d")
+        # A defer Accord keeps (the proposal asked, or a human approved it) and every
+        # re-decision of a kept one name the scheduled row they belong to.
+        keep = v.outcome is Outcome.DEFER and (p.on_defer == "reschedule"
+                                               or approval is not None)
+        follow_up = (scheduled["id"] if scheduled is not None
+                     else "s_" + did[2:] if keep else None)
         touch_id = "t_" + did[2:] if v.outcome is Outcome.GO else None
         # Every decision belongs to a trace: its own id when the caller named none, so
         # `accord trace <decision id>` always finds it. Budgets count named traces only.
@@ -197,8 +224,8 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
             touch_id=touch_id, context_version=row.version,
             policy_version=self.policy.version, amend=v.amend, shadow=v.shadow,
             preempted=v.preempt, approval="pending" if v.outcome is Outcome.FLAG else None,
-            parent_decision=parent_decision, at=to_datetime(at), decided_at=to_datetime(now),
-            proposal=p)
+            parent_decision=parent_decision, follow_up=follow_up, at=to_datetime(at),
+            decided_at=to_datetime(now), proposal=p)
         body = decision.model_dump_json()
         tx.execute("INSERT INTO decisions (customer, id, agent, outcome, approval, at, trace_id, "
                    "idem_key, request_hash, body) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -248,6 +275,10 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
                               parent_id=did, ref=did,
                               body={"rule": incident, "messages": [
                                   r.message for r in v.reasons if r.rule == incident]})
+        if scheduled is not None:
+            self._advance_kept(tx, row, scheduled, decision, now, published)
+        elif follow_up is not None:
+            self._keep(tx, row, follow_up, decision, approval, now, published)
         if self.bus.active:  # serializing for nobody costs a tenth of a decision
             published.append({"kind": "decision", "customer": p.customer,
                               "agents": sorted(agents),
@@ -391,19 +422,150 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
                               parent_id=decision_id, ref=decision_id,
                               body={"reviewer": reviewer, "verdict": verdict, "note": note,
                                     "at": at, "decision_id": follow_up})
+            again = p.model_copy(update={"at": None})
             if approve:
-                v = gate.evaluate(p, at, self._snapshot(tx, row, p, at), self.policy,
-                                  approval=f"approved by {reviewer}"
-                                           + (f": {note}" if note else ""))
+                decision = self._decide(tx, row, again, at, "", follow_up, published,
+                                        parent_decision=decision_id,
+                                        approval=f"approved by {reviewer}"
+                                                 + (f": {note}" if note else ""))
             else:
                 v = gate.Verdict(Outcome.STOP, [Reason(
                     rule="approval", effect=Outcome.STOP,
                     message=f"rejected by {reviewer}" + (f": {note}" if note else ""))])
-            decision = self._record(tx, row, p.model_copy(update={"at": None}), at, v, "",
-                                    follow_up, published, parent_decision=decision_id)
+                decision = self._record(tx, row, again, at, v, "", follow_up, published,
+                                        parent_decision=decision_id)
             tx.save_customer(row)
         self.bus.publish(published)
         return decision
+
+    # -- kept proposals (on_defer: reschedule) -----------------------------------------------
+
+    def scheduled(self, scheduled_id: str) -> Scheduled:
+        """A kept proposal: its status, next re-decision, deadline and the decisions it
+        produced (``Decision.follow_up`` names it)."""
+        with self.store.read() as tx:
+            r = kept.find(tx, scheduled_id)
+        if r is None:
+            raise NotFound(f"no scheduled proposal {scheduled_id!r}", where="scheduled_id",
+                           hint="use the follow_up of a defer whose proposal asked "
+                                "on_defer=reschedule")
+        return _scheduled(r)
+
+    def cancel_scheduled(self, scheduled_id: str, *, agent: str | None = None) -> Scheduled:
+        """Stop re-deciding a kept proposal (an agent only its own). Cancelling a cancelled
+        one changes nothing; one that already ended is a conflict that says how."""
+        customer = self.scheduled(scheduled_id).customer
+        published: list[Message] = []
+        with self.store.lock(customer) as tx:
+            row = tx.customer()
+            r = kept.get(tx, customer, scheduled_id)
+            assert r is not None
+            if agent is not None and r["agent"] != agent:
+                raise Forbidden(f"scheduled proposal {scheduled_id} belongs to {r['agent']}, "
+                                f"not {agent}", where="scheduled_id",
+                                hint="an agent cancels only its own")
+            if r["status"] == "cancelled":
+                return _scheduled(r)
+            if r["status"] != "waiting":
+                raise Conflict(f"scheduled proposal {scheduled_id} already ended: {r['status']}"
+                               + (f" ({r['note']})" if r["note"] else ""), where="scheduled_id",
+                               hint="read its decisions; nothing is left to cancel",
+                               extra={"scheduled_status": r["status"]})
+            r = self._end_kept(tx, row, r, "cancelled", f"cancelled by {agent or 'an admin'}",
+                               self.clock(), published)
+            sql.save_chain(tx, row)
+        self.bus.publish(published)
+        return _scheduled(r)
+
+    def _redecide(self, customer: str, scheduled_id: str) -> str | None:
+        """Re-decide one due kept proposal under its customer's lock (what a scheduler pass
+        calls). Returns what became of it (``decided`` or ``lapsed``), or None when it was not
+        due any more: another replica got there first, or it was cancelled."""
+        published: list[Message] = []
+        with self.store.lock(customer) as tx:
+            row = tx.customer()
+            r = kept.get(tx, customer, scheduled_id)
+            now = self.clock()
+            if r is None or r["status"] != "waiting" or r["due_at"] > now:
+                return None
+            if now > r["deadline"]:
+                self._end_kept(tx, row, r, "lapsed", "its deadline passed before it could be "
+                               "re-decided", now, published)
+                what = "lapsed"
+            else:
+                self._refresh_seats(tx)
+                chain = orjson.loads(r["decisions"])
+                self._decide(tx, row, Proposal.model_validate_json(r["proposal"]), now, "",
+                             None, published, parent_decision=chain[0],
+                             approval=r["approval"], scheduled=r)
+                what = "decided"
+            sql.save_chain(tx, row)
+        self.bus.publish(published)
+        return what
+
+    def _keep(self, tx: Tx, row: CustomerRow, sid: str, d: Decision, approval: str | None,
+              now: float, published: list[Message]) -> None:
+        """A defer becomes a kept proposal, re-decided at its ``retry_at``."""
+        p = d.proposal
+        at = d.at.timestamp() if d.at else now
+        deadline = p.deadline_at(at)
+        if deadline is None:  # an approved proposal that named none
+            deadline = at + APPROVAL_HOLD
+        due = d.retry_at.timestamp() if d.retry_at else None
+        kept.create(tx, row.id, sid, p.agent, due_at=due if due is not None else at,
+                    deadline=deadline, proposal=p.model_copy(update={"at": None})
+                    .model_dump_json(), approval=approval, decision_id=d.id, now=now)
+        r = kept.get(tx, row.id, sid)
+        assert r is not None
+        if due is None or due > deadline:
+            self._end_kept(tx, row, r, "lapsed", "the defer clears only after its deadline"
+                           if due else "the defer names no time to retry", now, published)
+            return
+        sql.append_ledger(tx, row, "schedule", now, agent=p.agent, trace_id=p.trace_id,
+                          parent_id=d.id, ref=sid,
+                          body={"scheduled_id": sid, "decision_id": d.id, "due_at": due,
+                                "deadline": deadline, "approval": approval})
+
+    def _advance_kept(self, tx: Tx, row: CustomerRow, r: dict[str, Any], d: Decision,
+                      now: float, published: list[Message]) -> None:
+        """A re-decision moves its row on: kept again until the deadline, or done."""
+        due = d.retry_at.timestamp() if d.retry_at else None
+        if d.outcome is not Outcome.DEFER:
+            kept.advance(tx, r, d.id, d.outcome.value, status="done", due_at=None,
+                         note=f"re-decided: {d.outcome.value}", now=now)
+        elif due is None or due > r["deadline"]:
+            kept.advance(tx, r, d.id, "defer", status="lapsed", due_at=None,
+                         note="deferred again past its deadline", now=now)
+            sql.append_ledger(tx, row, "lapse", now, agent=r["agent"],
+                              trace_id=d.proposal.trace_id, parent_id=d.id, ref=r["id"],
+                              body={"scheduled_id": r["id"], "decision_id": d.id,
+                                    "why": "deferred again past its deadline"})
+            self._publish_kept(tx, row.id, r["id"], published)
+        else:
+            kept.advance(tx, r, d.id, "defer", status="waiting", due_at=due, note=None,
+                         now=now)
+            sql.append_ledger(tx, row, "schedule", now, agent=r["agent"],
+                              trace_id=d.proposal.trace_id, parent_id=d.id, ref=r["id"],
+                              body={"scheduled_id": r["id"], "decision_id": d.id,
+                                    "due_at": due, "deadline": r["deadline"]})
+
+    def _end_kept(self, tx: Tx, row: CustomerRow, r: dict[str, Any], status: str, why: str,
+                  now: float, published: list[Message]) -> dict[str, Any]:
+        kept.end(tx, r, status, why, now)
+        chain = orjson.loads(r["decisions"])
+        p = Proposal.model_validate_json(r["proposal"])
+        sql.append_ledger(tx, row, "lapse" if status == "lapsed" else "cancel", now,
+                          agent=r["agent"], trace_id=p.trace_id, parent_id=chain[-1],
+                          ref=r["id"], body={"scheduled_id": r["id"], "why": why})
+        return self._publish_kept(tx, row.id, r["id"], published)
+
+    def _publish_kept(self, tx: Tx, customer: str, sid: str,
+                      published: list[Message]) -> dict[str, Any]:
+        r = kept.get(tx, customer, sid)
+        assert r is not None
+        published.append({"kind": "scheduled", "customer": customer, "agents": [r["agent"]],
+                          "scheduled": _scheduled(r).model_dump(mode="json")})
+        return r
 
     # -- policy ------------------------------------------------------------------------------
 
@@ -461,6 +623,15 @@ def _touch(customer: str, t: dict[str, Any]) -> Touch:
     return Touch(id=t["id"], decision_id=t["decision_id"], customer=customer, agent=t["agent"],
                  channel=t["channel"], intent=t["intent"], action=t["action"], at=t["at"],
                  status=TouchStatus(t["status"]), status_reason=t.get("status_reason"))
+
+
+def _scheduled(r: dict[str, Any]) -> Scheduled:
+    return Scheduled(id=r["id"], customer=r["customer"], agent=r["agent"],
+                     status=ScheduledStatus(r["status"]), due_at=r["due_at"],
+                     deadline=r["deadline"], decisions=orjson.loads(r["decisions"]),
+                     outcome=r["outcome"], note=r["note"], created_at=r["created_at"],
+                     updated_at=r["updated_at"],
+                     proposal=Proposal.model_validate_json(r["proposal"]))
 
 
 __all__ = ["EVENT_TYPES", "Accord", "AccordError", "new_id"]
