@@ -1,0 +1,219 @@
+"""After "not now", Accord keeps the work: kept proposals (``on_defer: reschedule``) are
+re-decided at ``retry_at`` through the same gate, once, across replicas and restarts, until
+their deadline (issue 13, build item 1)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from accord import Accord, Conflict, Forbidden, InvalidInput, NotFound, ScheduledStatus
+from accord.policy import Policy
+from accord.scheduler import Scheduler
+from tests.conftest import T0, Clock, fresh_pg_schema
+
+HOUR = 3600.0
+DAY = 86400.0
+
+
+def _capped(acc: Accord, customer: str = "c1") -> None:
+    """Use the customer's daily cap, so the next outbound proposal defers by a day."""
+    assert acc.propose("email-cadence", customer, channel="email", intent="nurture").go
+
+
+def _kept(acc: Accord, customer: str = "c1", deadline: str = "7d", agent: str = "email-cadence",
+          intent: str = "nurture") -> str:
+    d = acc.propose(agent, customer, channel="email", intent=intent, on_defer="reschedule",
+                    deadline=deadline)
+    assert d.outcome.value == "defer" and d.follow_up is not None
+    return d.follow_up
+
+
+def test_a_kept_defer_is_re_decided_at_retry_at_and_goes_when_the_window_clears(
+        any_acc: Accord, clock: Clock) -> None:
+    _capped(any_acc)
+    clock.advance(2 * HOUR)
+    sid = _kept(any_acc)
+    s = any_acc.scheduled(sid)
+    assert s.status is ScheduledStatus.WAITING and s.due_at.timestamp() == T0 + DAY
+    scheduler = Scheduler(any_acc)
+
+    assert scheduler.run_once().total == 0  # not due yet: nothing is re-decided early
+    clock.advance(DAY - 2 * HOUR)
+    assert scheduler.run_once().decided == [sid]
+
+    s = any_acc.scheduled(sid)
+    assert s.status is ScheduledStatus.DONE and s.outcome is not None
+    assert s.outcome.value == "go" and len(s.decisions) == 2
+    final = any_acc.decision(s.decisions[-1])
+    assert final.go and final.touch_id is not None
+    assert final.parent_decision == s.decisions[0] and final.follow_up == sid
+    assert scheduler.run_once().total == 0  # done: never re-decided again
+
+
+def test_a_re_decision_that_defers_again_is_kept_again_until_it_goes(
+        any_acc: Accord, clock: Clock) -> None:
+    _capped(any_acc)
+    sid = _kept(any_acc)
+    clock.advance(DAY)
+    any_acc.record_event("c1", "ticket_opened")  # the open-ticket pause now holds it 48 h more
+    scheduler = Scheduler(any_acc)
+    assert scheduler.run_once().decided == [sid]
+    s = any_acc.scheduled(sid)
+    assert s.status is ScheduledStatus.WAITING and s.due_at.timestamp() == T0 + 3 * DAY
+    assert [r.rule for r in any_acc.decision(s.decisions[-1]).reasons] == ["open-ticket-pause"]
+    clock.advance(2 * DAY)
+    assert scheduler.run_once().decided == [sid]
+    s = any_acc.scheduled(sid)
+    assert s.status is ScheduledStatus.DONE and len(s.decisions) == 3
+    assert any_acc.decision(s.decisions[-1]).go
+    kinds = [e.kind for e in any_acc.trace(any_acc.decision(s.decisions[0]).proposal.trace_id
+                                           or "")]
+    assert kinds == ["decision", "schedule", "decision", "schedule", "decision"]
+
+
+def test_a_kept_proposal_lapses_at_its_deadline_and_is_never_re_decided(
+        any_acc: Accord, clock: Clock) -> None:
+    _capped(any_acc)
+    sid = _kept(any_acc, deadline="30h")
+    clock.advance(DAY)
+    any_acc.record_event("c1", "ticket_opened")
+    scheduler = Scheduler(any_acc)
+    assert scheduler.run_once().decided == [sid]  # deferred again, to beyond the deadline
+    s = any_acc.scheduled(sid)
+    assert s.status is ScheduledStatus.LAPSED and "deadline" in (s.note or "")
+    clock.advance(5 * DAY)
+    assert scheduler.run_once().total == 0
+    assert len(any_acc.scheduled(sid).decisions) == 2
+
+
+def test_a_kept_proposal_whose_scheduler_comes_after_the_deadline_lapses_undecided(
+        any_acc: Accord, clock: Clock) -> None:
+    _capped(any_acc)
+    sid = _kept(any_acc, deadline="25h")
+    clock.advance(3 * DAY)  # every replica was down past the deadline
+    assert Scheduler(any_acc).run_once().lapsed == [sid]
+    s = any_acc.scheduled(sid)
+    assert s.status is ScheduledStatus.LAPSED and len(s.decisions) == 1
+    assert any_acc.trace(any_acc.decision(s.decisions[0]).proposal.trace_id or "")[-1].kind \
+        == "lapse"
+
+
+def test_a_defer_that_clears_only_after_the_deadline_is_recorded_as_lapsed_at_once(
+        any_acc: Accord, clock: Clock) -> None:
+    _capped(any_acc)
+    sid = _kept(any_acc, deadline="1h")
+    assert any_acc.scheduled(sid).status is ScheduledStatus.LAPSED
+
+
+def test_a_cancelled_kept_proposal_is_never_re_decided(any_acc: Accord, clock: Clock) -> None:
+    _capped(any_acc)
+    sid = _kept(any_acc)
+    with pytest.raises(Forbidden) as refused:
+        any_acc.cancel_scheduled(sid, agent="upsell")
+    assert refused.value.where == "scheduled_id"
+    assert any_acc.cancel_scheduled(sid, agent="email-cadence").status \
+        is ScheduledStatus.CANCELLED
+    assert any_acc.cancel_scheduled(sid).status is ScheduledStatus.CANCELLED  # idempotent
+    clock.advance(2 * DAY)
+    assert Scheduler(any_acc).run_once().total == 0
+    assert len(any_acc.scheduled(sid).decisions) == 1
+
+
+def test_cancelling_a_kept_proposal_that_already_ended_says_how_it_ended(
+        any_acc: Accord, clock: Clock) -> None:
+    _capped(any_acc)
+    sid = _kept(any_acc)
+    clock.advance(DAY)
+    Scheduler(any_acc).run_once()
+    with pytest.raises(Conflict) as refused:
+        any_acc.cancel_scheduled(sid)
+    assert "done" in str(refused.value) and refused.value.where == "scheduled_id"
+    with pytest.raises(NotFound):
+        any_acc.scheduled("s_nope")
+
+
+def test_an_approval_that_meets_a_defer_is_kept_and_goes_later_without_a_second_review(
+        any_acc: Accord, clock: Clock) -> None:
+    big = any_acc.propose("upsell", "c1", channel="email", intent="upsell",
+                          offer={"product": "pro", "discount_pct": 20})
+    assert big.outcome.value == "flag"
+    any_acc.record_event("c1", "ticket_opened")
+    approved = any_acc.approve(big.id, reviewer="maria")
+    assert approved.outcome.value == "defer" and approved.follow_up is not None
+    s = any_acc.scheduled(approved.follow_up)
+    assert s.status is ScheduledStatus.WAITING and s.due_at.timestamp() == T0 + 2 * DAY
+    clock.advance(2 * DAY)
+    Scheduler(any_acc).run_once()
+    final = any_acc.decision(any_acc.scheduled(approved.follow_up).decisions[-1])
+    assert final.go, final.reasons  # the human's approval still stands in for the flag
+    assert any_acc.approvals() == []
+
+
+def test_a_kept_proposal_survives_a_restart(store_url: str, clock: Clock,
+                                            policy: Policy) -> None:
+    with Accord.open(store_url, policy=policy, clock=clock) as acc:
+        _capped(acc)
+        sid = _kept(acc)
+    clock.advance(DAY)
+    with Accord.open(store_url, policy=policy, clock=clock) as acc:
+        assert acc.scheduled(sid).status is ScheduledStatus.WAITING
+        assert Scheduler(acc).run_once().decided == [sid]
+        assert acc.decision(acc.scheduled(sid).decisions[-1]).go
+
+
+def test_reschedule_without_a_deadline_is_refused_naming_the_field(acc: Accord) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        acc.propose("email-cadence", "c1", channel="email", intent="nurture",
+                    on_defer="reschedule")
+    assert refused.value.where == "deadline" and "7d" in str(refused.value)
+    with pytest.raises(InvalidInput) as refused:
+        acc.propose("email-cadence", "c1", channel="email", intent="nurture",
+                    on_defer="reschedule", deadline="whenever")
+    assert refused.value.where == "deadline"
+
+
+def test_a_re_decision_reaches_the_agent_on_the_bus(acc: Accord, clock: Clock) -> None:
+    _capped(acc)
+    sid = _kept(acc)
+    with acc.subscribe(agent="email-cadence") as sub:
+        clock.advance(DAY)
+        Scheduler(acc).run_once()
+        message = sub.get(timeout=5)
+    assert message is not None and message["kind"] == "decision"
+    assert message["decision"]["follow_up"] == sid and message["decision"]["outcome"] == "go"
+
+
+@pytest.mark.postgres
+def test_two_replicas_re_decide_each_kept_proposal_exactly_once(clock: Clock,
+                                                                policy: Policy) -> None:
+    url = fresh_pg_schema()
+    customers = [f"c{i}" for i in range(20)]
+    with Accord.open(url, policy=policy, clock=clock) as one, \
+            Accord.open(url, policy=policy, clock=clock) as two:
+        kept = []
+        for c in customers:
+            _capped(one, c)
+            kept.append(_kept(one, c))
+        clock.advance(DAY)
+        start = threading.Barrier(2)
+        reports = []
+
+        def passes(acc: Accord) -> None:
+            start.wait()
+            reports.append(Scheduler(acc).run_once())
+
+        threads = [threading.Thread(target=passes, args=(a,)) for a in (one, two)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        decided = sorted(sid for r in reports for sid in r.decided)
+        assert decided == sorted(kept)  # each once, between the two replicas
+        with one.store.read() as tx:
+            count = tx.one("SELECT COUNT(*) AS n FROM decisions WHERE agent = 'email-cadence'")
+        assert count is not None and int(count["n"]) == 3 * len(customers)
+        for sid in kept:
+            s = two.scheduled(sid)
+            assert s.status is ScheduledStatus.DONE and len(s.decisions) == 2
