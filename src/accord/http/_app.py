@@ -27,6 +27,7 @@ from accord.http import (
     _gate_routes,
     _problems,
     _records_routes,
+    _scheduled_routes,
     _seat_routes,
     webhooks,
 )
@@ -139,7 +140,7 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     state.lifespans = []
     _problems.install(app)
     for module in (_gate_routes, _context_routes, _seat_routes, _fleet_routes, _records_routes,
-                   webhooks, _delivery_routes):
+                   webhooks, _delivery_routes, _scheduled_routes):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)
