@@ -9,7 +9,6 @@ import pytest
 
 from accord import Conflict, Forbidden, ScheduledStatus
 from accord.client import Client
-
 from tests.conftest import wait_until
 
 from .live_server import Server
