@@ -5,12 +5,17 @@ their deadline (issue 13, build item 1)."""
 from __future__ import annotations
 
 import threading
+from typing import ClassVar
 
 import pytest
+from hypothesis import Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from accord import Accord, Conflict, Forbidden, InvalidInput, NotFound, ScheduledStatus
 from accord.policy import Policy
 from accord.scheduler import Scheduler
+from accord.store import open_store
 from tests.conftest import T0, Clock, fresh_pg_schema
 
 HOUR = 3600.0
@@ -217,3 +222,143 @@ def test_two_replicas_re_decide_each_kept_proposal_exactly_once(clock: Clock,
         for sid in kept:
             s = two.scheduled(sid)
             assert s.status is ScheduledStatus.DONE and len(s.decisions) == 2
+
+
+COMBOS = [("churn-guard", "retain", "email"), ("upsell", "upsell", "voice"),
+          ("email-cadence", "nurture", "email"), ("reengage", "reactivate", "sms")]
+TERMINAL = {ScheduledStatus.DONE, ScheduledStatus.LAPSED, ScheduledStatus.CANCELLED}
+
+
+class KeptMachine(RuleBasedStateMachine):
+    """Agents propose with on_defer=reschedule, time passes, scheduler passes run, agents
+    cancel, customers opt out — in any order. Every kept proposal ends in exactly one terminal
+    state and stays there; no customer ever holds more touches than a cap allows."""
+
+    acc: ClassVar[Accord]
+    examples: ClassVar[int] = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        KeptMachine.examples += 1
+        self.clock = Clock()
+        self.acc.clock = self.clock
+        self.scheduler = Scheduler(self.acc)
+        self.customers = [f"k{self.examples}-{i}" for i in range(2)]
+        self.kept: list[str] = []
+        self.ended: dict[str, tuple[ScheduledStatus, list[str]]] = {}
+        self.opted: dict[str, set[str]] = {c: set() for c in self.customers}
+
+    @rule(combo=st.sampled_from(COMBOS), who=st.integers(0, 1),
+          deadline=st.sampled_from(["6h", "3d", "8d", "14d"]))
+    def propose(self, combo: tuple[str, str, str], who: int, deadline: str) -> None:
+        agent, intent, channel = combo
+        d = self.acc.propose(agent, self.customers[who], channel=channel, intent=intent,
+                             on_defer="reschedule", deadline=deadline)
+        assert (d.follow_up is not None) == (d.outcome.value == "defer")
+        if d.follow_up is not None:
+            self.kept.append(d.follow_up)
+
+    @rule(combo=st.sampled_from(COMBOS), deadline=st.sampled_from(["3d", "8d"]))
+    def propose_to_the_first(self, combo: tuple[str, str, str], deadline: str) -> None:
+        self.propose(combo, 0, deadline)
+
+    @rule(seconds=st.sampled_from([HOUR, 6 * HOUR, 25 * HOUR, 72 * HOUR]))
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+    @rule()
+    def run_pass(self) -> None:
+        report = self.scheduler.run_once()
+        for sid in report.decided:
+            s = self.acc.scheduled(sid)
+            final = self.acc.decision(s.decisions[-1])
+            if final.go:
+                opted = self.opted[s.customer]
+                assert final.proposal.channel not in opted and "all" not in opted
+
+    @rule(pick=st.integers(0, 10_000))
+    def cancel(self, pick: int) -> None:
+        if not self.kept:
+            return
+        sid = self.kept[pick % len(self.kept)]
+        before = self.acc.scheduled(sid).status
+        try:
+            after = self.acc.cancel_scheduled(sid).status
+        except Conflict:
+            assert before in {ScheduledStatus.DONE, ScheduledStatus.LAPSED}
+        else:
+            assert after is ScheduledStatus.CANCELLED
+            assert before in {ScheduledStatus.WAITING, ScheduledStatus.CANCELLED}
+
+    @rule(who=st.integers(0, 1), channel=st.sampled_from(["email", "sms", None]))
+    def opt_out(self, who: int, channel: str | None) -> None:
+        customer = self.customers[who]
+        self.acc.record_event(customer, "opt_out", data={"channel": channel} if channel else {})
+        self.opted[customer].add(channel or "all")
+
+    @rule(who=st.integers(0, 1))
+    def ticket_opened(self, who: int) -> None:  # holds every outbound proposal for 48 h
+        self.acc.record_event(self.customers[who], "ticket_opened")
+
+    @invariant()
+    def an_ended_kept_proposal_never_changes_and_a_waiting_one_is_due_by_its_deadline(
+            self) -> None:
+        for sid in self.kept:
+            s = self.acc.scheduled(sid)
+            if sid in self.ended:
+                assert (s.status, s.decisions) == self.ended[sid], f"{sid} changed after ending"
+            elif s.status in TERMINAL:
+                self.ended[sid] = (s.status, s.decisions)
+            else:
+                assert s.due_at <= s.deadline
+
+    @invariant()
+    def no_customer_holds_more_than_a_cap(self) -> None:
+        lease = self.acc.policy.spec.settings.touch_lease
+        with self.acc.store.read() as tx:
+            rows = tx.rows("SELECT customer, channel, intent, at, status FROM touches WHERE "
+                           "customer IN (?, ?)", tuple(self.customers))
+        held = [r for r in rows if r["status"] == "executed"
+                or (r["status"] == "pending" and r["at"] + lease >= self.clock())]
+        for cap in self.acc.policy.caps:
+            for c in self.customers:
+                times = sorted(r["at"] for r in held if r["customer"] == c
+                               and (cap.channels is None or r["channel"] in cap.channels)
+                               and r["intent"] not in cap.exempt_intents)
+                for t0 in times:
+                    assert len([t for t in times if t0 <= t < t0 + cap.per]) <= cap.limit
+
+    def teardown(self) -> None:
+        for _ in range(50):  # follow each waiting one to its next re-decision, then past all
+            waiting = [s.due_at.timestamp() for s in map(self.acc.scheduled, self.kept)
+                       if s.status is ScheduledStatus.WAITING]
+            if not waiting:
+                break
+            self.clock.now = max(self.clock.now, min(waiting))
+            self.scheduler.run_once()
+        self.clock.advance(15 * DAY)
+        self.scheduler.run_once()
+        for sid in self.kept:
+            s = self.acc.scheduled(sid)
+            assert s.status in TERMINAL, f"{sid} is still {s.status} after its deadline"
+            chain = [self.acc.decision(d) for d in s.decisions]
+            assert all(d.decided_at is not None and d.decided_at <= s.deadline
+                       for d in chain), f"{sid} was re-decided after its deadline"
+            outcomes = [d.outcome.value for d in chain]
+            assert all(o == "defer" for o in outcomes[:-1])
+            assert (outcomes[-1] != "defer") == (s.status is ScheduledStatus.DONE)
+        report = self.acc.verify_ledger()
+        assert report.ok, report.problems
+
+
+def test_every_kept_proposal_ends_in_exactly_one_terminal_state_and_caps_hold(
+        store_url: str, policy: Policy) -> None:
+    store = open_store(store_url)
+    KeptMachine.acc = Accord(store, policy)
+    phases = [ph for ph in Phase if ph is not Phase.shrink or not store_url.startswith("post")]
+    try:
+        run_state_machine_as_test(KeptMachine, settings=settings(
+            max_examples=30, stateful_step_count=30, deadline=None, database=None,
+            phases=phases))
+    finally:
+        store.close()
