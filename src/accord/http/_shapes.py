@@ -142,7 +142,7 @@ class WebhookIn(_In):
                      description="where deliveries are POSTed")
     kinds: list[str] = Field(default_factory=lambda: ["*"],
                              description="message kinds to deliver (decision, revocation, "
-                                         "outcome, context, claim, handoff) or *")
+                                         "outcome, context, claim, handoff, scheduled) or *")
 
 
 class Webhook(BaseModel):
