@@ -156,6 +156,25 @@ def test_an_approval_that_meets_a_defer_is_kept_and_goes_later_without_a_second_
     assert any_acc.approvals() == []
 
 
+def test_an_opt_out_ends_a_kept_proposal_at_once_with_a_stop_the_agent_hears(
+        any_acc: Accord, clock: Clock) -> None:
+    _capped(any_acc)
+    sid = _kept(any_acc)
+    other = _kept(any_acc, agent="reengage", intent="reactivate")
+    with any_acc.subscribe(agent="email-cadence", kinds={"decision"}) as sub:
+        any_acc.record_event("c1", "opt_out", data={"channel": "email"})
+        told = sub.get(timeout=5)
+    assert told is not None and told["kind"] == "decision"
+    assert told["decision"]["outcome"] == "stop" and told["decision"]["follow_up"] == sid
+    for kept_id in (sid, other):
+        s = any_acc.scheduled(kept_id)
+        assert s.status is ScheduledStatus.DONE and s.outcome is not None
+        assert s.outcome.value == "stop"
+        assert "opted-out" in {r.rule for r in any_acc.decision(s.decisions[-1]).reasons}
+    clock.advance(DAY)
+    assert Scheduler(any_acc).run_once().total == 0
+
+
 def test_a_kept_proposal_survives_a_restart(store_url: str, clock: Clock,
                                             policy: Policy) -> None:
     with Accord.open(store_url, policy=policy, clock=clock) as acc:

@@ -503,6 +503,21 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
         self.bus.publish(published)
         return what
 
+    def _recheck_kept(self, tx: Tx, row: CustomerRow, published: list[Message]) -> None:
+        """After the context changed: a kept proposal the new state stops (an opt-out, a
+        purchase) is decided again now, so it ends with that stop instead of waiting for it."""
+        now = self.clock()
+        for r in kept.waiting_of(tx, row.id):
+            if now > r["deadline"]:  # the scheduler's next pass lapses it; decide nothing late
+                continue
+            p = Proposal.model_validate_json(r["proposal"])
+            snap = gate.Snapshot(row.id, gate.cel_fields(row.fields), row.version)
+            if gate.evaluate(p, now, snap, self.policy, context_only=True,
+                             approval=r["approval"]).outcome is Outcome.STOP:
+                self._decide(tx, row, p, now, "", None, published,
+                             parent_decision=orjson.loads(r["decisions"])[0],
+                             approval=r["approval"], scheduled=r)
+
     def _keep(self, tx: Tx, row: CustomerRow, sid: str, d: Decision, approval: str | None,
               now: float, published: list[Message]) -> None:
         """A defer becomes a kept proposal, re-decided at its ``retry_at``."""
