@@ -381,3 +381,20 @@ def test_every_kept_proposal_ends_in_exactly_one_terminal_state_and_caps_hold(
             phases=phases))
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+def test_a_postgresql_store_from_before_kept_proposals_gains_their_table_on_open(
+        clock: Clock, policy: Policy) -> None:
+    import psycopg
+
+    url = fresh_pg_schema()
+    with Accord.open(url, policy=policy, clock=clock) as acc:
+        _capped(acc)
+    with psycopg.connect(url, autocommit=True) as conn:  # as schema version 2 left it
+        conn.execute("DROP TABLE scheduled")
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+    with Accord.open(url, policy=policy, clock=clock) as acc:
+        sid = _kept(acc)
+        clock.advance(DAY)
+        assert Scheduler(acc).run_once().decided == [sid]
