@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from accord import _keeping as keeping
 from accord import gate
 from accord._context import EVENT_TYPES, ContextMixin
 from accord._errors import (
@@ -39,7 +40,6 @@ from accord.model import (
     Proposal,
     Reason,
     Scheduled,
-    ScheduledStatus,
     Touch,
     TouchStatus,
 )
@@ -52,10 +52,6 @@ from accord.store._base import CustomerRow, Tx
 
 _REFRESH_EVERY = 1.0
 """Seconds between checks for a policy applied by another replica."""
-
-APPROVAL_HOLD = 7 * 86400.0
-"""How long Accord keeps an approved proposal whose re-check deferred it, when the proposal
-named no deadline of its own: a human's approval is not dropped by a defer."""
 
 
 def invalid(exc: ValidationError) -> InvalidInput:
@@ -276,9 +272,9 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
                               body={"rule": incident, "messages": [
                                   r.message for r in v.reasons if r.rule == incident]})
         if scheduled is not None:
-            self._advance_kept(tx, row, scheduled, decision, now, published)
+            keeping.advance(tx, row, scheduled, decision, now, published)
         elif follow_up is not None:
-            self._keep(tx, row, follow_up, decision, approval, now, published)
+            keeping.keep(tx, row, follow_up, decision, approval, now, published)
         if self.bus.active:  # serializing for nobody costs a tenth of a decision
             published.append({"kind": "decision", "customer": p.customer,
                               "agents": sorted(agents),
@@ -449,7 +445,7 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
             raise NotFound(f"no scheduled proposal {scheduled_id!r}", where="scheduled_id",
                            hint="use the follow_up of a defer whose proposal asked "
                                 "on_defer=reschedule")
-        return _scheduled(r)
+        return keeping.view(r)
 
     def cancel_scheduled(self, scheduled_id: str, *, agent: str | None = None) -> Scheduled:
         """Stop re-deciding a kept proposal (an agent only its own). Cancelling a cancelled
@@ -465,17 +461,17 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
                                 f"not {agent}", where="scheduled_id",
                                 hint="an agent cancels only its own")
             if r["status"] == "cancelled":
-                return _scheduled(r)
+                return keeping.view(r)
             if r["status"] != "waiting":
                 raise Conflict(f"scheduled proposal {scheduled_id} already ended: {r['status']}"
                                + (f" ({r['note']})" if r["note"] else ""), where="scheduled_id",
                                hint="read its decisions; nothing is left to cancel",
                                extra={"scheduled_status": r["status"]})
-            r = self._end_kept(tx, row, r, "cancelled", f"cancelled by {agent or 'an admin'}",
-                               self.clock(), published)
+            r = keeping.end(tx, row, r, "cancelled", f"cancelled by {agent or 'an admin'}",
+                            self.clock(), published)
             sql.save_chain(tx, row)
         self.bus.publish(published)
-        return _scheduled(r)
+        return keeping.view(r)
 
     def _redecide(self, customer: str, scheduled_id: str) -> str | None:
         """Re-decide one due kept proposal under its customer's lock (what a scheduler pass
@@ -489,8 +485,8 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
             if r is None or r["status"] != "waiting" or r["due_at"] > now:
                 return None
             if now > r["deadline"]:
-                self._end_kept(tx, row, r, "lapsed", "its deadline passed before it could be "
-                               "re-decided", now, published)
+                keeping.end(tx, row, r, "lapsed", "its deadline passed before it could be "
+                            "re-decided", now, published)
                 what = "lapsed"
             else:
                 self._refresh_seats(tx)
@@ -517,70 +513,6 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
                 self._decide(tx, row, p, now, "", None, published,
                              parent_decision=orjson.loads(r["decisions"])[0],
                              approval=r["approval"], scheduled=r)
-
-    def _keep(self, tx: Tx, row: CustomerRow, sid: str, d: Decision, approval: str | None,
-              now: float, published: list[Message]) -> None:
-        """A defer becomes a kept proposal, re-decided at its ``retry_at``."""
-        p = d.proposal
-        at = d.at.timestamp() if d.at else now
-        deadline = p.deadline_at(at)
-        if deadline is None:  # an approved proposal that named none
-            deadline = at + APPROVAL_HOLD
-        due = d.retry_at.timestamp() if d.retry_at else None
-        kept.create(tx, row.id, sid, p.agent, due_at=due if due is not None else at,
-                    deadline=deadline, proposal=p.model_copy(update={"at": None})
-                    .model_dump_json(), approval=approval, decision_id=d.id, now=now)
-        r = kept.get(tx, row.id, sid)
-        assert r is not None
-        if due is None or due > deadline:
-            self._end_kept(tx, row, r, "lapsed", "the defer clears only after its deadline"
-                           if due else "the defer names no time to retry", now, published)
-            return
-        sql.append_ledger(tx, row, "schedule", now, agent=p.agent, trace_id=p.trace_id,
-                          parent_id=d.id, ref=sid,
-                          body={"scheduled_id": sid, "decision_id": d.id, "due_at": due,
-                                "deadline": deadline, "approval": approval})
-
-    def _advance_kept(self, tx: Tx, row: CustomerRow, r: dict[str, Any], d: Decision,
-                      now: float, published: list[Message]) -> None:
-        """A re-decision moves its row on: kept again until the deadline, or done."""
-        due = d.retry_at.timestamp() if d.retry_at else None
-        if d.outcome is not Outcome.DEFER:
-            kept.advance(tx, r, d.id, d.outcome.value, status="done", due_at=None,
-                         note=f"re-decided: {d.outcome.value}", now=now)
-        elif due is None or due > r["deadline"]:
-            kept.advance(tx, r, d.id, "defer", status="lapsed", due_at=None,
-                         note="deferred again past its deadline", now=now)
-            sql.append_ledger(tx, row, "lapse", now, agent=r["agent"],
-                              trace_id=d.proposal.trace_id, parent_id=d.id, ref=r["id"],
-                              body={"scheduled_id": r["id"], "decision_id": d.id,
-                                    "why": "deferred again past its deadline"})
-            self._publish_kept(tx, row.id, r["id"], published)
-        else:
-            kept.advance(tx, r, d.id, "defer", status="waiting", due_at=due, note=None,
-                         now=now)
-            sql.append_ledger(tx, row, "schedule", now, agent=r["agent"],
-                              trace_id=d.proposal.trace_id, parent_id=d.id, ref=r["id"],
-                              body={"scheduled_id": r["id"], "decision_id": d.id,
-                                    "due_at": due, "deadline": r["deadline"]})
-
-    def _end_kept(self, tx: Tx, row: CustomerRow, r: dict[str, Any], status: str, why: str,
-                  now: float, published: list[Message]) -> dict[str, Any]:
-        kept.end(tx, r, status, why, now)
-        chain = orjson.loads(r["decisions"])
-        p = Proposal.model_validate_json(r["proposal"])
-        sql.append_ledger(tx, row, "lapse" if status == "lapsed" else "cancel", now,
-                          agent=r["agent"], trace_id=p.trace_id, parent_id=chain[-1],
-                          ref=r["id"], body={"scheduled_id": r["id"], "why": why})
-        return self._publish_kept(tx, row.id, r["id"], published)
-
-    def _publish_kept(self, tx: Tx, customer: str, sid: str,
-                      published: list[Message]) -> dict[str, Any]:
-        r = kept.get(tx, customer, sid)
-        assert r is not None
-        published.append({"kind": "scheduled", "customer": customer, "agents": [r["agent"]],
-                          "scheduled": _scheduled(r).model_dump(mode="json")})
-        return r
 
     # -- policy ------------------------------------------------------------------------------
 
@@ -638,15 +570,6 @@ def _touch(customer: str, t: dict[str, Any]) -> Touch:
     return Touch(id=t["id"], decision_id=t["decision_id"], customer=customer, agent=t["agent"],
                  channel=t["channel"], intent=t["intent"], action=t["action"], at=t["at"],
                  status=TouchStatus(t["status"]), status_reason=t.get("status_reason"))
-
-
-def _scheduled(r: dict[str, Any]) -> Scheduled:
-    return Scheduled(id=r["id"], customer=r["customer"], agent=r["agent"],
-                     status=ScheduledStatus(r["status"]), due_at=r["due_at"],
-                     deadline=r["deadline"], decisions=orjson.loads(r["decisions"]),
-                     outcome=r["outcome"], note=r["note"], created_at=r["created_at"],
-                     updated_at=r["updated_at"],
-                     proposal=Proposal.model_validate_json(r["proposal"]))
 
 
 __all__ = ["EVENT_TYPES", "Accord", "AccordError", "new_id"]
