@@ -4,6 +4,7 @@ their deadline (issue 13, build item 1)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import ClassVar
 
@@ -12,11 +13,11 @@ from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from accord import Accord, Conflict, Forbidden, InvalidInput, NotFound, ScheduledStatus
+from accord import Accord, Conflict, Decision, Forbidden, InvalidInput, NotFound, ScheduledStatus
 from accord.policy import Policy
 from accord.scheduler import Scheduler
 from accord.store import open_store
-from tests.conftest import T0, Clock, fresh_pg_schema
+from tests.conftest import ROOT, T0, Clock, fresh_pg_schema
 
 HOUR = 3600.0
 DAY = 86400.0
@@ -398,3 +399,15 @@ def test_a_postgresql_store_from_before_kept_proposals_gains_their_table_on_open
         sid = _kept(acc)
         clock.advance(DAY)
         assert Scheduler(acc).run_once().decided == [sid]
+
+
+def test_the_snippets_in_docs_scheduling_run(acc: Accord) -> None:
+    text = (ROOT / "docs" / "scheduling.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) == 2
+    scope: dict[str, object] = {"acc": acc}
+    for block in blocks:
+        exec(compile(block, "docs/scheduling.md", "exec"), scope)
+    d = scope["d"]
+    assert isinstance(d, Decision) and d.follow_up is not None
+    assert acc.scheduled(d.follow_up).status is ScheduledStatus.CANCELLED
