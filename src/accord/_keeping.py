@@ -31,9 +31,9 @@ def keep(tx: Tx, row: CustomerRow, sid: str, d: Decision, approval: str | None,
     rows.create(tx, row.id, sid, p.agent, due_at=due if due is not None else at,
                 deadline=deadline, proposal=p.model_copy(update={"at": None})
                 .model_dump_json(), approval=approval, decision_id=d.id, now=now)
-    r = rows.get(tx, row.id, sid)
-    assert r is not None
     if due is None or due > deadline:
+        r = rows.get(tx, row.id, sid)
+        assert r is not None
         end(tx, row, r, "lapsed", "the defer clears only after its deadline"
             if due else "the defer names no time to retry", now, published)
         return
