@@ -3,6 +3,7 @@ answer on its stream, reads the kept proposal and can cancel it (issue 13, build
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -12,6 +13,7 @@ from accord.client import Client
 from tests.conftest import wait_until
 
 from .live_server import Server
+from .test_live_updates import Receiver
 
 HOUR = 3600.0
 
@@ -79,3 +81,24 @@ def test_reschedule_without_a_deadline_is_a_422_naming_the_field(sqlite_server: 
     assert r.status_code == 422, r.text
     problem = r.json()
     assert problem["where"].endswith("deadline") and "7d" in problem["detail"]
+
+
+def test_a_webhook_for_scheduled_hears_a_kept_proposal_end(sqlite_server: Server) -> None:
+    receiver = Receiver(200)
+    try:
+        with Client(sqlite_server.url, sqlite_server.tokens["admin"]) as admin, \
+                sqlite_server.http("admin") as http:
+            assert http.post("/v1/webhooks", json={"url": receiver.url,
+                                                   "kinds": ["scheduled"]}).status_code == 201
+            admin.record_event("k-5", "ticket_opened")
+            d = admin.propose("churn-guard", "k-5", channel="email", intent="retain",
+                              on_defer="reschedule", deadline="7d")
+            assert d.follow_up is not None
+            admin.cancel_scheduled(d.follow_up)
+        wait_until(lambda: receiver.received, what="a webhook delivery")
+        message = json.loads(receiver.received[0][1])["message"]
+        assert message["kind"] == "scheduled"
+        assert message["scheduled"]["id"] == d.follow_up
+        assert message["scheduled"]["status"] == "cancelled"
+    finally:
+        receiver.close()
