@@ -127,6 +127,32 @@ def test_a_cancelled_kept_proposal_is_never_re_decided(any_acc: Accord, clock: C
     assert len(any_acc.scheduled(sid).decisions) == 1
 
 
+def test_a_kept_proposal_that_cannot_be_re_decided_does_not_hold_up_the_others(
+        acc: Accord, clock: Clock) -> None:
+    _capped(acc)
+    _capped(acc, "c2")
+    broken, fine = _kept(acc), _kept(acc, "c2")
+    with acc.store.lock("c1") as tx:  # a row no version of Accord can read back
+        tx.execute("UPDATE scheduled SET proposal = '{}' WHERE id = ?", (broken,))
+    clock.advance(DAY)
+    report = Scheduler(acc).run_once()
+    assert report.decided == [fine] and list(report.failed) == [broken]
+    assert "ValidationError" in report.failed[broken]
+
+
+def test_a_retried_proposal_with_its_idempotency_key_keeps_one_scheduled_row(
+        any_acc: Accord) -> None:
+    _capped(any_acc)
+    args = {"channel": "email", "intent": "nurture", "on_defer": "reschedule",
+            "deadline": "7d", "idempotency_key": "once"}
+    first = any_acc.propose("email-cadence", "c1", **args)
+    again = any_acc.propose("email-cadence", "c1", **args)
+    assert again == first and first.follow_up is not None
+    with any_acc.store.read() as tx:
+        rows = tx.rows("SELECT id FROM scheduled WHERE customer = 'c1'")
+    assert [r["id"] for r in rows] == [first.follow_up]
+
+
 def test_cancelling_a_kept_proposal_that_already_ended_says_how_it_ended(
         any_acc: Accord, clock: Clock) -> None:
     _capped(any_acc)

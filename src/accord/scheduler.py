@@ -11,6 +11,7 @@ replica that dies mid-pass leaves every row as it was or fully advanced: no leas
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -20,13 +21,17 @@ from accord.store import _scheduled as kept
 if TYPE_CHECKING:
     from accord.service import Accord
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class SchedulerReport:
-    """What one pass did: the kept proposals it re-decided, and those that lapsed."""
+    """What one pass did: the kept proposals it re-decided, those that lapsed, and those it
+    could not re-decide (with the error; they stay waiting and the next pass tries again)."""
 
     decided: list[str] = field(default_factory=list)
     lapsed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -47,7 +52,12 @@ class Scheduler:
         with self.service.store.read() as tx:
             due = kept.due(tx, self.service.clock(), self.batch)
         for item in due:
-            what = self.service._redecide(item["customer"], item["id"])
+            try:
+                what = self.service._redecide(item["customer"], item["id"])
+            except Exception as exc:  # one row's failure must not hold up the rest of the pass
+                log.warning("could not re-decide kept proposal %s: %s", item["id"], exc)
+                report.failed[item["id"]] = f"{type(exc).__name__}: {exc}"
+                continue
             if what == "decided":
                 report.decided.append(item["id"])
             elif what == "lapsed":

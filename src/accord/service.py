@@ -467,8 +467,8 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin):
                                + (f" ({r['note']})" if r["note"] else ""), where="scheduled_id",
                                hint="read its decisions; nothing is left to cancel",
                                extra={"scheduled_status": r["status"]})
-            r = keeping.end(tx, row, r, "cancelled", f"cancelled by {agent or 'an admin'}",
-                            self.clock(), published)
+            why = f"cancelled by {agent}" if agent else "cancelled"
+            r = keeping.end(tx, row, r, "cancelled", why, self.clock(), published)
             sql.save_chain(tx, row)
         self.bus.publish(published)
         return keeping.view(r)
