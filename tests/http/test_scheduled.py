@@ -4,13 +4,12 @@ answer on its stream, reads the kept proposal and can cancel it (issue 13, build
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from accord import Conflict, Forbidden, ScheduledStatus
 from accord.client import Client
-from tests.conftest import wait_until
+from tests.conftest import Clock, wait_until
 
 from .live_server import Server
 from .test_live_updates import Receiver
@@ -20,17 +19,18 @@ HOUR = 3600.0
 
 def test_the_server_re_decides_a_kept_proposal_and_the_agent_hears_it_on_its_stream(
         server: Server) -> None:
+    clock = server.service.clock = Clock()  # the server decides on a clock the test moves
     with Client(server.url, server.tokens["admin"]) as admin, \
             Client(server.url, server.tokens["agent_b"]) as churn:
-        # the open-ticket pause clears two seconds from now, so the defer falls due at once
-        admin.record_event("k-1", "ticket_opened", at=time.time() - 48 * HOUR + 2)
+        admin.record_event("k-1", "ticket_opened")  # holds outbound proposals for 48 h
         with churn.subscribe(kinds={"decision"}) as sub:
             d = churn.propose("churn-guard", "k-1", channel="email", intent="retain",
-                              on_defer="reschedule", deadline="1h")
+                              on_defer="reschedule", deadline="3d")
             assert d.outcome.value == "defer" and d.follow_up is not None
             first = sub.get(timeout=15)
             assert first is not None and first["decision"]["id"] == d.id
-            again = sub.get(timeout=30)  # the scheduler's pass, on its own thread
+            clock.advance(48 * HOUR)
+            again = sub.get(timeout=30)  # the server's scheduler pass, on its own thread
         assert again is not None and again["decision"]["follow_up"] == d.follow_up
         assert again["decision"]["outcome"] == "go"
         assert again["decision"]["parent_decision"] == d.id
@@ -60,12 +60,14 @@ def test_an_agent_cancels_its_own_kept_proposal_and_no_other(server: Server) -> 
 def test_a_finished_kept_proposal_cannot_be_cancelled_and_the_answer_says_why(
         sqlite_server: Server) -> None:
     server = sqlite_server
+    clock = server.service.clock = Clock()
     with Client(server.url, server.tokens["admin"]) as admin:
-        admin.record_event("k-3", "ticket_opened", at=time.time() - 48 * HOUR + 1)
+        admin.record_event("k-3", "ticket_opened")
         d = admin.propose("churn-guard", "k-3", channel="email", intent="retain",
-                          on_defer="reschedule", deadline="1h")
+                          on_defer="reschedule", deadline="3d")
         assert d.follow_up is not None
         sid = d.follow_up
+        clock.advance(48 * HOUR)
         wait_until(lambda: admin.scheduled(sid).status is not ScheduledStatus.WAITING,
                    timeout=30, what="the server's scheduler to re-decide it")
         with pytest.raises(Conflict) as refused:

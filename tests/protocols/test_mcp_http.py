@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -17,7 +16,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import ResourceUpdatedNotification
 
 from accord.scheduler import Scheduler
-from tests.conftest import wait_until
+from tests.conftest import Clock
 
 from .loopback_server import Loopback
 
@@ -199,8 +198,8 @@ def test_after_a_human_approves_a_flag_the_agent_is_notified_and_learns_the_foll
 def test_a_kept_defer_is_decided_again_and_the_agent_is_notified_of_the_new_decision(
         loopback: Loopback) -> None:
     svc = loopback.service
-    # the open-ticket pause clears a second from now: the kept defer falls due at once
-    svc.record_event("f2", "ticket_opened", at=time.time() - 48 * 3600 + 1)
+    clock = svc.clock = Clock()  # the server decides on a clock the test moves
+    svc.record_event("f2", "ticket_opened")  # holds outbound proposals for 48 h
 
     async def main() -> None:
         told = anyio.Event()
@@ -211,10 +210,10 @@ def test_a_kept_defer_is_decided_again_and_the_agent_is_notified_of_the_new_deci
 
         async with session(loopback.url, loopback.token("churn-guard"), on_message) as s:
             d = await call(s, "propose", customer="f2", channel="email", intent="retain",
-                           on_defer="reschedule", deadline="1h")
+                           on_defer="reschedule", deadline="3d")
             assert d["outcome"] == "defer" and d["scheduled_id"]
-            await anyio.to_thread.run_sync(lambda: wait_until(
-                lambda: Scheduler(svc).run_once().decided, what="the kept defer to fall due"))
+            clock.advance(48 * 3600)
+            assert (await anyio.to_thread.run_sync(Scheduler(svc).run_once)).decided
             with anyio.fail_after(30):   # a guard against hanging, not a timed assertion
                 await told.wait()
             why = await call(s, "explain_decision", decision_id=d["decision_id"])
