@@ -28,6 +28,8 @@ from accord.model import (
     Outcome,
     Proposal,
     Reason,
+    Scheduled,
+    ScheduledStatus,
     Touch,
     TouchStatus,
 )
@@ -74,6 +76,8 @@ __all__ = [
     "PolicyError",
     "Proposal",
     "Reason",
+    "Scheduled",
+    "ScheduledStatus",
     "StaleVersion",
     "StoreUnavailable",
     "Touch",

@@ -32,6 +32,7 @@ from accord.model import (
     LedgerPage,
     LedgerReport,
     Proposal,
+    Scheduled,
     Touch,
 )
 
@@ -107,14 +108,17 @@ class Calls:
                  trace_id: str | None = None, parent_id: str | None = None,
                  idempotency_key: str | None = None, topic: str | None = None,
                  value: float | None = None, reversible: bool = True,
-                 deliver: dict[str, Any] | None = None) -> Call[Decision]:
+                 deliver: dict[str, Any] | None = None, on_defer: str = "drop",
+                 deadline: Any = None) -> Call[Decision]:
         if isinstance(cost, int | float) and not isinstance(cost, bool):
             cost = {"usd": float(cost)}
         body = _drop_none({"agent": agent, "customer": customer, "action": action,
                            "channel": channel, "intent": intent, "offer": offer, "cost": cost,
                            "at": _iso(at), "trace_id": trace_id, "parent_id": parent_id,
                            "topic": topic, "value": value, "reversible": reversible,
-                           "deliver": deliver})
+                           "deliver": deliver, "deadline": _iso(deadline)})
+        if on_defer != "drop":
+            body["on_defer"] = on_defer
         key = idempotency_key or uuid.uuid4().hex
         return Call("POST", "/v1/proposals", Decision, body, headers={"Idempotency-Key": key})
 
@@ -179,6 +183,13 @@ class Calls:
     def _review(self, verdict: str, decision_id: str, note: str | None) -> Call[Decision]:
         return Call("POST", f"/v1/approvals/{decision_id}/{verdict}", Decision,
                     _drop_none({"note": note}))
+
+    def _scheduled(self, scheduled_id: str) -> Call[Scheduled]:
+        return Call("GET", f"/v1/scheduled/{scheduled_id}", Scheduled)
+
+    def _cancel_scheduled(self, scheduled_id: str, agent: str | None) -> Call[Scheduled]:
+        return Call("POST", f"/v1/scheduled/{scheduled_id}/cancel", Scheduled, {},
+                    params=_agent(agent))
 
     def _decision(self, decision_id: str) -> Call[Decision]:
         return Call("GET", f"/v1/decisions/{decision_id}", Decision)

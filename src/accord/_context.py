@@ -125,6 +125,7 @@ class ContextMixin:
                     published: list[Message], *, trace_id: str | None = None,
                     parent_id: str | None = None,
                     reasons: list[Reason] | None = None) -> set[str]: ...
+        def _recheck_kept(self, tx: Tx, row: CustomerRow, published: list[Message]) -> None: ...
 
     # -- events and context ------------------------------------------------------------------
 
@@ -206,6 +207,7 @@ class ContextMixin:
             self._revoke(tx, row, t["id"], f"{cause} makes it {v.outcome.value} ({rules})",
                          t["at"], published, parent_id=parent, reasons=v.reasons)
             revoked.append(t["id"])
+        self._recheck_kept(tx, row, published)
         return revoked
 
     def event_grant(self, agent: str) -> tuple[str, ...]:

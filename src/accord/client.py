@@ -39,6 +39,7 @@ from accord.model import (
     LedgerPage,
     LedgerReport,
     Proposal,
+    Scheduled,
     Touch,
 )
 from accord.policy import Policy
@@ -126,13 +127,14 @@ class Client(Calls):
                 trace_id: str | None = None, parent_id: str | None = None,
                 idempotency_key: str | None = None, topic: str | None = None,
                 value: float | None = None, reversible: bool = True,
-                deliver: dict[str, Any] | None = None) -> Decision:
+                deliver: dict[str, Any] | None = None, on_defer: str = "drop",
+                deadline: Any = None) -> Decision:
         """Ask the gate (see ``Accord.propose``)."""
         return self._run(self._propose(
             agent, customer, channel=channel, intent=intent, action=action, offer=offer,
             cost=cost, at=at, trace_id=trace_id, parent_id=parent_id,
             idempotency_key=idempotency_key, topic=topic, value=value, reversible=reversible,
-            deliver=deliver))
+            deliver=deliver, on_defer=on_defer, deadline=deadline))
 
     def submit(self, p: Proposal, *, decision_id: str | None = None) -> Decision:
         return self._run(self._submit(p, decision_id=decision_id))
@@ -197,6 +199,12 @@ class Client(Calls):
 
     def decision(self, decision_id: str) -> Decision:
         return self._run(self._decision(decision_id))
+
+    def scheduled(self, scheduled_id: str) -> Scheduled:
+        return self._run(self._scheduled(scheduled_id))
+
+    def cancel_scheduled(self, scheduled_id: str, *, agent: str | None = None) -> Scheduled:
+        return self._run(self._cancel_scheduled(scheduled_id, agent))
 
     def approve(self, decision_id: str, *, reviewer: str, note: str | None = None) -> Decision:
         """Approve; the server records the token's holder as the reviewer."""
@@ -372,13 +380,14 @@ class AsyncClient(Calls):
                       trace_id: str | None = None, parent_id: str | None = None,
                       idempotency_key: str | None = None, topic: str | None = None,
                       value: float | None = None, reversible: bool = True,
-                deliver: dict[str, Any] | None = None) -> Decision:
+                deliver: dict[str, Any] | None = None, on_defer: str = "drop",
+                deadline: Any = None) -> Decision:
         """Ask the gate (see ``Accord.propose``)."""
         return await self._run(self._propose(
             agent, customer, channel=channel, intent=intent, action=action, offer=offer,
             cost=cost, at=at, trace_id=trace_id, parent_id=parent_id,
             idempotency_key=idempotency_key, topic=topic, value=value, reversible=reversible,
-            deliver=deliver))
+            deliver=deliver, on_defer=on_defer, deadline=deadline))
 
     async def submit(self, p: Proposal, *, decision_id: str | None = None) -> Decision:
         return await self._run(self._submit(p, decision_id=decision_id))
@@ -443,6 +452,13 @@ class AsyncClient(Calls):
 
     async def decision(self, decision_id: str) -> Decision:
         return await self._run(self._decision(decision_id))
+
+    async def scheduled(self, scheduled_id: str) -> Scheduled:
+        return await self._run(self._scheduled(scheduled_id))
+
+    async def cancel_scheduled(self, scheduled_id: str, *,
+                               agent: str | None = None) -> Scheduled:
+        return await self._run(self._cancel_scheduled(scheduled_id, agent))
 
     async def approve(self, decision_id: str, *, reviewer: str,
                       note: str | None = None) -> Decision:

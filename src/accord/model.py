@@ -11,7 +11,7 @@ import math
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -20,10 +20,13 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
     model_validator,
 )
 
-from accord._time import to_datetime, to_epoch
+from accord._time import parse_duration, to_datetime, to_epoch
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 """The largest request body the HTTP API reads (413 beyond it)."""
@@ -174,6 +177,9 @@ class Cost(_Model):
     tokens: Int64 = Field(default=0, ge=0)
 
 
+MAX_DEADLINE = 366 * 86400.0
+"""The longest a proposal may ask Accord to keep it (as a duration)."""
+
 NAME = r"^[^\x00-\x1f\x7f]+$"
 """Ids and names: any text without control characters (which some stores cannot keep)."""
 CUSTOMER = r"^[^_\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
@@ -246,6 +252,50 @@ class Proposal(_Model):
                                          description="a retry with the same key and body gets "
                                                      "the same decision")
     deliver: Deliver | None = Field(default=None, description="deliver a go through Accord")
+    on_defer: Literal["drop", "reschedule"] = Field(
+        default="drop", description="reschedule: Accord keeps a deferred proposal and re-decides "
+        "it at retry_at until the deadline (docs/scheduling.md)")
+    deadline: datetime | str | None = Field(
+        default=None, description="with on_defer=reschedule: when the proposal lapses, as a "
+        "timestamp or a duration after the first decision (e.g. 7d)",
+        validate_default=True)
+
+    @field_validator("deadline", mode="before")
+    @classmethod
+    def _deadline(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            if info.data.get("on_defer") == "reschedule":
+                raise ValueError("on_defer=reschedule needs a deadline (a timestamp, or a "
+                                 "duration such as 7d) after which Accord stops re-deciding it")
+            return None
+        if isinstance(value, str):
+            try:
+                seconds = parse_duration(value)  # a duration: '7d', '48h', '1h30m'
+            except ValueError:
+                try:
+                    return _as_datetime(value)
+                except ValueError:
+                    raise ValueError(f"not a deadline: {value!r} (write a duration such as 7d "
+                                     "or an RFC 3339 timestamp)") from None
+            if not 0 < seconds <= MAX_DEADLINE:
+                raise ValueError(f"a deadline duration must be more than 0s and at most "
+                                 f"{MAX_DEADLINE / 86400:.0f}d, not {value!r}")
+            return value.strip()
+        return _as_datetime(value)
+
+    @field_serializer("deadline", when_used="json")
+    def _deadline_json(self, value: datetime | str | None) -> str | None:
+        if isinstance(value, datetime):
+            return value.isoformat().replace("+00:00", "Z")
+        return value
+
+    def deadline_at(self, decided_at: float) -> float | None:
+        """The deadline in epoch seconds, a duration counted from ``decided_at``."""
+        if self.deadline is None:
+            return None
+        if isinstance(self.deadline, str):
+            return decided_at + parse_duration(self.deadline)
+        return self.deadline.timestamp()
 
 
 class Reason(_Model):
@@ -276,6 +326,8 @@ class Decision(_Model):
     approval: str | None = Field(default=None,
                                  description="for flag: pending, approved or rejected")
     parent_decision: str | None = None
+    follow_up: str | None = Field(default=None, description="for a defer Accord keeps: the id "
+                                  "of its scheduled re-decision (GET /v1/scheduled/{id})")
     at: Timestamp | None = Field(default=None, description="when the action would reach the "
                                  "customer: the `now` the gate decided at")
     decided_at: Timestamp | None = None
@@ -284,6 +336,31 @@ class Decision(_Model):
     @property
     def go(self) -> bool:
         return self.outcome is Outcome.GO
+
+
+class ScheduledStatus(StrEnum):
+    WAITING = "waiting"
+    DONE = "done"
+    LAPSED = "lapsed"
+    CANCELLED = "cancelled"
+
+
+class Scheduled(_Model):
+    """A deferred proposal Accord keeps: re-decided at ``due_at`` through the gate, until a
+    re-decision is not a defer (done), the deadline passes (lapsed) or it is cancelled."""
+
+    id: str
+    customer: str
+    agent: str
+    status: ScheduledStatus
+    due_at: Timestamp = Field(description="when it is next re-decided (while waiting)")
+    deadline: Timestamp
+    decisions: list[str] = Field(description="the decisions it produced, first to last")
+    outcome: Outcome | None = Field(default=None, description="the last decision's outcome")
+    note: str | None = Field(default=None, description="why it ended, when it did")
+    created_at: Timestamp
+    updated_at: Timestamp
+    proposal: Proposal
 
 
 class Touch(_Model):

@@ -14,9 +14,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from accord import _batch, _holdout, gate
+from accord import _keeping as keeping
 from accord._context import EVENT_TYPES, ContextMixin
 from accord._erasure import CustomerDataMixin
 from accord._errors import (
@@ -38,6 +40,7 @@ from accord.model import (
     Outcome,
     Proposal,
     Reason,
+    Scheduled,
     Touch,
     TouchStatus,
 )
@@ -45,6 +48,7 @@ from accord.policy import Policy
 from accord.store import Store, open_store
 from accord.store import _outbox as outbox
 from accord.store import _rows as sql
+from accord.store import _scheduled as kept
 from accord.store._base import CustomerRow, Tx
 from accord.telemetry import OFF, Telemetry
 
@@ -108,16 +112,20 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
                 trace_id: str | None = None, parent_id: str | None = None,
                 idempotency_key: str | None = None, topic: str | None = None,
                 value: float | None = None, reversible: bool = True,
-                deliver: dict[str, Any] | None = None) -> Decision:
+                deliver: dict[str, Any] | None = None, on_defer: str = "drop",
+                deadline: Any = None) -> Decision:
         """Ask the gate. Returns the decision; a go already holds the customer's contact slot
-        (and, with ``deliver``, is queued for the dispatcher to send)."""
+        (and, with ``deliver``, is queued for the dispatcher to send). With
+        ``on_defer="reschedule"`` and a ``deadline`` (timestamp or duration), a defer is kept
+        and re-decided at its ``retry_at`` (``Decision.follow_up`` names it)."""
         if isinstance(cost, int | float) and not isinstance(cost, bool):
             cost = {"usd": float(cost)}
         try:
             p = Proposal(agent=agent, customer=customer, action=action, channel=channel,
                          intent=intent, offer=offer, cost=cost, at=at, trace_id=trace_id,
                          parent_id=parent_id, idempotency_key=idempotency_key, topic=topic,
-                         value=value, reversible=reversible, deliver=deliver)
+                         value=value, reversible=reversible, deliver=deliver,
+                         on_defer=on_defer, deadline=deadline)
         except ValidationError as exc:
             raise invalid(exc) from None
         return self.submit(p)
@@ -148,13 +156,8 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
                     replayed = Decision.model_validate_json(seen["body"])
                     ph.done(replayed, replayed=True)
                     return replayed
-            snap = self._snapshot(tx, row, p, at)
-            ph.mark("snapshot")
-            verdict = _holdout.decide(p.customer, gate.evaluate(p, at, snap, self.policy),
-                                      self.policy)
-            ph.mark("evaluate")
-            decision = self._record(tx, row, p, at, verdict, request_hash, decision_id,
-                                    published)
+            decision = self._decide(tx, row, p, at, request_hash, decision_id, published,
+                                    phases=ph)
             sql.save_chain(tx, row)  # a decision never changes the context itself
             ph.mark("write")
             ph.done(decision)
@@ -169,6 +172,23 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
         Answers come in submission order. With ``idempotency_key`` (at most 190 characters)
         a retry of the same batch gets the same answers and changes nothing."""
         return _batch.propose_batch(self, _batch.validated(proposals, idempotency_key))
+
+    def _decide(self, tx: Tx, row: CustomerRow, p: Proposal, at: float, request_hash: str,
+                decision_id: str | None, published: list[Message], *,
+                parent_decision: str | None = None, approval: str | None = None,
+                scheduled: dict[str, Any] | None = None, phases: Any = None) -> Decision:
+        """Snapshot, gate, record: the one path every decision takes, in the caller's lock
+        (a proposal, an approval's re-check, a scheduled re-decision)."""
+        snap = self._snapshot(tx, row, p, at)
+        if phases is not None:
+            phases.mark("snapshot")
+        v = _holdout.decide(p.customer, gate.evaluate(p, at, snap, self.policy,
+                                                      approval=approval), self.policy)
+        if phases is not None:
+            phases.mark("evaluate")
+        return self._record(tx, row, p, at, v, request_hash, decision_id, published,
+                            parent_decision=parent_decision, approval=approval,
+                            scheduled=scheduled)
 
     def _snapshot(self, tx: Tx, row: CustomerRow, p: Proposal, at: float) -> gate.Snapshot:
         pol = self.policy
@@ -209,8 +229,15 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
 
     def _record(self, tx: Tx, row: CustomerRow, p: Proposal, at: float, v: gate.Verdict,
                 request_hash: str, decision_id: str | None, published: list[Message],
-                *, parent_decision: str | None = None) -> Decision:
+                *, parent_decision: str | None = None, approval: str | None = None,
+                scheduled: dict[str, Any] | None = None) -> Decision:
         did = decision_id or new_id("d")
+        # A defer Accord keeps (the proposal asked, or a human approved it) and every
+        # re-decision of a kept one name the scheduled row they belong to.
+        keep = v.outcome is Outcome.DEFER and (p.on_defer == "reschedule"
+                                               or approval is not None)
+        follow_up = (scheduled["id"] if scheduled is not None
+                     else "s_" + did[2:] if keep else None)
         touch_id = "t_" + did[2:] if v.outcome is Outcome.GO else None
         # Every decision belongs to a trace: its own id when the caller named none, so
         # `accord trace <decision id>` always finds it. Budgets count named traces only.
@@ -225,8 +252,8 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
             touch_id=touch_id, context_version=row.version,
             policy_version=self.policy.version, amend=v.amend, shadow=v.shadow,
             preempted=v.preempt, approval="pending" if v.outcome is Outcome.FLAG else None,
-            parent_decision=parent_decision, at=to_datetime(at), decided_at=to_datetime(now),
-            proposal=p)
+            parent_decision=parent_decision, follow_up=follow_up, at=to_datetime(at),
+            decided_at=to_datetime(now), proposal=p)
         body = decision.model_dump_json()
         tx.execute("INSERT INTO decisions (customer, id, agent, outcome, approval, at, trace_id, "
                    "idem_key, request_hash, body) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -276,6 +303,10 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
                               parent_id=did, ref=did,
                               body={"rule": incident, "messages": [
                                   r.message for r in v.reasons if r.rule == incident]})
+        if scheduled is not None:
+            keeping.advance(tx, row, scheduled, decision, now, published)
+        elif follow_up is not None:
+            keeping.keep(tx, row, follow_up, decision, approval, now, published)
         if self.bus.active:  # serializing for nobody costs a tenth of a decision
             published.append({"kind": "decision", "customer": p.customer,
                               "agents": sorted(agents),
@@ -422,22 +453,103 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
                               parent_id=decision_id, ref=decision_id,
                               body={"reviewer": reviewer, "verdict": verdict, "note": note,
                                     "at": at, "decision_id": follow_up})
+            again = p.model_copy(update={"at": None})
             if approve:
-                v = _holdout.decide(p.customer, gate.evaluate(
-                    p, at, self._snapshot(tx, row, p, at), self.policy,
-                    approval=f"approved by {reviewer}" + (f": {note}" if note else "")),
-                    self.policy)
+                decision = self._decide(tx, row, again, at, "", follow_up, published,
+                                        parent_decision=decision_id,
+                                        approval=f"approved by {reviewer}"
+                                                 + (f": {note}" if note else ""))
             else:
                 v = gate.Verdict(Outcome.STOP, [Reason(
                     rule="approval", effect=Outcome.STOP,
                     message=f"rejected by {reviewer}" + (f": {note}" if note else ""))])
-            decision = self._record(tx, row, p.model_copy(update={"at": None}), at, v, "",
-                                    follow_up, published, parent_decision=decision_id)
+                decision = self._record(tx, row, again, at, v, "", follow_up, published,
+                                        parent_decision=decision_id)
             tx.save_customer(row)
             ph.mark("write")  # the approval's re-check: lock, write (snapshot and gate), commit
             ph.done(decision)
         self.bus.publish(published)
         return decision
+
+    # -- kept proposals (on_defer: reschedule) -----------------------------------------------
+
+    def scheduled(self, scheduled_id: str) -> Scheduled:
+        """A kept proposal: its status, next re-decision, deadline and the decisions it
+        produced (``Decision.follow_up`` names it)."""
+        with self.store.read() as tx:
+            r = kept.find(tx, scheduled_id)
+        if r is None:
+            raise NotFound(f"no scheduled proposal {scheduled_id!r}", where="scheduled_id",
+                           hint="use the follow_up of a defer whose proposal asked "
+                                "on_defer=reschedule")
+        return keeping.view(r)
+
+    def cancel_scheduled(self, scheduled_id: str, *, agent: str | None = None) -> Scheduled:
+        """Stop re-deciding a kept proposal (an agent only its own). Cancelling a cancelled
+        one changes nothing; one that already ended is a conflict that says how."""
+        customer = self.scheduled(scheduled_id).customer
+        published: list[Message] = []
+        with self.store.lock(customer) as tx:
+            row = tx.customer()
+            r = kept.get(tx, customer, scheduled_id)
+            assert r is not None
+            if agent is not None and r["agent"] != agent:
+                raise Forbidden(f"scheduled proposal {scheduled_id} belongs to {r['agent']}, "
+                                f"not {agent}", where="scheduled_id",
+                                hint="an agent cancels only its own")
+            if r["status"] == "cancelled":
+                return keeping.view(r)
+            if r["status"] != "waiting":
+                raise Conflict(f"scheduled proposal {scheduled_id} already ended: {r['status']}"
+                               + (f" ({r['note']})" if r["note"] else ""), where="scheduled_id",
+                               hint="read its decisions; nothing is left to cancel",
+                               extra={"scheduled_status": r["status"]})
+            why = f"cancelled by {agent}" if agent else "cancelled"
+            r = keeping.end(tx, row, r, "cancelled", why, self.clock(), published)
+            sql.save_chain(tx, row)
+        self.bus.publish(published)
+        return keeping.view(r)
+
+    def _redecide(self, customer: str, scheduled_id: str) -> str | None:
+        """Re-decide one due kept proposal under its customer's lock (what a scheduler pass
+        calls). Returns what became of it (``decided`` or ``lapsed``), or None when it was not
+        due any more: another replica got there first, or it was cancelled."""
+        published: list[Message] = []
+        with self.store.lock(customer) as tx:
+            row = tx.customer()
+            r = kept.get(tx, customer, scheduled_id)
+            now = self.clock()
+            if r is None or r["status"] != "waiting" or r["due_at"] > now:
+                return None
+            if now > r["deadline"]:
+                keeping.end(tx, row, r, "lapsed", "its deadline passed before it could be "
+                            "re-decided", now, published)
+                what = "lapsed"
+            else:
+                self._refresh_seats(tx)
+                chain = orjson.loads(r["decisions"])
+                self._decide(tx, row, Proposal.model_validate_json(r["proposal"]), now, "",
+                             None, published, parent_decision=chain[0],
+                             approval=r["approval"], scheduled=r)
+                what = "decided"
+            sql.save_chain(tx, row)
+        self.bus.publish(published)
+        return what
+
+    def _recheck_kept(self, tx: Tx, row: CustomerRow, published: list[Message]) -> None:
+        """After the context changed: a kept proposal the new state stops (an opt-out, a
+        purchase) is decided again now, so it ends with that stop instead of waiting for it."""
+        now = self.clock()
+        for r in kept.waiting_of(tx, row.id):
+            if now > r["deadline"]:  # the scheduler's next pass lapses it; decide nothing late
+                continue
+            p = Proposal.model_validate_json(r["proposal"])
+            snap = gate.Snapshot(row.id, gate.cel_fields(row.fields), row.version)
+            if gate.evaluate(p, now, snap, self.policy, context_only=True,
+                             approval=r["approval"]).outcome is Outcome.STOP:
+                self._decide(tx, row, p, now, "", None, published,
+                             parent_decision=orjson.loads(r["decisions"])[0],
+                             approval=r["approval"], scheduled=r)
 
     # -- policy ------------------------------------------------------------------------------
 

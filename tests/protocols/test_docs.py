@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "protocols.md").read_text()
 POLICY = ROOT / "src" / "accord" / "templates" / "accord.yaml"
 TOOLS = {"get_context", "propose", "report_outcome", "record_event", "claim", "release",
-         "send_handoff", "read_inbox", "ack_handoff", "explain_decision", "propose_batch"}
+         "send_handoff", "read_inbox", "ack_handoff", "explain_decision", "propose_batch",
+         "cancel_scheduled"}
 
 
 def snippet(name: str) -> str:

@@ -15,6 +15,9 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import ResourceUpdatedNotification
 
+from accord.scheduler import Scheduler
+from tests.conftest import Clock
+
 from .loopback_server import Loopback
 
 
@@ -66,7 +69,8 @@ def test_every_tool_answers_over_http_as_the_tokens_agent(loopback: Loopback) ->
             names = {t.name for t in (await s.list_tools()).tools}
             assert names == {"get_context", "propose", "report_outcome", "record_event", "claim",
                              "release", "send_handoff", "read_inbox", "ack_handoff",
-                             "explain_decision", "propose_batch"}
+                             "explain_decision", "propose_batch",
+         "cancel_scheduled"}
             ev = await call(s, "record_event", customer="c7", type="reply")
             assert ev["source"] == "churn-guard"
             ctx = await call(s, "get_context", customer="c7")
@@ -188,6 +192,40 @@ def test_after_a_human_approves_a_flag_the_agent_is_notified_and_learns_the_foll
             done = await call(s, "report_outcome", touch_id=follow["decision"]["touch_id"],
                               status="executed")
             assert done["status"] == "executed"
+
+    anyio.run(main)
+
+
+def test_a_kept_defer_is_decided_again_and_the_agent_is_notified_of_the_new_decision(
+        loopback: Loopback) -> None:
+    svc = loopback.service
+    clock = svc.clock = Clock()  # the server decides on a clock the test moves
+    svc.record_event("f2", "ticket_opened")  # holds outbound proposals for 48 h
+
+    async def main() -> None:
+        told = anyio.Event()
+
+        async def on_message(message: Any) -> None:
+            if isinstance(message, ResourceUpdatedNotification):
+                told.set()
+
+        async with session(loopback.url, loopback.token("churn-guard"), on_message) as s:
+            d = await call(s, "propose", customer="f2", channel="email", intent="retain",
+                           on_defer="reschedule", deadline="3d")
+            assert d["outcome"] == "defer" and d["scheduled_id"]
+            clock.advance(48 * 3600)
+            assert (await anyio.to_thread.run_sync(Scheduler(svc).run_once)).decided
+            with anyio.fail_after(30):   # a guard against hanging, not a timed assertion
+                await told.wait()
+            why = await call(s, "explain_decision", decision_id=d["decision_id"])
+            assert why["follow_up"]["scheduled"]["status"] == "done"
+            assert why["follow_up"]["decision"]["outcome"] == "go"
+            other = await call(s, "propose", customer="f3", channel="email", intent="retain")
+            assert other["outcome"] == "go"
+            kept = await call(s, "propose", customer="f3", channel="email", intent="retain",
+                              on_defer="reschedule", deadline="7d")
+            cancelled = await call(s, "cancel_scheduled", scheduled_id=kept["scheduled_id"])
+            assert cancelled["status"] == "cancelled"
 
     anyio.run(main)
 

@@ -43,7 +43,8 @@ def test_every_tool_and_resource_answers_over_stdio_as_the_launched_agent(
             tools = {t.name: t for t in (await c.list_tools()).tools}
             assert set(tools) == {"get_context", "propose", "report_outcome", "record_event",
                                   "claim", "release", "send_handoff", "read_inbox",
-                                  "ack_handoff", "explain_decision", "propose_batch"}
+                                  "ack_handoff", "explain_decision", "propose_batch",
+         "cancel_scheduled"}
             schema = tools["propose"].input_schema
             assert "agent" not in schema["properties"]
             assert set(schema["required"]) == {"customer", "channel", "intent"}

@@ -1,8 +1,9 @@
 """The app factory: one FastAPI app over one ``Accord`` service, versioned under /v1.
 
 Handlers are thin: authorize, call the service, shape the answer. Background work (batched
-interface counts, following the newest policy, webhook deliveries) runs in threads started by
-the app's lifespan, so ``create_app`` itself does no I/O beyond reading the policies table.
+interface counts, following the newest policy, webhook deliveries, re-deciding kept
+proposals) runs in threads started by the app's lifespan, so ``create_app`` itself does no
+I/O beyond reading the policies table.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from accord.http import (
     _ledger_routes,
     _problems,
     _records_routes,
+    _scheduled_routes,
     _seat_routes,
     _telemetry,
     webhooks,
@@ -37,6 +39,7 @@ from accord.http._auth import Principal, Refusals, Tokens, Usage
 from accord.http._idem import Requests
 from accord.http._limits import Limits
 from accord.http._overload import InFlight, OverloadLimiter
+from accord.scheduler import Scheduler
 from accord.service import Accord
 
 DESCRIPTION = """The gate every customer-facing action of every agent passes, over HTTP.
@@ -100,6 +103,7 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     sending = (Dispatcher(service, settings.senders, base_url=base_url, rates=settings.rates)
                if settings.senders else None)
     dispatcher = webhooks.Dispatcher(service, attempts=webhook_attempts, backoff=webhook_backoff)
+    scheduler = Scheduler(service)
     usage = Usage(service.store)
     refusals = Refusals(service)
     house = Housekeeper([(2.0, usage.flush), (policy_poll, service.refresh_policy),
@@ -109,6 +113,7 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if background:
             dispatcher.start()
+            scheduler.start()
             house.start()
             if sending is not None:
                 sending.start()
@@ -120,6 +125,7 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
         finally:
             if background:
                 dispatcher.stop()
+                scheduler.stop()
                 house.stop()
                 if sending is not None:
                     sending.stop()
@@ -143,10 +149,12 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     state.public_url = base_url
     state.outbox_dispatcher = sending
     state.send_rates = settings.rates
+    state.scheduler = scheduler
     state.lifespans = []
     _problems.install(app)
     for module in (_gate_routes, _context_routes, _customer_routes, _ledger_routes,
-                   _seat_routes, _fleet_routes, _records_routes, webhooks, _delivery_routes):
+                   _seat_routes, _fleet_routes, _records_routes, webhooks, _delivery_routes,
+                   _scheduled_routes):
         app.include_router(module.router)
 
     _docs.install(app)

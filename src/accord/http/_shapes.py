@@ -157,7 +157,7 @@ class WebhookIn(_In):
                      description="where deliveries are POSTed")
     kinds: list[Text] = Field(default_factory=lambda: ["*"], max_length=20,
                              description="message kinds to deliver (decision, revocation, "
-                                         "outcome, context, claim, handoff) or *")
+                                         "outcome, context, claim, handoff, scheduled) or *")
 
 
 class Webhook(BaseModel):

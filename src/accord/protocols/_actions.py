@@ -67,6 +67,8 @@ def decision_view(d: Decision) -> dict[str, Any]:
         view["preempted"] = d.preempted
     if d.approval:
         view["approval"] = d.approval
+    if d.follow_up:
+        view["scheduled_id"] = d.follow_up
     return view
 
 
@@ -89,14 +91,15 @@ def propose(svc: Accord, agent: str, customer: str, *, channel: str, intent: str
             offer: dict[str, Any] | None = None, cost_usd: float | None = None,
             tokens: int | None = None, value: float | None = None, reversible: bool = True,
             at: str | None = None, trace_id: str | None = None, parent_id: str | None = None,
-            idempotency_key: str | None = None) -> dict[str, Any]:
+            idempotency_key: str | None = None, on_defer: str = "drop",
+            deadline: str | None = None) -> dict[str, Any]:
     cost = None
     if cost_usd is not None or tokens is not None:
         cost = {"usd": cost_usd or 0.0, "tokens": tokens or 0}
     d = svc.propose(agent, customer, channel=channel, intent=intent, action=action,
                     topic=topic, offer=offer, cost=cost, value=value, reversible=reversible,
                     at=at, trace_id=trace_id, parent_id=parent_id,
-                    idempotency_key=idempotency_key)
+                    idempotency_key=idempotency_key, on_defer=on_defer, deadline=deadline)
     return decision_view(d)
 
 
@@ -107,6 +110,10 @@ def propose_batch(svc: Accord, agent: str, proposals: list[dict[str, Any]], *,
              for item in proposals]
     answers = svc.propose_batch(items, idempotency_key=idempotency_key)
     return {"decisions": [decision_view(d) for d in answers]}
+
+
+def cancel_scheduled(svc: Accord, agent: str, scheduled_id: str) -> dict[str, Any]:
+    return svc.cancel_scheduled(scheduled_id, agent=agent).model_dump(mode="json")
 
 
 def report_outcome(svc: Accord, agent: str, touch_id: str, status: str,
@@ -200,12 +207,22 @@ def explain_decision(svc: Accord, agent: str, decision_id: str) -> dict[str, Any
 
 def follow_up(svc: Accord, customer: str, decision_id: str) -> dict[str, Any] | None:
     """After a human reviewed flagged decision ``decision_id``: who, the verdict, and the
-    decision the gate made then (its outcome and, for a go, the touch_id to report on)."""
+    decision the gate made then (its outcome and, for a go, the touch_id to report on). After a
+    kept defer was re-decided: the kept proposal's status and its latest decision."""
     with svc.store.read() as tx:
         row = tx.one("SELECT body FROM ledger WHERE customer = ? AND kind = 'approval' "
                      "AND ref = ? ORDER BY seq DESC LIMIT 1", (customer, decision_id))
     if row is None:
-        return None
+        scheduled_id = svc.decision(decision_id).follow_up
+        if scheduled_id is None:
+            return None
+        kept = svc.scheduled(scheduled_id)
+        latest = svc.decision(kept.decisions[-1])
+        return {"scheduled": {"id": kept.id, "status": kept.status.value,
+                              "due_at": kept.due_at.isoformat().replace("+00:00", "Z"),
+                              "deadline": kept.deadline.isoformat().replace("+00:00", "Z"),
+                              "note": kept.note},
+                "decision": decision_view(latest)}
     body = json.loads(row["body"])
     return {"reviewer": body.get("reviewer"), "verdict": body.get("verdict"),
             "note": body.get("note"), "decision": decision_view(svc.decision(body["decision_id"]))}

@@ -170,16 +170,32 @@ def build_server(service: Accord, agent: str | None = None, *,
         idempotency_key: Annotated[str | None, Field(description="repeat a proposal safely: "
                                                      "the same key returns the same "
                                                      "decision")] = None,
+        on_defer: Annotated[Literal["drop", "reschedule"], Field(
+            description="reschedule: on defer, Accord keeps the proposal and decides it again "
+                        "at retry_at until the deadline")] = "drop",
+        deadline: Annotated[str | None, Field(
+            description="with on_defer=reschedule: when to give up, a duration (48h, 7d) or "
+                        "RFC 3339 time")] = None,
     ) -> Data:
         """Ask the gate before ANY customer-facing action, and obey the answer.
         outcome go: act now, then call report_outcome with touch_id. flag: a human must
-        approve first, do not act. defer: do not act before retry_at. stop: do not act.
-        reasons name the rules that decided; amend is a variant that would pass."""
+        approve first, do not act. defer: do not act before retry_at; with
+        on_defer=reschedule Accord decides again at retry_at itself (scheduled_id names it; the
+        new decision arrives as an update of accord://decisions/{decision_id}). stop: do not
+        act. reasons name the rules that decided; amend is a variant that would pass."""
         return as_data(await run(
             ctx, act.propose, customer, channel=channel, intent=intent, action=action,
             topic=topic, offer=offer.model_dump(exclude_none=True) if offer else None,
             cost_usd=cost_usd, value=value, reversible=reversible, at=at, trace_id=trace_id,
-            idempotency_key=idempotency_key))
+            idempotency_key=idempotency_key, on_defer=on_defer, deadline=deadline))
+
+    @server.tool(annotations=WRITES)
+    async def cancel_scheduled(
+        scheduled_id: Annotated[str, Field(description="the scheduled_id of a kept defer")],
+        ctx: Context,
+    ) -> Data:
+        """Stop Accord from deciding a kept proposal again (you no longer want it sent)."""
+        return as_data(await run(ctx, act.cancel_scheduled, scheduled_id))
 
     @server.tool(annotations=WRITES)
     async def propose_batch(

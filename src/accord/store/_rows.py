@@ -16,7 +16,7 @@ from accord._errors import InvalidInput
 from accord.ledger import GENESIS, entry_hash
 from accord.store._base import CustomerRow, Tx
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -103,6 +103,14 @@ CREATE INDEX IF NOT EXISTS outbox_address ON outbox (channel, address);
 CREATE TABLE IF NOT EXISTS send_rates (
   sender TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL,
   updated_at DOUBLE PRECISION NOT NULL);
+CREATE TABLE IF NOT EXISTS scheduled (
+  customer TEXT NOT NULL, id TEXT NOT NULL, agent TEXT NOT NULL, status TEXT NOT NULL,
+  due_at DOUBLE PRECISION NOT NULL, deadline DOUBLE PRECISION NOT NULL, proposal TEXT NOT NULL,
+  approval TEXT, decisions TEXT NOT NULL, outcome TEXT, note TEXT,
+  created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY (customer, id));
+CREATE INDEX IF NOT EXISTS scheduled_due ON scheduled (status, due_at);
+CREATE INDEX IF NOT EXISTS scheduled_id ON scheduled (id);
 CREATE TABLE IF NOT EXISTS interfaces (
   agent TEXT NOT NULL, protocol TEXT NOT NULL, last_at DOUBLE PRECISION NOT NULL,
   count BIGINT NOT NULL, PRIMARY KEY (agent, protocol));
