@@ -78,3 +78,17 @@ def test_handler_threads_are_as_many_as_the_store_has_connections(tmp_path: Path
                 lambda i: http.post("/v1/proposals", json={**PROPOSAL, "customer": f"t{i}"}),
                 range(8 * pool_size)))
         assert {a.status_code for a in answers} == {200}
+
+
+@pytest.mark.postgres
+def test_the_http_bench_reports_accord_beside_the_floor_in_the_same_run() -> None:
+    from accord.http.bench import bench_http
+
+    from .live_server import fresh_pg_schema
+
+    result = bench_http(fresh_pg_schema(), rate=40, seconds=1)
+    assert result["statuses"] == {"200": 40} and result["floor_statuses"] == {"200": 40}
+    assert result["floor_per_s"] > 0 and result["floor_p99_ms"] > 0
+    assert result["floor_rate_ratio"] == round(result["decisions_per_s"] /
+                                               result["floor_per_s"], 3)
+    assert result["floor_p99_ratio"] == round(result["p99_ms"] / result["floor_p99_ms"], 3)
