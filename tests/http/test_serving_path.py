@@ -82,13 +82,19 @@ def test_handler_threads_are_as_many_as_the_store_has_connections(tmp_path: Path
 
 @pytest.mark.postgres
 def test_the_http_bench_reports_accord_beside_the_floor_in_the_same_run() -> None:
+    import psycopg
+
     from accord.http.bench import bench_http
 
     from .live_server import fresh_pg_schema
 
-    result = bench_http(fresh_pg_schema(), rate=40, seconds=1)
+    url = fresh_pg_schema()
+    result = bench_http(url, rate=40, seconds=1)
     assert result["statuses"] == {"200": 40} and result["floor_statuses"] == {"200": 40}
     assert result["floor_per_s"] > 0 and result["floor_p99_ms"] > 0
     assert result["floor_rate_ratio"] == round(result["decisions_per_s"] /
                                                result["floor_per_s"], 3)
     assert result["floor_p99_ratio"] == round(result["p99_ms"] / result["floor_p99_ms"], 3)
+    with psycopg.connect(url) as conn:  # the floor drops its own schema when it stops
+        assert conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE "
+                            "'accord\\_floor\\_%'").fetchall() == []

@@ -7,7 +7,8 @@ the statements a decision sends (create-or-lock the customer, read its touches, 
 agent's spend, insert a decision, a touch and a ledger entry of a decision's size, extend the
 customer's chain), and answer a JSON body of a decision's size. No auth, no validation, no
 policy, no threads: what the machine, the driver, uvicorn and PostgreSQL cost for that work.
-Its tables live in a schema of their own (``accord_floor``) so Accord's are never touched.
+Its tables live in a schema of their own (``accord_floor_<random>``), so Accord's are never
+touched, and it drops that schema when it stops.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from __future__ import annotations
 import json
 import sys
 import time
+import uuid
 from typing import Any
 
-SCHEMA = "accord_floor"
+SCHEMA = f"accord_floor_{uuid.uuid4().hex[:12]}"
 _TABLES = (
     f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
     f"CREATE TABLE IF NOT EXISTS {SCHEMA}.customers (id TEXT PRIMARY KEY, "
@@ -46,6 +48,14 @@ def prepare(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         for statement in _TABLES:
             conn.execute(statement)
+
+
+def drop(url: str) -> None:
+    """Drop the floor's schema and everything in it."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
 
 
 def build(url: str, pool_size: int = 10) -> Any:
@@ -100,6 +110,7 @@ def build(url: str, pool_size: int = 10) -> Any:
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
                     await pool.close()
+                    drop(url)  # here: uvicorn ends its process by re-raising SIGTERM
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         raw = b""
