@@ -15,12 +15,14 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from accord.delivery import Dispatcher
 from accord.delivery._config import DeliverySettings
 from accord.http import (
+    _collector,
     _context_routes,
     _customer_routes,
     _delivery_routes,
@@ -84,7 +86,8 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
                policy_poll: float = 1.0, background: bool = True,
                base_url: str | None = None, close_service: bool = False,
                delivery: DeliverySettings | None = None, metrics: bool | None = None,
-               metrics_token: str | None = None) -> FastAPI:
+               metrics_token: str | None = None, threads: int | None = None,
+               freeze_gc: bool = True) -> FastAPI:
     """Build the HTTP API over ``service``.
 
     ``max_in_flight`` bounds concurrent requests (beyond it: 429 + Retry-After);
@@ -96,7 +99,12 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     environment, see ``accord.delivery._config``);
     ``metrics`` serves ``/metrics`` (default: when prometheus-client is installed), giving
     ``service`` a metrics set if it has none; ``metrics_token`` is a bearer token that may read
-    it besides admin tokens (docs/observability.md)."""
+    it besides admin tokens (docs/observability.md);
+    ``threads`` bounds the worker threads that run handlers (default: the store's connection
+    pool size, so requests wait for a connection in one queue instead of as threads fighting
+    for it; 40, AnyIO's default, on a store without a pool);
+    ``freeze_gc`` freezes what start-up built out of the garbage collector's way
+    (``accord.http._collector``)."""
     if metrics if metrics is not None else _telemetry.metrics_available():
         _telemetry.enable_metrics(service)
     settings = delivery if delivery is not None else DeliverySettings.from_env(os.environ)
@@ -109,8 +117,14 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     house = Housekeeper([(2.0, usage.flush), (policy_poll, service.refresh_policy),
                          (1.0, refusals.flush)])
 
+    threads = threads or getattr(service.store, "pool_size", None)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limiter = anyio.to_thread.current_default_thread_limiter()  # this loop's, mounts too
+        if threads:
+            limiter.total_tokens = threads
+        state.threads = limiter.total_tokens
         if background:
             dispatcher.start()
             scheduler.start()
@@ -121,6 +135,9 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
             async with contextlib.AsyncExitStack() as stack:
                 for enter in app.state.lifespans:  # mounted apps' lifespans do not run
                     await stack.enter_async_context(enter())
+                if freeze_gc:  # last: everything start-up builds is built by now
+                    _collector.freeze()
+                    stack.callback(_collector.thaw)
                 yield
         finally:
             if background:
@@ -151,6 +168,7 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     state.send_rates = settings.rates
     state.scheduler = scheduler
     state.lifespans = []
+    state.threads = None
     _problems.install(app)
     for module in (_gate_routes, _context_routes, _customer_routes, _ledger_routes,
                    _seat_routes, _fleet_routes, _records_routes, webhooks, _delivery_routes,
@@ -163,7 +181,8 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     def healthz() -> dict[str, Any]:
         g = state.in_flight
         return {"ok": True, "policy_version": service.policy.version, "in_flight": g.current,
-                "limit": g.limit}
+                "limit": g.limit,
+                "threads": state.threads}
 
     _mount_protocols(app, service, base_url)
     app.add_middleware(OverloadLimiter, gauge=state.in_flight)

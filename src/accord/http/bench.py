@@ -4,6 +4,11 @@ Open loop: request *i* is sent at ``t0 + i / rate`` whether or not earlier ones 
 and its latency counts from that scheduled time, so a server that falls behind shows it in p99
 instead of quietly slowing the driver down (coordinated omission). The driver runs in its own
 process so it does not share the server's interpreter.
+
+On PostgreSQL the same run also drives the floor (``accord.http._floor``): a bare endpoint
+doing a decision's transaction with async psycopg on the event loop. Accord's rate and p99 over
+the floor's, offered the same load by the same driver a few seconds apart, is a ratio that
+holds on any machine, busy or quiet.
 """
 
 from __future__ import annotations
@@ -55,9 +60,12 @@ def bench_http(db_url: str, *, rate: int = 1000, seconds: float = 10,
     proposals/s for ``seconds``, and return the sustained decisions/s and latency percentiles
     (ms).
 
-    The same driver first offers ``GET /healthz`` at the same rate for the same time:
-    ``baseline_*`` is what the machine, the driver and the HTTP stack cost without a decision,
-    so figures taken on a busy, shared machine can still be compared by their ratio."""
+    On PostgreSQL the same driver first offers the same proposals to the floor (a bare endpoint
+    doing a decision's transaction, ``accord.http._floor``): ``floor_*`` are its figures,
+    ``floor_rate_ratio`` Accord's decisions/s over the floor's and ``floor_p99_ratio`` Accord's
+    p99 over the floor's (the bars: ≥ 0.9 and ≤ 2 at 1,000/s offered). On SQLite it offers
+    ``GET /healthz`` instead: ``baseline_*`` is what the machine, the driver and the HTTP stack
+    cost without a decision."""
     from accord.http import create_token
     from accord.store import open_store
 
@@ -69,6 +77,15 @@ def bench_http(db_url: str, *, rate: int = 1000, seconds: float = 10,
     pol = str(policy) if policy else str(resources.files("accord") / "templates" / "accord.yaml")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
+    backend = "postgresql" if db_url.startswith(("postgres://", "postgresql://")) else "sqlite"
+    floor: subprocess.Popen[bytes] | None = None
+    floor_url = ""
+    if backend == "postgresql":
+        floor_port = _free_port()
+        floor_url = f"http://127.0.0.1:{floor_port}"
+        floor = subprocess.Popen([sys.executable, "-m", "accord.http._floor", db_url,
+                                  str(floor_port)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = subprocess.Popen(
         [sys.executable, "-c", "from accord.cli import main; main()", "serve", "--db", db_url,
          "--policy", pol, "--port", str(port), "--max-in-flight", str(max_in_flight),
@@ -76,14 +93,17 @@ def bench_http(db_url: str, *, rate: int = 1000, seconds: float = 10,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_healthy(url, server)
+        if floor is not None:
+            _wait_healthy(floor_url, floor)
         out = subprocess.run([sys.executable, "-m", "accord.http.bench", url, token, str(rate),
-                              str(seconds)], check=True, capture_output=True, text=True,
-                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                              str(seconds), floor_url], check=True, capture_output=True,
+                             text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-    backend = "postgresql" if db_url.startswith(("postgres://", "postgresql://")) else "sqlite"
+        for proc in (server, floor):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
     return {"backend": backend, "workers": workers, **result}
 
 
@@ -167,8 +187,22 @@ async def _drive(url: str, token: str, rate: int, seconds: float, path: str = PR
             "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": pct(1.0), "statuses": statuses}
 
 
-async def _drive_both(url: str, token: str, rate: int, seconds: float) -> dict[str, Any]:
-    """The baseline (``GET /healthz``) first, then the proposals, at the same offered load."""
+async def _drive_both(url: str, token: str, rate: int, seconds: float,
+                      floor_url: str = "") -> dict[str, Any]:
+    """The floor's proposals (or, without a floor, ``GET /healthz``) first, then Accord's
+    proposals, at the same offered load."""
+    if floor_url:
+        floor = await _drive(floor_url, token, rate, seconds, PROPOSALS)
+        result = await _drive(url, token, rate, seconds, PROPOSALS)
+
+        def over(a: float, b: float) -> float:
+            return round(a / b, 3) if b else float("nan")
+
+        result.update(floor_per_s=floor["decisions_per_s"], floor_p50_ms=floor["p50_ms"],
+                      floor_p99_ms=floor["p99_ms"], floor_statuses=floor["statuses"],
+                      floor_rate_ratio=over(result["decisions_per_s"], floor["decisions_per_s"]),
+                      floor_p99_ratio=over(result["p99_ms"], floor["p99_ms"]))
+        return result
     base = await _drive(url, token, rate, seconds, BASELINE)
     result = await _drive(url, token, rate, seconds, PROPOSALS)
     result.update(baseline_per_s=base["decisions_per_s"], baseline_p50_ms=base["p50_ms"],
@@ -176,9 +210,8 @@ async def _drive_both(url: str, token: str, rate: int, seconds: float) -> dict[s
     return result
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # URL TOKEN RATE SECONDS [FLOOR_URL]
     _url, _token, _rate, _seconds = sys.argv[1:5]
-    _path = sys.argv[5] if len(sys.argv) > 5 else None
-    print(json.dumps(asyncio.run(
-        _drive_both(_url, _token, int(_rate), float(_seconds)) if _path is None else
-        _drive(_url, _token, int(_rate), float(_seconds), _path))))
+    _floor = sys.argv[5] if len(sys.argv) > 5 else ""
+    print(json.dumps(asyncio.run(_drive_both(_url, _token, int(_rate), float(_seconds),
+                                             _floor))))

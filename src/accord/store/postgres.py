@@ -144,6 +144,8 @@ class PostgresStore:
                  pool_size: int = 10, connect_timeout: float = 5.0,
                  statement_timeout: float = 5.0, application_name: str = "accord") -> None:
         self.url = url
+        self.pool_size = max(1, pool_size)
+        """Connections the pool holds at most; a server runs that many handler threads."""
         self._connect_timeout = connect_timeout
         self._buses: list[PgBus] = []
         info = conninfo_to_dict(url)
