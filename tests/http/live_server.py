@@ -18,6 +18,7 @@ import uvicorn
 
 from accord import Accord
 from accord.http import create_app, create_token
+from accord.http.bench import free_port
 from accord.policy import Policy
 from tests.conftest import wait_until
 
@@ -89,13 +90,6 @@ def fresh_pg_schema() -> str:
 
     url: str = fresh()
     return url
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

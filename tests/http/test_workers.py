@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from accord.http import create_token
-from accord.http.bench import _free_port
+from accord.http.bench import free_port
 from accord.store import open_store
 from tests.conftest import EXAMPLE_POLICY, wait_until
 
@@ -63,7 +63,7 @@ def test_two_worker_processes_answer_a_retried_proposal_with_one_decision(
         token = create_token(store, "agent", "email-cadence")
     finally:
         store.close()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         [sys.executable, "-c", "from accord.cli import main; main()", "serve", "--db", db,
