@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import socket
 import subprocess
 import sys
@@ -24,7 +23,6 @@ from tests.conftest import wait_until
 
 ROLES = {"admin": ("admin", "ops"), "reviewer": ("reviewer", "rita"),
          "agent_a": ("agent", "upsell"), "agent_b": ("agent", "churn-guard")}
-HAS_PG_STORE = importlib.util.find_spec("accord.store.postgres") is not None
 ACCORD = str(Path(sys.executable).with_name("accord"))
 
 
