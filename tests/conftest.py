@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from accord import Accord
+from accord._time import ManualClock
 from accord.policy import Policy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,17 +35,13 @@ def wait_until(check: Any, *, timeout: float = 15.0, what: str = "condition") ->
         time.sleep(0.01)
 
 
-class Clock:
-    """A clock the test moves by hand."""
+class Clock(ManualClock):
+    """The manual clock, starting at T0 unless told otherwise."""
+
+    __slots__ = ()
 
     def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+        super().__init__(now)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,15 +14,10 @@ import httpx
 import pytest
 
 from accord import Accord
+from accord.http.bench import free_port
 from tests.conftest import EXAMPLE_POLICY
 
 ACCORD = str(Path(sys.executable).with_name("accord"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_kill_9_under_load_loses_no_acknowledged_decision(tmp_path: Path) -> None:

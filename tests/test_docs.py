@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -129,3 +130,33 @@ def test_the_readmes_protocol_snippets_are_the_tested_ones(name: str) -> None:
     pattern = rf"<!-- doc:{name} -->\n```\w+\n(.*?)```"
     in_readme, in_doc = re.search(pattern, README, re.S), re.search(pattern, protocols, re.S)
     assert in_readme and in_doc and in_readme.group(1) == in_doc.group(1)
+
+
+ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+NAMED = sorted(set(re.findall(r"`((?:src|tests)/[\w/]+\.py):([\w.]+)`", ARCHITECTURE)))
+
+
+def _defines(path: Path, dotted: str) -> bool:
+    """``dotted`` (``f``, ``Class`` or ``Class.method``) is defined or assigned in ``path``."""
+    scope: list[ast.stmt] = ast.parse(path.read_text(encoding="utf-8")).body
+    for part in dotted.split("."):
+        found = next((n for n in scope if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef
+                                                     | ast.ClassDef) and n.name == part), None)
+        if found is None:
+            return any(isinstance(n, ast.Assign | ast.AnnAssign) and part in {
+                t.id for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
+                if isinstance(t, ast.Name)} for n in scope) and part == dotted.split(".")[-1]
+        scope = found.body if isinstance(found, ast.ClassDef) else []
+    return True
+
+
+def test_the_architecture_page_names_the_path_of_a_proposal() -> None:
+    assert len(NAMED) >= 10
+    assert ("src/accord/gate.py", "evaluate") in NAMED
+    assert ("src/accord/service.py", "Accord.submit") in NAMED
+
+
+@pytest.mark.parametrize(("path", "name"), NAMED, ids=[f"{p}:{n}" for p, n in NAMED])
+def test_every_function_the_architecture_page_names_exists(path: str, name: str) -> None:
+    assert (ROOT / path).is_file(), f"docs/architecture.md names {path}, which does not exist"
+    assert _defines(ROOT / path, name), f"docs/architecture.md names {path}:{name}: not there"

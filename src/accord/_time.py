@@ -19,6 +19,22 @@ def system_clock() -> float:
     return time.time()
 
 
+class ManualClock:
+    """A clock moved by hand — set ``now`` or call ``advance`` — for the demo, bench, replay
+    and tests: a run on it decides the same way every time."""
+
+    __slots__ = ("now",)
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def parse_duration(text: str | float | int) -> float:
     """``'48h'``, ``'7d'``, ``'1h30m'``, ``'90s'`` or a number of seconds → seconds."""
     if isinstance(text, bool):

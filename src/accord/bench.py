@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from accord import gate
-from accord._time import to_epoch
+from accord._time import ManualClock, to_epoch
 from accord.model import Proposal
 from accord.policy import Policy
 from accord.store import _rows
@@ -152,7 +152,7 @@ def _decider(path: str, customers: int, durability: str) -> tuple[Callable[[int]
     """One full embedded decision per call, and a closer."""
     from accord.service import Accord
 
-    clock = _Clock(T0)
+    clock = ManualClock(T0)
     acc = Accord.open(path, policy=bench_policy(), clock=clock, durability=durability)
     agents = [("email-cadence", "nurture"), ("upsell", "upsell"), ("churn-guard", "retain"),
               ("reengage", "reactivate")]
@@ -270,12 +270,12 @@ def bench_scale(small: int = 10_000, large: int = 1_000_000, touches_per: int = 
             if progress:
                 progress(f"populating {size:,} customers × {touches_per} touches")
             _populate(path, size, touches_per)
-            clock = _Clock(T0)
+            clock = ManualClock(T0)
             acc = Accord.open(path, policy=bench_policy(), clock=clock, durability="normal")
             stores.append(acc)
             rnd = random.Random(11)
 
-            def decide(i: int, acc: Accord = acc, clock: _Clock = clock, size: int = size,
+            def decide(i: int, acc: Accord = acc, clock: ManualClock = clock, size: int = size,
                        rnd: random.Random = rnd) -> None:
                 clock.now += 5.0
                 acc.propose("email-cadence", f"c{rnd.randrange(size)}", channel="email",
@@ -306,9 +306,3 @@ def bench_scale(small: int = 10_000, large: int = 1_000_000, touches_per: int = 
     return out
 
 
-class _Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now

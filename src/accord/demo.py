@@ -6,21 +6,13 @@ from importlib import resources
 
 import click
 
-from accord._time import to_epoch
+from accord._time import ManualClock, to_epoch
 from accord.model import Decision
 from accord.policy import Policy
 from accord.service import Accord
 
 T0 = to_epoch("2026-11-23T09:00:00Z")
 HOUR = 3600.0
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _show(d: Decision) -> None:
@@ -42,7 +34,7 @@ def _title(text: str) -> None:
 
 def run(db: str = ":memory:") -> None:
     text = resources.files("accord.templates").joinpath("accord.yaml").read_text("utf-8")
-    clock = _Clock()
+    clock = ManualClock(T0)
     with Accord.open(db, policy=Policy.from_text(text), clock=clock) as acc:
         _title("1. Signal collision — three agents, one customer, one afternoon")
         for agent, intent in [("churn-guard", "retain"), ("upsell", "upsell"),

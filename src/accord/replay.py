@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accord._errors import AccordError
+from accord._time import ManualClock
 from accord.model import LedgerEntry, Proposal
 from accord.policy import Policy
 
@@ -44,7 +45,7 @@ def replay(entries: Iterable[LedgerEntry], policy: Policy, *,
     """Re-decide ``entries`` (in ledger order) under ``policy`` in an in-memory store."""
     from accord.service import Accord
 
-    clock = _Clock()
+    clock = ManualClock()
     acc = Accord.open(":memory:", policy=policy, clock=clock)
     report = ReplayReport()
     try:
@@ -125,9 +126,3 @@ def _seat(acc: Any, e: LedgerEntry, report: ReplayReport) -> None:
         report.skipped.append(f"entry {e.seq} (seat {b.get('action')} {seat}): {exc.message}")
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now

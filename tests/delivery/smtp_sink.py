@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +11,8 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from accord.http.bench import free_port
 
 
 @dataclass
@@ -50,15 +51,9 @@ class _Handler:
         return "250 Message accepted for delivery"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def smtp_sink() -> Iterator[Sink]:
-    sink = Sink("127.0.0.1", _free_port())
+    sink = Sink("127.0.0.1", free_port())
     controller = Controller(_Handler(sink), hostname=sink.host, port=sink.port)
     controller.start()
     try:

@@ -9,11 +9,9 @@ import pytest
 
 from accord.policy import Policy
 
-from .live_server import HAS_PG_STORE, Server, fresh_pg_schema, start
+from .live_server import Server, fresh_pg_schema, start
 
-BACKENDS = ["sqlite", pytest.param("postgres", marks=[
-    pytest.mark.postgres,
-    pytest.mark.skipif(not HAS_PG_STORE, reason="accord.store.postgres is not written yet")])]
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 def store_for(backend: str, tmp_path: Path) -> str:

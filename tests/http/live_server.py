@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import socket
 import subprocess
 import sys
@@ -18,12 +17,12 @@ import uvicorn
 
 from accord import Accord
 from accord.http import create_app, create_token
+from accord.http.bench import free_port
 from accord.policy import Policy
 from tests.conftest import wait_until
 
 ROLES = {"admin": ("admin", "ops"), "reviewer": ("reviewer", "rita"),
          "agent_a": ("agent", "upsell"), "agent_b": ("agent", "churn-guard")}
-HAS_PG_STORE = importlib.util.find_spec("accord.store.postgres") is not None
 ACCORD = str(Path(sys.executable).with_name("accord"))
 
 
@@ -89,13 +88,6 @@ def fresh_pg_schema() -> str:
 
     url: str = fresh()
     return url
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

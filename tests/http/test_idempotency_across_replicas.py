@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .live_server import ACCORD, HAS_PG_STORE, Server, free_port, fresh_pg_schema, wait_until
+from .live_server import ACCORD, Server, free_port, fresh_pg_schema, wait_until
 from .test_replicas import POLICY
 
 
@@ -29,8 +29,7 @@ def healthy(url: str) -> bool:
 TRIES = 30
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=[
-    pytest.mark.postgres, pytest.mark.skipif(not HAS_PG_STORE, reason="no PostgreSQL store")])])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def two_replicas(request: pytest.FixtureRequest,
                  tmp_path: Path) -> Iterator[tuple[list[str], str, str]]:
     """Two server processes on one store: (their URLs, an admin token, the store's URL)."""

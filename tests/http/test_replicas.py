@@ -14,14 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .live_server import ACCORD, HAS_PG_STORE, Served, accord_serve, fresh_pg_schema, wait_until
+from .live_server import ACCORD, Served, accord_serve, fresh_pg_schema, wait_until
 
 POLICY = Path(__file__).resolve().parents[2] / "src" / "accord" / "templates" / "accord.yaml"
 CUSTOMERS = 1000
 PER_CUSTOMER = 3
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow,
-              pytest.mark.skipif(not HAS_PG_STORE, reason="accord.store.postgres not written")]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 @dataclass

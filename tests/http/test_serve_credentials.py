@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from accord.http.bench import _free_port
+from accord.http.bench import free_port
 from accord.store import redacted
 from tests.conftest import EXAMPLE_POLICY, fresh_pg_schema, wait_until
 
@@ -45,7 +45,7 @@ def serve(db: str, port: int, log: Path) -> subprocess.Popen[bytes]:
 def test_serve_shows_the_database_url_with_its_password_masked(where: str,
                                                                tmp_path: Path) -> None:
     db = with_password(fresh_pg_schema(), where)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
     proc = serve(db, port, log)
@@ -70,7 +70,7 @@ def test_serve_on_an_unreachable_database_does_not_print_its_password(tmp_path: 
         closed = s.getsockname()[1]
     db = with_password(fresh_pg_schema(), "userinfo").replace(":5432/", f":{closed}/")
     log = tmp_path / "serve.log"
-    proc = serve(db, _free_port(), log)
+    proc = serve(db, free_port(), log)
     assert proc.wait(timeout=60) != 0
     text = log.read_text()
     assert SECRET not in text

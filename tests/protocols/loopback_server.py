@@ -1,19 +1,16 @@
-"""Serve an ASGI app with uvicorn on a free loopback port, in a thread, for one test."""
+"""Serve an ASGI app on a free loopback port for one test (the one live-server harness)."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import uvicorn
 from starlette.applications import Starlette
 
 from accord import Accord
 from accord.protocols._a2a_access import SeatTasks
 from accord.protocols._actions import not_an_agent
+from tests.http.live_server import Running
 
 TOKENS = {"tok-churn": "churn-guard", "tok-upsell": "upsell", "tok-reengage": "reengage",
           "tok-scheduler": "scheduler"}
@@ -45,22 +42,7 @@ class Loopback:
 
 
 def serve(app: Starlette) -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the loopback server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
-        sock.close()
+    with Running(app) as url:
+        yield url
 
 

@@ -14,6 +14,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from accord import Accord
 from accord._errors import Conflict
+from accord._time import ManualClock
 from accord.model import Decision
 from accord.policy import Policy
 from accord.store import open_store
@@ -112,19 +113,6 @@ HOUR = 3600.0
 T0 = 1_795_424_400.0  # 2026-11-23 09:00 UTC
 
 
-class Clock:
-    """A clock the machine moves by hand (each example starts at T0)."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 class FleetMachine(RuleBasedStateMachine):
     """Agents propose, report, customers opt out and buy, time passes — in any order."""
 
@@ -134,7 +122,7 @@ class FleetMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         FleetMachine.examples += 1
-        self.clock = Clock()
+        self.clock = ManualClock(T0)
         self.acc.clock = self.clock
         self.customers = [f"x{self.examples}-{i}" for i in range(3)]
         self.lease = self.acc.policy.spec.settings.touch_lease

@@ -1,18 +1,15 @@
 """A real dashboard: the web app mounted at /ui in a small Starlette app over an in-process
-Accord on a real SQLite file, served by uvicorn on a free loopback port in a thread."""
+Accord on a real SQLite file, served by the one live-server harness (tests/http/live_server.py)."""
 
 from __future__ import annotations
 
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
@@ -21,7 +18,7 @@ from accord import Accord
 from accord.http import Tokens, create_token
 from accord.policy import Policy
 from accord.web import build_asgi
-from tests.conftest import wait_until
+from tests.http.live_server import Running
 
 ROLES = {"admin": ("admin", "ops"), "reviewer": ("reviewer", "rita"),
          "upsell": ("agent", "upsell"), "churn": ("agent", "churn-guard")}
@@ -70,18 +67,8 @@ def serve(db: Path, policy: Policy, clock: Any = None) -> Iterator[Dashboard]:
     app = Starlette(routes=[
         Route("/", lambda request: RedirectResponse("/ui/", status_code=307)),
         Mount("/ui", build_asgi(service, resolve_role=resolve_role))])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                           timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
     try:
-        wait_until(lambda: server.started, what="uvicorn to start")
-        yield Dashboard(f"http://127.0.0.1:{sock.getsockname()[1]}", service, tokens)
+        with Running(app) as url:
+            yield Dashboard(url, service, tokens)
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
         service.close()

@@ -23,11 +23,6 @@ from accord.model import MAX_BODY_BYTES
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://accord.dev/problems/"
 
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-}
-
-
 class PreconditionRequired(AccordError):
     title = "Precondition required"
     status = 428

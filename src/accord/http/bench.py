@@ -32,7 +32,8 @@ PROPOSALS = "/v1/proposals"
 BASELINE = "/healthz"
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port free right now (another process may still take it before use)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
@@ -75,7 +76,7 @@ def bench_http(db_url: str, *, rate: int = 1000, seconds: float = 10,
     finally:
         store.close()
     pol = str(policy) if policy else str(resources.files("accord") / "templates" / "accord.yaml")
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     backend = "postgresql" if db_url.startswith(("postgres://", "postgresql://")) else "sqlite"
     floor: subprocess.Popen[bytes] | None = None

@@ -193,9 +193,6 @@ class Policy:
         ids |= {c.id for c in self.caps if c.channels} | {s.id for s in self.spacing if s.channels}
         return frozenset(ids)
 
-    def agent(self, agent_id: str) -> AgentSpec | None:
-        return self.agents.get(agent_id)
-
     def rank_of(self, agent_id: str) -> int:
         """Lower wins; agents missing from ``precedence`` rank after every listed one."""
         return self.rank.get(agent_id, len(self.rank))

@@ -3,7 +3,6 @@ writers per customer. Both backends run one conformance suite (tests/store)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -46,6 +45,3 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
-
-class StoreIter(Protocol):
-    def __iter__(self) -> Iterator[dict[str, Any]]: ...

@@ -212,11 +212,6 @@ class PostgresStore:
                     for stmt in ddl.split(";"):
                         if stmt.strip():
                             conn.execute(stmt)
-                    steps: dict[int, str] = getattr(_rows, "MIGRATIONS", {})
-                    for version in range(have + 1, _rows.SCHEMA_VERSION + 1):
-                        for stmt in steps.get(version, "").split(";") if have else ():
-                            if stmt.strip():
-                                conn.execute(stmt)
                     conn.execute(_SET_VERSION, (str(_rows.SCHEMA_VERSION),))
                 conn.execute("COMMIT")
             except BaseException:

@@ -75,7 +75,8 @@ def _on() -> Telemetry:
 def bench_telemetry(n: int = 20_000, decisions: int = 2000, rounds: int = 5,
                     customers: int = 500) -> dict[str, Any]:
     from accord import gate
-    from accord.bench import T0, _Clock, bench_policy
+    from accord._time import ManualClock
+    from accord.bench import T0, bench_policy
     from accord.model import Proposal
     from accord.service import Accord
 
@@ -109,12 +110,12 @@ def bench_telemetry(n: int = 20_000, decisions: int = 2000, rounds: int = 5,
         metrics_only = Telemetry(metrics=Metrics())
         for name, tel in (("off", OFF), ("metrics", metrics_only), ("on", on),
                           ("control", OFF)):
-            clock = _Clock(T0)
+            clock = ManualClock(T0)
             acc = Accord.open(Path(tmp) / f"{name}.db", policy=pol, clock=clock, telemetry=tel)
             services.append(acc)
             rnd = random.Random(7)
 
-            def one(i: int, acc: Accord = acc, clock: _Clock = clock,
+            def one(i: int, acc: Accord = acc, clock: ManualClock = clock,
                     rnd: random.Random = rnd) -> None:
                 clock.now += 37.0
                 p = proposals[i % 4]
