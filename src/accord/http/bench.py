@@ -82,7 +82,7 @@ def bench_http(db_url: str, *, rate: int = 1000, seconds: float = 10,
     floor: subprocess.Popen[bytes] | None = None
     floor_url = ""
     if backend == "postgresql":
-        floor_port = _free_port()
+        floor_port = free_port()
         floor_url = f"http://127.0.0.1:{floor_port}"
         floor = subprocess.Popen([sys.executable, "-m", "accord.http._floor", db_url,
                                   str(floor_port)],
