@@ -127,12 +127,16 @@ def test_approval_rechecks_the_context_as_it_is_then(acc: Accord) -> None:
     assert "opted-out" in {r.rule for r in after.reasons}
 
 
-def test_renewal_flags_every_outbound_proposal(acc: Accord) -> None:
+def test_a_renewal_belongs_to_churn_guard_and_other_seats_outbound_touches_need_a_human(
+        acc: Accord) -> None:
     acc.record_event("c1", "stage_changed", data={"stage": "renewal"})
-    for agent, intent in [("churn-guard", "retain"), ("email-cadence", "nurture")]:
+    for agent, intent in [("upsell", "upsell"), ("email-cadence", "nurture")]:
         d = acc.propose(agent, "c1", channel="email", intent=intent)
         assert d.outcome.value == "flag"
         assert "renewal-needs-human" in {r.rule for r in d.reasons}
+    acc.record_event("c2", "stage_changed", data={"stage": "renewal"})
+    owner = acc.propose("churn-guard", "c2", channel="email", intent="retain")
+    assert owner.go, owner
     support = acc.propose("support", "c1", channel="email", intent="support")
     assert support.go  # replies to the customer's own request are not outbound
 

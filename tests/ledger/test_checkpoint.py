@@ -179,8 +179,8 @@ def test_a_corrupt_decision_row_is_a_ledger_mismatch_not_a_client_error(
 def test_an_approved_decision_is_served_with_the_approval_its_ledger_records(
         any_acc: Accord) -> None:
     any_acc.record_event("c9", "stage_changed", data={"stage": "renewal"})
-    flagged = any_acc.propose("churn-guard", "c9", channel="email", intent="retain")
-    assert flagged.outcome.value == "flag", "the example policy flags renewals"
+    flagged = any_acc.propose("upsell", "c9", channel="email", intent="upsell")
+    assert flagged.outcome.value == "flag", "a renewal is churn-guard's; upsell needs a human"
     any_acc.approve(flagged.id, reviewer="person:alice")
     assert any_acc.decision(flagged.id).approval == "approved"
     with any_acc.store.lock("c9") as tx:

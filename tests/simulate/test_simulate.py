@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from markupsafe import escape
 
 from accord.cli import main
@@ -24,14 +26,29 @@ from accord.simulate import (
     simulate,
 )
 from accord.simulate._arms import example_policy_text, with_fleet_seats
+from accord.simulate._company import AT_RISK, RENEWAL, churn_share_untouched
 from accord.simulate._report import LABELS, _n
+from accord.simulate._run import interval
 
 # Customers unsubscribe twenty times as readily as by default, so a small company produces
 # enough opt-outs for "no send after an opt-out" to be tested rather than vacuous.
 TOUCHY = replace(
     ResponseParams(), unsubscribe={k: v * 20 for k, v in ResponseParams().unsubscribe.items()}
 )
-SMALL = SimConfig(customers=300, days=10, seed=11, response=TOUCHY, sensitivity_customers=0)
+SMALL = SimConfig(
+    customers=300, days=10, seed=11, seeds=3, response=TOUCHY, sensitivity_customers=0
+)
+SUMMARY_METRICS = {
+    "sends_after_opt_out",
+    "reengage_after_purchase",
+    "contradictions",
+    "complaints",
+    "unsubscribes",
+    "conversions",
+    "revenue",
+    "incremental_revenue",
+    "channel_spend",
+}
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +68,74 @@ def test_the_same_seed_gives_the_same_numbers(results: dict[str, Any]) -> None:
 def test_a_different_seed_gives_a_different_company(results: dict[str, Any]) -> None:
     other = simulate(replace(SMALL, seed=12))
     assert _numbers(other) != _numbers(results)
+
+
+def test_results_keep_a_stable_summary_of_every_headline_metric_per_arm(
+    results: dict[str, Any],
+) -> None:
+    assert results["seeds"] == [11, 12, 13]
+    summary = results["summary"]
+    assert {"without", "with"} <= set(summary)
+    for arm in ("without", "with"):
+        assert set(summary[arm]) >= SUMMARY_METRICS
+        for metric, v in summary[arm].items():
+            assert set(v) == {"mean", "low", "high"}, (arm, metric)
+            assert all(isinstance(x, (int, float)) for x in v.values())
+            assert v["low"] <= v["mean"] <= v["high"], (arm, metric, v)
+    assert summary["with"]["sends_after_opt_out"] == {"mean": 0, "low": 0, "high": 0}
+    assert set(results["difference"]["with"]) == set(summary["with"])
+
+
+def test_the_summary_is_the_mean_over_the_seeds_of_the_arms(results: dict[str, Any]) -> None:
+    one = simulate(replace(SMALL, seeds=1))
+    assert one["arms"] == results["arms"], "the first seed's detail does not depend on --seeds"
+    first = one["summary"]["with"]["conversions"]
+    assert first["low"] == first["mean"] == first["high"] == one["arms"]["accord"]["conversions"]
+
+
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=40))
+def test_an_interval_contains_its_mean_and_is_a_point_for_equal_values(xs: list[float]) -> None:
+    v = interval(xs)
+    assert v["low"] <= v["mean"] <= v["high"]
+    same = interval([xs[0]] * len(xs))
+    assert same["high"] - same["low"] <= 1e-6 * max(1.0, abs(xs[0]))
+
+
+def test_a_retained_account_adds_only_what_it_would_have_lost_untouched(
+    results: dict[str, Any],
+) -> None:
+    assert churn_share_untouched(RENEWAL) == pytest.approx(0.15)
+    assert 0 < churn_share_untouched(AT_RISK) < 1
+    for arm in results["arms"].values():
+        assert arm["touch_incremental_revenue"] < arm["touch_revenue"]
+        assert arm["incremental_revenue"] == pytest.approx(
+            arm["touch_incremental_revenue"]
+            + arm["organic_revenue"]
+            - results["baseline"]["organic_revenue"],
+            abs=0.02,
+        )
+    assert results["baseline"]["delivered"] == 0, "the baseline touches nobody"
+
+
+def test_net_value_prices_unsubscribes_and_complaints_as_configured(
+    results: dict[str, Any],
+) -> None:
+    free = simulate(replace(SMALL, seeds=1, unsubscribe_value=0.0, complaint_value=0.0))
+    priced = simulate(replace(SMALL, seeds=1, unsubscribe_value=10.0, complaint_value=30.0))
+    for name in ("uncoordinated", "accord"):
+        a, b = free["arms"][name], priced["arms"][name]
+        assert a["net_value"] == pytest.approx(a["incremental_revenue"] - a["spend"], abs=0.02)
+        cost = 10.0 * b["unsubscribes"] + 30.0 * b["complaints"]
+        assert b["net_value"] == pytest.approx(a["net_value"] - cost, abs=0.02)
+
+
+def test_simulated_agents_retry_deferred_touches_pass_value_and_take_amends(
+    results: dict[str, Any],
+) -> None:
+    accord = results["arms"]["accord"]
+    assert accord["retries"] > 0
+    assert accord["amends_accepted"] > 0
+    assert results["arms"]["uncoordinated"]["retries"] == 0
 
 
 def test_accord_sends_nothing_after_an_opt_out(results: dict[str, Any]) -> None:
@@ -135,6 +220,8 @@ def test_the_cli_writes_the_report_and_says_where(tmp_path: Path) -> None:
     [
         (["--customers", "0"], "--customers"),
         (["--days", "0"], "--days"),
+        (["--seeds", "0"], "--seeds"),
+        (["--unsubscribe-value", "-1"], "--unsubscribe-value"),
         (["--customers", "many"], "--customers"),
         (["--policy", "/nonexistent/accord.yaml"], "--policy"),
     ],
@@ -169,12 +256,13 @@ def test_a_broken_policy_file_is_refused_with_its_reason(tmp_path: Path) -> None
 
 
 def test_the_sensitivity_table_halves_and_doubles_each_key_parameter() -> None:
-    res = simulate(SimConfig(customers=60, days=3, sensitivity_customers=40))
+    res = simulate(SimConfig(customers=60, days=3, seeds=1, sensitivity_customers=40))
     rows = res["sensitivity"]["rows"]
     assert rows[0]["parameter"] == "baseline"
     assert {(r["parameter"], r["factor"]) for r in rows[1:]} == {
         (k, f) for k in SENSITIVITY_KEYS for f in (0.5, 2.0)
     }
+    assert {"approve_rate", "convert", "value_months", "fatigue_slope"} <= set(SENSITIVITY_KEYS)
     html = render_html(res)
     assert "Sensitivity (one at a time" in html
     assert all(k in html for k in SENSITIVITY_KEYS)

@@ -31,7 +31,29 @@ from accord._errors import AccordError
     type=int,
     default=7,
     show_default=True,
-    help="Random seed; the same seed gives the same results.json.",
+    help="First random seed; the same seeds give the same results.json.",
+)
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1, max=100),
+    default=5,
+    show_default=True,
+    help="Companies to simulate (consecutive seeds from --seed); headline figures are means "
+    "with a 95% Student-t interval over them.",
+)
+@click.option(
+    "--unsubscribe-value",
+    type=click.FloatRange(min=0),
+    default=40.0,
+    show_default=True,
+    help="USD of future value lost per unsubscribe or opt-out (an assumption; prices net value).",
+)
+@click.option(
+    "--complaint-value",
+    type=click.FloatRange(min=0),
+    default=100.0,
+    show_default=True,
+    help="USD lost per complaint beyond its opt-out (an assumption; prices net value).",
 )
 @click.option(
     "--out",
@@ -51,12 +73,20 @@ from accord._errors import AccordError
 @click.option(
     "--sensitivity-customers",
     type=click.IntRange(min=0),
-    default=200,
+    default=1000,
     show_default=True,
-    help="Company size of each sensitivity run (0 skips them).",
+    help="Company size of each sensitivity run, first seed only (0 skips them).",
 )
 def simulate(
-    customers: int, days: int, seed: int, out: Path, policy: Path | None, sensitivity_customers: int
+    customers: int,
+    days: int,
+    seed: int,
+    seeds: int,
+    unsubscribe_value: float,
+    complaint_value: float,
+    out: Path,
+    policy: Path | None,
+    sensitivity_customers: int,
 ) -> None:
     """Simulate a fleet of ten agents on one company, with and without Accord.
 
@@ -70,7 +100,13 @@ def simulate(
     from accord.simulate import simulate as run
 
     cfg = SimConfig(
-        customers=customers, days=days, seed=seed, sensitivity_customers=sensitivity_customers
+        customers=customers,
+        days=days,
+        seed=seed,
+        seeds=seeds,
+        unsubscribe_value=unsubscribe_value,
+        complaint_value=complaint_value,
+        sensitivity_customers=sensitivity_customers,
     )
     console = Console(stderr=True)
     try:
@@ -106,7 +142,11 @@ def simulate(
 
 
 def _describe(task: str) -> str:
+    name, _, seed = task.partition(" ")
+    if seed:
+        return f"{_describe(name).removesuffix(' (days)')} {seed[1:-1]} (days)"
     return {
+        "untouched": "untouched baseline (days)",
         "uncoordinated": "without Accord (days)",
         "accord": "with Accord (days)",
         "policy": "with your policy (days)",

@@ -87,6 +87,8 @@ class Verdict:
     token: str | None = None
     retry_at: float | None = None
     rules: tuple[str, ...] = ()
+    offer: dict[str, Any] | None = None
+    """The offer the gate's ``amend`` says would pass (a capped discount, an earlier offer)."""
 
 
 class Uncoordinated:
@@ -95,7 +97,9 @@ class Uncoordinated:
     name = "uncoordinated"
     label = "Without Accord"
 
-    def decide(self, agent: Agent, pick: Pick, at: float, now: float) -> Verdict:
+    def decide(
+        self, agent: Agent, pick: Pick, at: float, now: float, value: float | None = None
+    ) -> Verdict:
         return Verdict("go")
 
     def execute(self, token: str | None, at: float) -> bool:
@@ -147,7 +151,9 @@ class Coordinated:
             Path(self._dir.name) / "sim.db", policy=policy, clock=self.clock, durability="normal"
         )
 
-    def decide(self, agent: Agent, pick: Pick, at: float, now: float) -> Verdict:
+    def decide(
+        self, agent: Agent, pick: Pick, at: float, now: float, value: float | None = None
+    ) -> Verdict:
         self.clock.now = now
         d = self.acc.propose(
             agent.id,
@@ -158,11 +164,13 @@ class Coordinated:
             offer=pick.offer,
             cost=COST[pick.channel],
             at=at,
+            value=value,
         )
         rules = tuple(r.rule for r in d.reasons if r.effect.value == d.outcome.value)
         retry = d.retry_at.timestamp() if d.retry_at else None
         token = d.touch_id if d.touch_id else d.id
-        return Verdict(d.outcome.value, token, retry, rules)
+        offer = d.amend.get("offer") if isinstance(d.amend.get("offer"), dict) else None
+        return Verdict(d.outcome.value, token, retry, rules, offer)
 
     def execute(self, token: str | None, at: float) -> bool:
         if token is None:
@@ -193,7 +201,8 @@ class Coordinated:
         else:
             d = self.acc.reject(token, reviewer="ops-lead", note="simulated daily review")
         rules = tuple(r.rule for r in d.reasons if r.effect.value == d.outcome.value)
-        return Verdict(d.outcome.value, d.touch_id, None, rules)
+        retry = d.retry_at.timestamp() if d.retry_at else None
+        return Verdict(d.outcome.value, d.touch_id, retry, rules)
 
     def close(self) -> None:
         self.acc.close()

@@ -32,6 +32,21 @@ P_TICKET = np.array([0.001, 0.004, 0.012, 0.008, 0.0])
 P_BUY = np.array([0.004, 0.003, 0.001, 0.0, 0.0008])
 P_SEARCH = 0.04  # a lead searches for the product category
 RENEWAL_DAYS = 14
+RENEW_UNTOUCHED = 0.85
+"""Share of renewal accounts that renew at the end of their renewal window with no touch."""
+AT_RISK_CHURN, AT_RISK_RECOVER = 0.015, 0.01
+"""Daily probabilities that an at-risk account churns, or recovers, with no touch."""
+
+
+def churn_share_untouched(stage: int) -> float:
+    """Share of accounts in ``stage`` that this model loses when nobody touches them: what a
+    retained account is worth in *incremental* terms. Renewal: 1 − RENEW_UNTOUCHED; at risk: the
+    chance that churn comes before recovery; any other stage: nothing to save."""
+    if stage == RENEWAL:
+        return 1.0 - RENEW_UNTOUCHED
+    if stage == AT_RISK:
+        return AT_RISK_CHURN / (AT_RISK_CHURN + AT_RISK_RECOVER)
+    return 0.0
 
 
 def customer_id(i: int) -> str:
@@ -142,15 +157,14 @@ class Company:
         for src, dst, p in (
             (ACTIVE, AT_RISK, 0.008),
             (ACTIVE, RENEWAL, 0.004),
-            (AT_RISK, CHURNED, 0.015),
-            (AT_RISK, ACTIVE, 0.01),
+            (AT_RISK, CHURNED, AT_RISK_CHURN),
+            (AT_RISK, ACTIVE, AT_RISK_RECOVER),
         ):
             lo = {(ACTIVE, RENEWAL): 0.008, (AT_RISK, ACTIVE): 0.015}.get((src, dst), 0.0)
             for i in np.flatnonzero((stage == src) & (u >= lo) & (u < lo + p)):
                 moves.append((int(i), float(when[i]), dst))
         due = np.flatnonzero((stage == RENEWAL) & (self.renewal_ends <= t0 + DAY))
         for i in due:
-            moves.append(
-                (int(i), float(max(self.renewal_ends[i], t0)), ACTIVE if u[i] < 0.85 else CHURNED)
-            )
+            dst = ACTIVE if u[i] < RENEW_UNTOUCHED else CHURNED
+            moves.append((int(i), float(max(self.renewal_ends[i], t0)), dst))
         return Exogenous(logins, tickets, purchases, searches, ad_online, moves)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -26,6 +27,7 @@ from accord.simulate._company import (
     STAGES,
     START,
     Company,
+    churn_share_untouched,
     uniform,
 )
 from accord.simulate._metrics import ArmMetrics
@@ -37,7 +39,9 @@ class Arm(Protocol):
     name: str
     label: str
 
-    def decide(self, agent: Agent, pick: Pick, at: float, now: float) -> Verdict: ...
+    def decide(
+        self, agent: Agent, pick: Pick, at: float, now: float, value: float | None = None
+    ) -> Verdict: ...
     def execute(self, token: str | None, at: float) -> bool: ...
     def event(
         self, i: int, type_: str, at: float, data: dict[str, Any], source: str | None
@@ -147,8 +151,8 @@ class Engine:
                 pick = Pick(pick.customer, "push", "nurture")
         self.attempt(agent, pick, at)
 
-    def _on_task(self, at: float, agent: Agent, pick: Pick, tries: int) -> None:
-        self.attempt(agent, pick, at, tries=tries)
+    def _on_task(self, at: float, agent: Agent, pick: Pick, since: float) -> None:
+        self.attempt(agent, pick, at, since=since)
 
     def _on_exec(self, at: float, agent: Agent, pick: Pick, token: str | None) -> None:
         self.deliver(agent, pick, at, token)
@@ -167,11 +171,20 @@ class Engine:
             if v.outcome == "go":
                 self.metrics.c["approved_sent"] += 1
                 self.deliver(agent, pick, at, v.token)
+            elif v.outcome == "defer" and v.retry_at:  # approved, but not now: keep it
+                self.metrics.c["approved_deferred"] += 1
+                self.push(max(v.retry_at, at + 1), "task", agent, pick, at)
 
     def _on_event(
         self, at: float, i: int, type_: str, data: dict[str, Any], value: float, agent: Agent | None
     ) -> None:
         c = self.company
+        # What this event is worth beyond the untouched baseline: a retained account counts only
+        # for the share this model would have lost without the touch; the stage is read before
+        # the conversion moves it.
+        incremental = value
+        if type_ == "conversion":
+            incremental = value * churn_share_untouched(int(c.stage[i]))
         if type_ == "purchase":
             c.purchase(i, at)
             if c.stage[i] in (LEAD, CHURNED, AT_RISK):
@@ -195,30 +208,63 @@ class Engine:
         self.arm.event(i, type_, at, payload, agent.id if agent else None)
         if type_ == "conversion":
             self.arm.event(i, "stage_changed", at, {"stage": "active"}, "crm")
-        self.metrics.event(i, type_, at, value, agent, str(data.get("channel") or "") or None)
+        self.metrics.event(
+            i, type_, at, value, agent, str(data.get("channel") or "") or None, incremental
+        )
         if type_ == "complaint":  # a complaint is also "stop contacting me"
             self._on_event(at, i, "opt_out", {"channel": "all"}, 0.0, None)
 
     # -- one touch ---------------------------------------------------------------------------
 
+    def expected_value(self, pick: Pick) -> float:
+        """What the agent's own model says the touch is worth, passed to the gate as ``value``
+        so arbitration can rank by it: conversion rate × months of value × ARPU × (1 − discount).
+        It reads the same tables as the response model (an agent with a calibrated model)."""
+        p, i = self.cfg.response, pick.customer
+        discount = float((pick.offer or {}).get("discount_pct") or 0.0)
+        rate = p.convert.get(pick.intent, 0.0) * (1 + p.discount_lift * discount / 100)
+        months = p.value_months.get(pick.intent, 0.0)
+        return round(rate * months * float(self.company.arpu[i]) * (1 - discount / 100), 2)
+
     def attempt(
-        self, agent: Agent, pick: Pick, now: float, *, tries: int = 0, send_at: float | None = None
+        self,
+        agent: Agent,
+        pick: Pick,
+        now: float,
+        *,
+        since: float | None = None,
+        send_at: float | None = None,
+        amended: bool = False,
     ) -> None:
         c, m, i = self.company, self.metrics, pick.customer
         if c.opt_at[i, CH[pick.channel]] + agent.suppression_lag <= now:
             m.c["self_suppressed"] += 1  # the agent's own list already had the opt-out
             return
         at = send_at if send_at is not None else now
-        v = self.arm.decide(agent, pick, at, now)
+        v = self.arm.decide(agent, pick, at, now, self.expected_value(pick))
         m.decision(agent, pick, v.outcome, v.rules, at)
+        if v.outcome in ("flag", "stop") and v.offer is not None and not amended:
+            # The docs tell an agent to take the offer the gate says would pass (the capped
+            # discount, the earlier offer) rather than drop the touch or queue it for review.
+            m.c["amends_accepted"] += 1
+            self.attempt(agent, replace(pick, offer=v.offer), now, since=since,
+                         send_at=send_at, amended=True)
+            return
         if v.outcome == "go":
             agent.last[i] = at  # the agent knows at once what it queued
             if send_at is not None and send_at > now:
                 self.push(send_at, "exec", agent, pick, v.token)
             else:
                 self.deliver(agent, pick, at, v.token)
-        elif v.outcome == "defer" and tries == 0 and v.retry_at and v.retry_at - at <= 2 * DAY:
-            self.push(max(v.retry_at, now + 1), "task", agent, pick, 1)
+        elif v.outcome == "defer" and v.retry_at:
+            # Until Accord keeps deferred proposals itself, the agent does: it re-proposes at
+            # each retry_at, and drops the touch once its deadline has passed.
+            first = now if since is None else since
+            if v.retry_at <= first + self.cfg.retry_deadline_days * DAY:
+                m.c["retries"] += 1
+                self.push(max(v.retry_at, now + 1), "task", agent, pick, first)
+            else:
+                m.c["deferred_dropped"] += 1
         elif v.outcome == "flag" and v.token:
             m.c["approvals_requested"] += 1
             self.reviews.append((v.token, agent, pick))

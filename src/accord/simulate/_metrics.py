@@ -142,6 +142,7 @@ class ArmMetrics:
         value: float,
         agent: Agent | None,
         channel: str | None = None,
+        incremental: float = 0.0,
     ) -> None:
         self.c[f"event:{type_}"] += 1
         day = self._day(at)
@@ -172,6 +173,9 @@ class ArmMetrics:
             if agent is not None:
                 self.c["touch_conversions"] += 1
                 self.c["touch_revenue"] += value
+                self.c["touch_incremental_revenue"] += incremental
+            else:
+                self.c["organic_revenue"] += value
             claimers = np.flatnonzero(self.last_by_agent[i] >= at - CLAIM_WINDOW)
             for k in claimers:
                 pc = self.per_agent[self.agents[int(k)].id]

@@ -85,6 +85,18 @@ class ResponseParams:
     complaint_after_opt_out: float = 0.25
     """*Effect* — suppression failure: added complaint probability when a touch arrives on a
     channel the customer opted out of."""
+    value_months: dict[str, float] = field(
+        default_factory=lambda: {
+            "upsell": 3.0,
+            "retain": 6.0,
+            "reactivate": 3.0,
+            "winback": 3.0,
+            "nurture": 2.0,
+            "acquire": 2.0,
+            "schedule": 3.0,
+        }
+    )
+    """Bookings of a conversion, in months of the customer's ARPU (before any discount)."""
     discount_lift: float = 1.5
     """Conversion is multiplied by ``1 + discount_lift × discount_pct/100``; revenue by
     ``1 − discount_pct/100``."""
@@ -94,22 +106,51 @@ class ResponseParams:
 
 
 SENSITIVITY_KEYS = (
+    "approve_rate",
+    "convert",
+    "value_months",
     "fatigue_slope",
     "contradiction_factor",
-    "complaint_after_purchase",
     "complaint_after_opt_out",
     "discount_lift",
 )
-"""The parameters the sensitivity table halves and doubles, one at a time."""
+"""The assumptions the sensitivity table halves and doubles, one at a time: the ones that move
+revenue (the reviewer's approval rate, every conversion rate, the value of a conversion, contact
+fatigue, mixed signals, discount lift) and the one that prices a suppression failure."""
+
+CAPPED = ("contradiction_factor", "complaint_after_purchase", "complaint_after_opt_out")
 
 
 def scaled(params: ResponseParams, name: str, factor: float) -> ResponseParams:
-    """``params`` with one scalar parameter multiplied (probabilities and factors capped at 1)."""
-    value = float(getattr(params, name)) * factor
-    if name in ("contradiction_factor", "complaint_after_purchase", "complaint_after_opt_out"):
-        value = min(value, 1.0)
-    out: ResponseParams = replace(params, **{name: value})  # type: ignore[arg-type]
+    """``params`` with one parameter multiplied: a scalar, or every entry of a per-intent or
+    per-channel table (probabilities and factors capped at 1)."""
+    current = getattr(params, name)
+    value: Any
+    if isinstance(current, dict):
+        cap = 1.0 if name != "value_months" else float("inf")
+        value = {k: min(cap, float(v) * factor) for k, v in current.items()}
+    else:
+        value = float(current) * factor
+        if name in CAPPED:
+            value = min(value, 1.0)
+    out: ResponseParams = replace(params, **{name: value})
     return out
+
+
+def scaled_config(cfg: SimConfig, name: str, factor: float) -> SimConfig:
+    """``cfg`` with one sensitivity key multiplied, whether it is a run setting (the reviewer's
+    approval rate) or a response-model parameter."""
+    if name == "approve_rate":
+        return replace(cfg, approve_rate=min(1.0, cfg.approve_rate * factor))
+    return replace(cfg, response=scaled(cfg.response, name, factor))
+
+
+def sensitivity_value(cfg: SimConfig, name: str) -> Any:
+    """The value a sensitivity row ran with (a table is summarised by its mean)."""
+    v = cfg.approve_rate if name == "approve_rate" else getattr(cfg.response, name)
+    if isinstance(v, dict):
+        return round(sum(v.values()) / len(v), 4)
+    return v
 
 
 @dataclass(frozen=True)
@@ -119,21 +160,40 @@ class SimConfig:
     customers: int = 2000
     days: int = 14
     seed: int = 7
+    """The first seed; a run uses ``seeds`` consecutive seeds from here."""
+    seeds: int = 5
+    """Companies simulated (one per seed); every headline metric is a mean over them with a
+    95 % Student-t interval."""
     response: ResponseParams = field(default_factory=ResponseParams)
     attribution_sample: int = 5000
     """Customers (the first N by id) whose touches are kept for attribution; bounds memory."""
     timeline_sample: int = 300
     """Customers whose full history is kept to pick the example customer's week."""
-    sensitivity_customers: int = 300
+    sensitivity_customers: int = 1000
     """Customers in each sensitivity run (0 skips the table)."""
     approve_rate: float = 0.6
-    """Share of flagged proposals the simulated human approves at the daily review."""
+    """The reviewer model: at 17:00 each day one human works through every flagged proposal
+    and approves this share of them (an independent draw per proposal); the rest are rejected.
+    Approval re-runs the gate, so an approved touch can still be stopped."""
+    unsubscribe_value: float = 40.0
+    """*Assumption* — USD of future value lost with one unsubscribe or opt-out: the channel is
+    gone for the customer's remaining life. Settable; 0 leaves unsubscribes unpriced."""
+    complaint_value: float = 100.0
+    """*Assumption* — USD lost with one complaint beyond its opt-out (it also opts the customer
+    out of every channel): sender reputation, handling, regulatory exposure. Settable."""
+    retry_deadline_days: float = 3.0
+    """How long a simulated agent keeps a deferred touch: it re-proposes at each ``retry_at``
+    until the touch goes, is refused, or this many days have passed since its first try."""
 
     def __post_init__(self) -> None:
         if self.customers < 1:
             raise ValueError(f"customers must be at least 1, not {self.customers}")
         if self.days < 1:
             raise ValueError(f"days must be at least 1, not {self.days}")
+        if self.seeds < 1:
+            raise ValueError(f"seeds must be at least 1, not {self.seeds}")
+        if self.unsubscribe_value < 0 or self.complaint_value < 0:
+            raise ValueError("unsubscribe_value and complaint_value must not be negative")
         if not 0 <= self.approve_rate <= 1:
             raise ValueError(f"approve_rate must be within 0..1, not {self.approve_rate}")
 

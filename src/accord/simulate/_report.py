@@ -29,9 +29,27 @@ LABELS = {
     "unsubscribes": "unsubscribes and opt-outs",
     "complaints": "complaints",
     "conversions": "conversions",
-    "revenue": "revenue (USD)",
+    "revenue": "bookings (USD)",
+    "incremental_revenue": "incremental revenue vs untouched (USD)",
     "spend": "channel spend (USD)",
+    "net_value": "net value: incremental − spend − priced unsubs/complaints (USD)",
 }
+SUMMARY_LABELS = {
+    "sends_after_opt_out": "sends after an opt-out",
+    "reengage_after_purchase": "re-engagement sends within 30 d of a purchase",
+    "contradictions": "contradictory messages",
+    "collision_touches": "touches within 72 h of another agent's touch",
+    "complaints": "complaints",
+    "unsubscribes": "unsubscribes and opt-outs",
+    "conversions": "conversions",
+    "revenue": "bookings (USD)",
+    "incremental_revenue": "incremental revenue vs untouched (USD)",
+    "channel_spend": "channel spend (USD)",
+    "net_value": "net value (USD)",
+    "touches_per_customer_week": "touches per customer per week",
+}
+"""Labels of ``results.json`` ``summary`` metrics, in the order the summary table shows them."""
+HIGHER_IS_BETTER = {"conversions", "revenue", "incremental_revenue", "net_value"}
 HARMS = (
     "customers_hit_by_2_agents_72h",
     "collision_touches",
@@ -65,6 +83,10 @@ SENSITIVITY_COLUMNS = (
     "revenue_without",
     "revenue_with",
     "revenue_delta",
+    "incremental_without",
+    "incremental_with",
+    "incremental_delta",
+    "net_value_delta",
     "unsubscribes_without",
     "unsubscribes_with",
     "unsubscribe_delta",
@@ -144,6 +166,9 @@ def render_html(res: dict[str, Any]) -> str:
         days=cfg["days"],
         seed=cfg["seed"],
         headline=_headline(res, names),
+        summary=summary_table(res),
+        seeds=len(res.get("seeds") or [cfg["seed"]]),
+        interval=res.get("interval", ""),
         revenue=_revenue_moves(res, names),
         charts=charts,
         daily=daily,
@@ -163,7 +188,7 @@ def _headline(res: dict[str, Any], names: list[str]) -> tuple[list[str], list[Ro
         vals = [arms[a][key] for a in names]
         better_up = (
             True
-            if key in ("conversions", "revenue")
+            if key in HIGHER_IS_BETTER
             else None
             if key == "approvals_requested"
             else False
@@ -317,12 +342,63 @@ def _when(at: float) -> str:
     return time.strftime("%a %d %b %H:%M", time.gmtime(at))
 
 
+def _ci(v: dict[str, float]) -> str:
+    return f"{_n(v['mean'])} [{_n(v['low'])}, {_n(v['high'])}]"
+
+
+def summary_table(res: dict[str, Any]) -> tuple[list[str], list[Row]] | None:
+    """Every summary metric per arm as mean [low, high] over seeds, and the paired difference
+    of each coordinated arm from the uncoordinated one."""
+    summ, diff = res.get("summary"), res.get("difference") or {}
+    if not summ:
+        return None
+    arms = list(summ)
+    label = {"without": "Without Accord", "with": "With Accord", "policy": "With your policy"}
+    rows: list[Row] = []
+    for key, text in SUMMARY_LABELS.items():
+        row: Row = [text, *(_ci(summ[a][key]) for a in arms)]
+        for a in arms[1:]:
+            d = diff[a][key]
+            good = key in HIGHER_IS_BETTER
+            sure = d["low"] > 0 or d["high"] < 0
+            css = "muted" if not sure else ("better" if (d["mean"] > 0) == good else "worse")
+            row.append(Cell(_ci(d), css))
+        rows.append(row)
+    head = ["metric", *(label.get(a, a) for a in arms)]
+    head += [f"{label.get(a, a)} − Without" for a in arms[1:]]
+    return head, rows
+
+
+ASSUMED = (
+    ("approve_rate", "reviewer model: share of flagged proposals one human approves at 17:00 "
+     "each day (independent draw per proposal; approval re-runs the gate)"),
+    ("unsubscribe_value", "USD of future value lost per unsubscribe or opt-out"),
+    ("complaint_value", "USD lost per complaint beyond its opt-out"),
+    ("retry_deadline_days", "days a simulated agent keeps re-proposing a deferred touch at "
+     "retry_at before dropping it"),
+)
+
+
 def _model(res: dict[str, Any]) -> dict[str, Any]:
-    """The response model's parameters, and the one-at-a-time sensitivity rows if computed."""
-    params = res["config"]["response"]
+    """Every assumption (run settings, the reviewer, prices, the response model) and the
+    one-at-a-time sensitivity rows if computed."""
+    cfg = res["config"]
+    params = cfg["response"]
     sens = res.get("sensitivity") or {}
+    settings = [
+        [k, f"{cfg[k]:g} — {why}"] for k, why in ASSUMED if k in cfg
+    ]
+    settings += [
+        ["renewal without a touch", "85% of renewal accounts renew untouched; a retained "
+         "renewal counts 15% of its bookings as incremental"],
+        ["at-risk without a touch", "churns 1.5%/day, recovers 1%/day: a retained at-risk "
+         "account counts 60% of its bookings as incremental"],
+        ["agent value estimate", "value = convert × value_months × ARPU × (1 − discount), "
+         "passed to the gate with every proposal"],
+        ["amends", "an agent takes the offer the gate's amend says would pass (once)"],
+    ]
     return {
-        "rows": [
+        "rows": settings + [
             [k, ", ".join(f"{c} {x:g}" for c, x in v.items()) if isinstance(v, dict) else f"{v:g}"]
             for k, v in params.items()
         ],
@@ -346,15 +422,29 @@ def _model(res: dict[str, Any]) -> dict[str, Any]:
 def print_summary(res: dict[str, Any], console: Any) -> None:
     from rich.table import Table
 
-    arms = res["arms"]
-    names = list(arms)
-    table = Table(title="Fleet simulation: the same company, with and without Accord")
-    table.add_column("metric")
-    for a in names:
-        table.add_column(arms[a]["label"], justify="right")
-    for key in res["headline"]:
-        table.add_row(LABELS.get(key, key), *(_n(arms[a][key]) for a in names))
-    console.print(table)
+    summ = summary_table(res)
+    if summ is not None:
+        head, rows = summ
+        n = len(res.get("seeds") or [])
+        table = Table(
+            title=f"Fleet simulation: the same companies with and without Accord "
+            f"(mean [95% interval] over {n} seed{'s' if n != 1 else ''})"
+        )
+        for k, h in enumerate(head):
+            table.add_column(h, justify="left" if k == 0 else "right")
+        for row in rows:
+            table.add_row(*(c.text if isinstance(c, Cell) else c for c in row))
+        console.print(table)
+    else:
+        arms = res["arms"]
+        names = list(arms)
+        table = Table(title="Fleet simulation: the same company, with and without Accord")
+        table.add_column("metric")
+        for a in names:
+            table.add_column(arms[a]["label"], justify="right")
+        for key in res["headline"]:
+            table.add_row(LABELS.get(key, key), *(_n(arms[a][key]) for a in names))
+        console.print(table)
     line = revenue_explained(res)
     if line:
         console.print(line, soft_wrap=True, markup=False, highlight=False)
@@ -370,10 +460,16 @@ def revenue_explained(res: dict[str, Any]) -> str | None:
     before, after = float(old["revenue"]), float(new["revenue"])
     change = (f"{'+' if after >= before else ''}{_n(round(after - before))} USD"
               + (f" ({(after - before) / before * 100:+.0f}%)" if before else ""))
+    if res.get("difference", {}).get("with"):
+        d = res["difference"]["with"]
+        inc, net = d["incremental_revenue"], d["net_value"]
+        change = (f"{_ci(d['revenue'])} USD in bookings, {_ci(inc)} USD in incremental revenue "
+                  f"and {_ci(net)} USD in net value (mean [95% interval] over seeds)")
     moves = _revenue_moves(res, names)
     by_agent = ("; by agent: " + ", ".join(f"{m['agent']} {m['delta']}" for m in moves["moved"])
                 if moves else "")
     return (f"Revenue {change} ({new['label']} vs {old['label']}) is the balance of touches the "
             "gate held that would have converted and what fewer unsubscribes and mixed signals "
-            f"win back (response-model assumptions){by_agent}. report.html explains it under the "
+            f"win back (response-model assumptions){by_agent} (first seed). report.html explains "
+            "it under the "
             "headline (\"Where touch-driven revenue moved\") and in the sensitivity table.")

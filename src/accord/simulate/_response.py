@@ -19,16 +19,6 @@ CONFLICT = ("retain", "upsell", "reactivate")
 BLIND_INTENTS = frozenset({"reactivate", "winback", "acquire"})
 """Intents that make no sense to a customer who just bought."""
 SEGMENT_LIFT = np.array([1.0, 0.9, 0.8])
-VALUE_MONTHS = {
-    "upsell": 3.0,
-    "retain": 6.0,
-    "reactivate": 3.0,
-    "winback": 3.0,
-    "nurture": 2.0,
-    "acquire": 2.0,
-    "schedule": 3.0,
-}
-"""Revenue of a conversion, in months of the customer's ARPU (before any discount)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +85,7 @@ def respond(
     if contradictory:
         convert *= p.contradiction_factor
     if engaged and uniform(*key, 3) < convert:
-        value = float(c.arpu[i]) * VALUE_MONTHS.get(intent, 0.0) * (1 - discount / 100)
+        value = float(c.arpu[i]) * p.value_months.get(intent, 0.0) * (1 - discount / 100)
         if intent == "retain":
             out.append(Reaction(6 * HOUR, "conversion", {"kind": "retained"}, value))
         elif intent == "schedule":

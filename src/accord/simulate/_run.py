@@ -18,19 +18,48 @@ from accord.simulate._agents import fleet
 from accord.simulate._arms import (
     Coordinated,
     Uncoordinated,
+    Verdict,
     example_policy_text,
     with_fleet_seats,
 )
 from accord.simulate._company import DAY, START, customer_id
 from accord.simulate._engine import Arm, Engine
 from accord.simulate._metrics import ArmMetrics
-from accord.simulate._params import SENSITIVITY_KEYS, SimConfig, scaled
+from accord.simulate._params import (
+    SENSITIVITY_KEYS,
+    SimConfig,
+    scaled_config,
+    sensitivity_value,
+)
 
 ASSUMPTIONS = (
     "Customer reactions come from a response model whose effects (contact fatigue, "
     "mixed signals, contact after a purchase or an opt-out) are model assumptions, "
-    "not measurements; see config.response and sensitivity."
+    "not measurements; see config.response and sensitivity. Headline figures are means over "
+    "several seeds with a 95 % Student-t interval (summary); arms holds the first seed in detail."
 )
+INTERVAL = "95 % Student-t interval of the mean over seeds (low = high = mean with one seed)"
+SUMMARY = {
+    "sends_after_opt_out": "sends_after_opt_out",
+    "reengage_after_purchase": "sends_after_purchase",
+    "contradictions": "contradictory",
+    "collision_touches": "collision_touches",
+    "complaints": "complaints",
+    "unsubscribes": "unsubscribes",
+    "conversions": "conversions",
+    "revenue": "revenue",
+    "incremental_revenue": "incremental_revenue",
+    "channel_spend": "spend",
+    "net_value": "net_value",
+    "touches_per_customer_week": "touches_per_customer_week_mean",
+}
+"""``results.json`` ``summary[arm][metric]``: the stable names tools read, and where each comes
+from in a seed's arm."""
+SUMMARY_ARMS = {"uncoordinated": "without", "accord": "with", "policy": "policy"}
+_T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+        2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+"""Two-sided 95 % Student-t quantiles for 1..30 degrees of freedom."""
 SMALL_RUN = 200_000
 """Customer-days up to which the simulation's store lives on a RAM-backed filesystem."""
 
@@ -51,7 +80,9 @@ HEADLINE = (
     "complaints",
     "conversions",
     "revenue",
+    "incremental_revenue",
     "spend",
+    "net_value",
 )
 
 
@@ -79,7 +110,33 @@ def load_policies(policy_file: str | Path | None) -> list[PolicyArm]:
     return arms
 
 
+class Untouched(Uncoordinated):
+    """The same customers with no agent touching them: the baseline incremental revenue is
+    measured against."""
+
+    name = "untouched"
+    label = "Untouched"
+
+    def decide(
+        self, agent: Any, pick: Any, at: float, now: float, value: float | None = None
+    ) -> Verdict:
+        return Verdict("stop")
+
+
+def interval(xs: list[float]) -> dict[str, float]:
+    """Mean and 95 % Student-t interval of the mean."""
+    a = np.asarray(xs, dtype=np.float64)
+    mean = float(a.mean())
+    if len(a) < 2:
+        return {"mean": round(mean, 2), "low": round(mean, 2), "high": round(mean, 2)}
+    t = _T95[min(len(a) - 1, len(_T95)) - 1] if len(a) <= 31 else 1.96
+    half = t * float(a.std(ddof=1)) / float(np.sqrt(len(a)))
+    return {"mean": round(mean, 2), "low": round(mean - half, 2), "high": round(mean + half, 2)}
+
+
 def factory(name: str, label: str, policy: Policy | None, *, small: bool) -> Callable[[], Arm]:
+    if name == "untouched":
+        return Untouched
     if policy is None:
         return Uncoordinated
     return lambda: Coordinated(policy, name=name, label=label, in_memory_fs=small)
@@ -119,6 +176,8 @@ def summarize(m: ArmMetrics, cfg: SimConfig) -> dict[str, Any]:
         "touch_conversions": int(c["touch_conversions"]),
         "revenue": round(float(c["revenue"]), 2),
         "touch_revenue": round(float(c["touch_revenue"]), 2),
+        "touch_incremental_revenue": round(float(c["touch_incremental_revenue"]), 2),
+        "organic_revenue": round(float(c["organic_revenue"]), 2),
         "spend": round(float(c["spend"]), 2),
         "proposals": int(c["proposals"]),
         "delivered": int(c["delivered"]),
@@ -128,6 +187,10 @@ def summarize(m: ArmMetrics, cfg: SimConfig) -> dict[str, Any]:
         "flag": int(c["flag"]),
         "revoked_before_send": int(c["revoked_before_send"]),
         "self_suppressed": int(c["self_suppressed"]),
+        "retries": int(c["retries"]),
+        "deferred_dropped": int(c["deferred_dropped"]),
+        "approved_deferred": int(c["approved_deferred"]),
+        "amends_accepted": int(c["amends_accepted"]),
         "context_writes": int(c["context_writes"]),
         "churned_at_end": int(c["churned_at_end"]),
         "events": {k[6:]: int(v) for k, v in sorted(c.items()) if k.startswith("event:")},
@@ -209,11 +272,28 @@ def pick_timeline(metrics: dict[str, ArmMetrics], cfg: SimConfig) -> dict[str, A
     return {"customer": customer_id(who), "start": window[0], "end": window[1], "arms": arms}
 
 
+def priced(arms: dict[str, dict[str, Any]], baseline: dict[str, Any], cfg: SimConfig) -> None:
+    """Add incremental revenue (against the untouched baseline of the same customers and seed)
+    and net value (incremental revenue − channel spend − priced unsubscribes and complaints)."""
+    for a in arms.values():
+        a["incremental_revenue"] = round(
+            a["touch_incremental_revenue"] + a["organic_revenue"] - baseline["organic_revenue"], 2
+        )
+        a["net_value"] = round(
+            a["incremental_revenue"]
+            - a["spend"]
+            - cfg.unsubscribe_value * a["unsubscribes"]
+            - cfg.complaint_value * a["complaints"],
+            2,
+        )
+
+
 def sensitivity(
     cfg: SimConfig, arms: list[PolicyArm], progress: Progress | None = None
 ) -> dict[str, Any]:
-    """One at a time: halve and double each key parameter; the accord-minus-uncoordinated
-    deltas of revenue and unsubscribes, on a small company."""
+    """One at a time: halve and double each key assumption; the accord-minus-uncoordinated
+    deltas of bookings, incremental revenue, net value and unsubscribes, on a smaller company
+    (one seed: the table shows direction and size, the headline shows the spread)."""
     if cfg.sensitivity_customers <= 0:
         return {"rows": [], "customers": 0}
     small = replace(
@@ -224,33 +304,41 @@ def sensitivity(
     )
     cases: list[tuple[str, float]] = [("baseline", 1.0)]
     cases += [(k, f) for k in SENSITIVITY_KEYS for f in (0.5, 2.0)]
+    pairs = [("untouched", "Untouched", None), *arms[:2]]
     rows = []
     for done, (key, factor) in enumerate(cases):
-        params = cfg.response if key == "baseline" else scaled(cfg.response, key, factor)
-        run = replace(small, response=params)
+        run = small if key == "baseline" else scaled_config(small, key, factor)
         res = {
-            name: run_arm(run, factory(name, label, pol, small=True)).c
-            for name, label, pol in arms[:2]
+            name: summarize(run_arm(run, factory(name, label, pol, small=True)), run)
+            for name, label, pol in pairs
         }
+        base = res.pop("untouched")
+        priced(res, base, run)
         u, a = res["uncoordinated"], res["accord"]
         rows.append(
             {
                 "parameter": key,
                 "factor": factor,
-                "value": None if key == "baseline" else getattr(params, key),
-                "revenue_without": round(float(u["revenue"]), 2),
-                "revenue_with": round(float(a["revenue"]), 2),
-                "unsubscribes_without": int(u["unsubscribes"]),
-                "unsubscribes_with": int(a["unsubscribes"]),
-                "revenue_delta": round(float(a["revenue"] - u["revenue"]), 2),
-                "unsubscribe_delta": int(a["unsubscribes"] - u["unsubscribes"]),
-                "complaint_delta": int(a["complaints"] - u["complaints"]),
-                "conversion_delta": int(a["conversions"] - u["conversions"]),
+                "value": None if key == "baseline" else sensitivity_value(run, key),
+                "revenue_without": u["revenue"],
+                "revenue_with": a["revenue"],
+                "revenue_delta": round(a["revenue"] - u["revenue"], 2),
+                "incremental_without": u["incremental_revenue"],
+                "incremental_with": a["incremental_revenue"],
+                "incremental_delta": round(
+                    a["incremental_revenue"] - u["incremental_revenue"], 2
+                ),
+                "net_value_delta": round(a["net_value"] - u["net_value"], 2),
+                "unsubscribes_without": u["unsubscribes"],
+                "unsubscribes_with": a["unsubscribes"],
+                "unsubscribe_delta": a["unsubscribes"] - u["unsubscribes"],
+                "complaint_delta": a["complaints"] - u["complaints"],
+                "conversion_delta": a["conversions"] - u["conversions"],
             }
         )
         if progress is not None:
             progress("sensitivity", done + 1, len(cases))
-    return {"customers": small.customers, "days": small.days, "rows": rows}
+    return {"customers": small.customers, "days": small.days, "seed": small.seed, "rows": rows}
 
 
 def _day_progress(progress: Progress | None, name: str, days: int) -> Callable[[int], None] | None:
@@ -260,31 +348,67 @@ def _day_progress(progress: Progress | None, name: str, days: int) -> Callable[[
     return lambda day: report(name, day + 1, days)
 
 
+def summary(per_seed: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """``summary[arm][metric]`` and ``difference[arm][metric]`` (arm minus the uncoordinated
+    arm, paired by seed), each ``{"mean", "low", "high"}``."""
+    out: dict[str, Any] = {}
+    diff: dict[str, Any] = {}
+    for name, key in SUMMARY_ARMS.items():
+        if name not in per_seed[0]:
+            continue
+        out[key] = {m: interval([s[name][src] for s in per_seed]) for m, src in SUMMARY.items()}
+        if name != "uncoordinated":
+            diff[key] = {
+                m: interval([s[name][src] - s["uncoordinated"][src] for s in per_seed])
+                for m, src in SUMMARY.items()
+            }
+    return {"summary": out, "difference": diff}
+
+
 def simulate(
     cfg: SimConfig, *, policy_file: str | Path | None = None, progress: Progress | None = None
 ) -> dict[str, Any]:
-    """The whole job: every arm on the same company and seed, then the extras."""
+    """The whole job: every arm on the same companies (one per seed), the untouched baseline
+    of each, then the extras (timeline and attribution on the first seed, sensitivity)."""
     from accord.simulate._attribution import attribution_report
 
     started = time.perf_counter()
     arms = load_policies(policy_file)
     small = cfg.customers * cfg.days <= SMALL_RUN
-    metrics: dict[str, ArmMetrics] = {}
-    timings = {}
-    for name, label, policy in arms:
-        t = time.perf_counter()
-        make = factory(name, label, policy, small=small)
-        metrics[name] = run_arm(cfg, make, _day_progress(progress, name, cfg.days))
-        timings[name] = round(time.perf_counter() - t, 2)
+    seeds = [cfg.seed + k for k in range(cfg.seeds)]
+    per_seed: list[dict[str, dict[str, Any]]] = []
+    first: dict[str, ArmMetrics] = {}
+    timings: dict[str, float] = {}
+    for k, seed in enumerate(seeds):
+        run = replace(cfg, seed=seed) if k == 0 else replace(
+            cfg, seed=seed, attribution_sample=0, timeline_sample=0
+        )
+        row: dict[str, dict[str, Any]] = {}
+        for name, label, policy in [("untouched", "Untouched", None), *arms]:
+            t = time.perf_counter()
+            make = factory(name, label, policy, small=small)
+            task = name if cfg.seeds == 1 else f"{name} (seed {seed})"
+            m = run_arm(run, make, _day_progress(progress, task, cfg.days))
+            timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - t, 2)
+            row[name] = {"label": label, **summarize(m, run)}
+            if k == 0:
+                first[name] = m
+        base = row.pop("untouched")
+        priced(row, base, run)
+        row["untouched"] = base
+        per_seed.append(row)
+    first.pop("untouched")
     results: dict[str, Any] = {
         "note": ASSUMPTIONS,
         "config": cfg.summary(),
-        "arms": {
-            name: {"label": label, **summarize(metrics[name], cfg)} for name, label, _ in arms
-        },
+        "seeds": seeds,
+        "interval": INTERVAL,
+        **summary(per_seed),
+        "arms": {name: per_seed[0][name] for name, _, _ in arms},
+        "baseline": per_seed[0]["untouched"],
         "headline": list(HEADLINE),
-        "timeline": pick_timeline(metrics, cfg),
-        "attribution": attribution_report(metrics, cfg),
+        "timeline": pick_timeline(first, cfg),
+        "attribution": attribution_report(first, cfg),
     }
     results["sensitivity"] = sensitivity(cfg, arms, progress)
     timings["total"] = round(time.perf_counter() - started, 2)
