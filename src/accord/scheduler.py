@@ -10,12 +10,11 @@ replica that dies mid-pass leaves every row as it was or fully advanced: no leas
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from accord._passes import Passes
 from accord.store import _scheduled as kept
 
 if TYPE_CHECKING:
@@ -44,8 +43,8 @@ class Scheduler:
 
     def __init__(self, service: Accord, *, interval: float = 1.0, batch: int = 200) -> None:
         self.service, self.interval, self.batch = service, interval, batch
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._passes = Passes(lambda: self.run_once().total, name="accord-scheduler",
+                              interval=self.interval)
 
     def run_once(self) -> SchedulerReport:
         report = SchedulerReport()
@@ -65,18 +64,8 @@ class Scheduler:
         return report
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="accord-scheduler", daemon=True)
-        self._thread.start()
+        self._passes.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        self._passes.stop()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            busy = False
-            with contextlib.suppress(Exception):  # the next pass retries; rows are durable
-                busy = self.run_once().total > 0
-            if not busy:
-                self._stop.wait(self.interval)

@@ -13,8 +13,6 @@ Message-ID / Idempotency-Key (the touch id), which is how providers drop duplica
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -23,6 +21,7 @@ import orjson
 
 from accord import _holdout, gate
 from accord._ids import new_id
+from accord._passes import Passes
 from accord.bus import Message
 from accord.delivery._links import UnsubscribeLinks
 from accord.delivery._message import DeliveryFailed, Outbound, Sender
@@ -72,8 +71,8 @@ class Dispatcher:
         self.owner = new_id("dsp")
         self.links = (UnsubscribeLinks(unsubscribe_secret(service), base_url)
                       if base_url else None)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._passes = Passes(lambda: self.run_once().total, name="accord-dispatcher",
+                              interval=self.interval)
 
     # -- one pass ---------------------------------------------------------------------------
 
@@ -196,13 +195,10 @@ class Dispatcher:
     # -- in the background ------------------------------------------------------------------
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="accord-dispatcher", daemon=True)
-        self._thread.start()
+        self._passes.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        self._passes.stop()
         self.close()
 
     def close(self) -> None:
@@ -212,13 +208,6 @@ class Dispatcher:
             if close is not None:
                 close()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            busy = False
-            with contextlib.suppress(Exception):  # the next pass retries; rows are durable
-                busy = self.run_once().total > 0
-            if not busy:
-                self._stop.wait(self.interval)
 
 
 def unsubscribe_secret(service: Accord) -> str:
