@@ -11,7 +11,7 @@ import math
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -246,6 +246,9 @@ class Proposal(_Model):
                                          description="a retry with the same key and body gets "
                                                      "the same decision")
     deliver: Deliver | None = Field(default=None, description="deliver a go through Accord")
+    accept: list[Literal["offer", "channel", "time"]] | None = Field(
+        default=None, max_length=3, description="the amends the agent accepts: when the "
+        "variant passes, the answer is a go with it applied (see `applied`)")
 
 
 class Reason(_Model):
@@ -273,6 +276,9 @@ class Decision(_Model):
     shadow: list[Reason] = Field(default_factory=list,
                                  description="what rules in shadow mode would have done")
     preempted: list[str] = Field(default_factory=list, description="touch ids this go revoked")
+    applied: dict[str, Any] = Field(default_factory=dict, description="the accepted amend this "
+                                    "go carries (offer, channel, at); the touch, commitment and "
+                                    "delivery use the variant")
     approval: str | None = Field(default=None,
                                  description="for flag: pending, approved or rejected")
     parent_decision: str | None = None

@@ -150,9 +150,13 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
                     return replayed
             snap = self._snapshot(tx, row, p, at)
             ph.mark("snapshot")
-            verdict = _holdout.decide(p.customer, gate.evaluate(p, at, snap, self.policy),
+            verdict = _holdout.decide(p.customer, gate.evaluate(p, at, snap, self.policy,
+                                                                now=self.clock()),
                                       self.policy)
             ph.mark("evaluate")
+            if verdict.proposal is not None:  # an accepted amend: the variant is what goes
+                p = verdict.proposal
+                at = p.at.timestamp() if p.at else at
             decision = self._record(tx, row, p, at, verdict, request_hash, decision_id,
                                     published)
             sql.save_chain(tx, row)  # a decision never changes the context itself
@@ -224,7 +228,8 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
             retry_at=None if v.retry_at is None else to_datetime(v.retry_at),
             touch_id=touch_id, context_version=row.version,
             policy_version=self.policy.version, amend=v.amend, shadow=v.shadow,
-            preempted=v.preempt, approval="pending" if v.outcome is Outcome.FLAG else None,
+            preempted=v.preempt, applied=v.applied,
+            approval="pending" if v.outcome is Outcome.FLAG else None,
             parent_decision=parent_decision, at=to_datetime(at), decided_at=to_datetime(now),
             proposal=p)
         body = decision.model_dump_json()
@@ -248,6 +253,10 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
                 outbox.enqueue(tx, p.customer, touch_id, p.agent, p.channel, p.deliver.to,
                                p.deliver.model_dump(exclude_none=True), at, now)
             if p.offer is not None and p.offer.product is not None:
+                if self.policy.spec.commitments.own_offer == "update":  # replaces its own
+                    tx.execute("UPDATE commitments SET status = 'superseded' WHERE customer = ? "
+                               "AND agent = ? AND product = ? AND status = 'active'",
+                               (p.customer, p.agent, p.offer.product))
                 valid = self.policy.spec.commitments.default_valid_for
                 if p.offer.valid_for:
                     from accord._time import parse_duration
@@ -424,7 +433,7 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
                                     "at": at, "decision_id": follow_up})
             if approve:
                 v = _holdout.decide(p.customer, gate.evaluate(
-                    p, at, self._snapshot(tx, row, p, at), self.policy,
+                    p, at, self._snapshot(tx, row, p, at), self.policy, now=now,
                     approval=f"approved by {reviewer}" + (f": {note}" if note else "")),
                     self.policy)
             else:
