@@ -107,14 +107,15 @@ class Calls:
                  trace_id: str | None = None, parent_id: str | None = None,
                  idempotency_key: str | None = None, topic: str | None = None,
                  value: float | None = None, reversible: bool = True,
-                 deliver: dict[str, Any] | None = None) -> Call[Decision]:
+                 deliver: dict[str, Any] | None = None,
+                accept: list[str] | None = None) -> Call[Decision]:
         if isinstance(cost, int | float) and not isinstance(cost, bool):
             cost = {"usd": float(cost)}
         body = _drop_none({"agent": agent, "customer": customer, "action": action,
                            "channel": channel, "intent": intent, "offer": offer, "cost": cost,
                            "at": _iso(at), "trace_id": trace_id, "parent_id": parent_id,
                            "topic": topic, "value": value, "reversible": reversible,
-                           "deliver": deliver})
+                           "deliver": deliver, "accept": accept})
         key = idempotency_key or uuid.uuid4().hex
         return Call("POST", "/v1/proposals", Decision, body, headers={"Idempotency-Key": key})
 

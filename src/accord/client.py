@@ -126,13 +126,14 @@ class Client(Calls):
                 trace_id: str | None = None, parent_id: str | None = None,
                 idempotency_key: str | None = None, topic: str | None = None,
                 value: float | None = None, reversible: bool = True,
-                deliver: dict[str, Any] | None = None) -> Decision:
+                deliver: dict[str, Any] | None = None,
+                accept: list[str] | None = None) -> Decision:
         """Ask the gate (see ``Accord.propose``)."""
         return self._run(self._propose(
             agent, customer, channel=channel, intent=intent, action=action, offer=offer,
             cost=cost, at=at, trace_id=trace_id, parent_id=parent_id,
             idempotency_key=idempotency_key, topic=topic, value=value, reversible=reversible,
-            deliver=deliver))
+            deliver=deliver, accept=accept))
 
     def submit(self, p: Proposal, *, decision_id: str | None = None) -> Decision:
         return self._run(self._submit(p, decision_id=decision_id))
@@ -372,13 +373,14 @@ class AsyncClient(Calls):
                       trace_id: str | None = None, parent_id: str | None = None,
                       idempotency_key: str | None = None, topic: str | None = None,
                       value: float | None = None, reversible: bool = True,
-                deliver: dict[str, Any] | None = None) -> Decision:
+                deliver: dict[str, Any] | None = None,
+                accept: list[str] | None = None) -> Decision:
         """Ask the gate (see ``Accord.propose``)."""
         return await self._run(self._propose(
             agent, customer, channel=channel, intent=intent, action=action, offer=offer,
             cost=cost, at=at, trace_id=trace_id, parent_id=parent_id,
             idempotency_key=idempotency_key, topic=topic, value=value, reversible=reversible,
-            deliver=deliver))
+            deliver=deliver, accept=accept))
 
     async def submit(self, p: Proposal, *, decision_id: str | None = None) -> Decision:
         return await self._run(self._submit(p, decision_id=decision_id))

@@ -108,7 +108,8 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
                 trace_id: str | None = None, parent_id: str | None = None,
                 idempotency_key: str | None = None, topic: str | None = None,
                 value: float | None = None, reversible: bool = True,
-                deliver: dict[str, Any] | None = None) -> Decision:
+                deliver: dict[str, Any] | None = None,
+                accept: list[str] | None = None) -> Decision:
         """Ask the gate. Returns the decision; a go already holds the customer's contact slot
         (and, with ``deliver``, is queued for the dispatcher to send)."""
         if isinstance(cost, int | float) and not isinstance(cost, bool):
@@ -117,7 +118,7 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
             p = Proposal(agent=agent, customer=customer, action=action, channel=channel,
                          intent=intent, offer=offer, cost=cost, at=at, trace_id=trace_id,
                          parent_id=parent_id, idempotency_key=idempotency_key, topic=topic,
-                         value=value, reversible=reversible, deliver=deliver)
+                         value=value, reversible=reversible, deliver=deliver, accept=accept)
         except ValidationError as exc:
             raise invalid(exc) from None
         return self.submit(p)
