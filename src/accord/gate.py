@@ -95,6 +95,7 @@ class Verdict:
     incidents: list[str] = field(default_factory=list)
     applied: dict[str, Any] = field(default_factory=dict)  # the accepted amend that went
     proposal: Proposal | None = None  # the variant decided, when an amend was applied
+    asked: Verdict | None = None  # then: the verdict on the proposal as asked
 
 
 def cel_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -140,6 +141,8 @@ def _apply_amend(p: Proposal, at: float, snap: Snapshot, policy: Policy, v: Verd
     accepted = set(p.accept or ())
     applied: dict[str, Any] = {k: v.amend[k] for k in ("offer", "channel")
                                if k in accepted and k in v.amend}
+    if p.deliver is not None:
+        applied.pop("channel", None)  # the delivery's address belongs to the asked channel
     new_at = at
     if "time" in accepted and "at" in v.amend and v.retry_at is not None:
         applied["at"] = v.amend["at"]
@@ -163,7 +166,7 @@ def _apply_amend(p: Proposal, at: float, snap: Snapshot, policy: Policy, v: Verd
         rule="amend", effect=Outcome.GO, refs={"applied": applied},
         message=f"go with the variant the proposal accepts: {said} (as asked, it would be "
                 f"{v.outcome.value})")]
-    again.applied, again.proposal = applied, variant
+    again.applied, again.proposal, again.asked = applied, variant, v
     again.amend = {}
     return again
 

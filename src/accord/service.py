@@ -156,8 +156,7 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
                                       self.policy)
             ph.mark("evaluate")
             if verdict.proposal is not None:  # an accepted amend: the variant is what goes
-                p = verdict.proposal
-                at = p.at.timestamp() if p.at else at
+                verdict, p, at = self._variant(tx, row, p, at, verdict)
             decision = self._record(tx, row, p, at, verdict, request_hash, decision_id,
                                     published)
             sql.save_chain(tx, row)  # a decision never changes the context itself
@@ -165,6 +164,23 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
             ph.done(decision)
         self.bus.publish(published)
         return decision
+
+    def _variant(self, tx: Tx, row: CustomerRow, p: Proposal, at: float,
+                 v: gate.Verdict) -> tuple[gate.Verdict, Proposal, float]:
+        """The verdict, proposal and time to record for an accepted amend. A later time was
+        decided on the history read around the asked one: it is decided once more on the
+        history around the new time, and the asked proposal's verdict stands if it fails."""
+        assert v.proposal is not None
+        variant = v.proposal
+        new_at = variant.at.timestamp() if variant.at else at
+        if new_at == at:
+            return v, variant, at
+        again = gate.evaluate(variant, new_at, self._snapshot(tx, row, variant, new_at),
+                              self.policy, now=self.clock(), _amend=False)
+        if again.outcome is not Outcome.GO:
+            assert v.asked is not None
+            return v.asked, p, at
+        return v, variant, new_at
 
     def propose_batch(self, proposals: Sequence[Proposal | dict[str, Any]], *,
                       idempotency_key: str | None = None) -> list[Decision]:

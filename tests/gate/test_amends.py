@@ -115,3 +115,22 @@ def test_a_seat_updating_its_own_offer_follows_the_policy_choice(
     else:
         assert d.outcome is Outcome.STOP and "offer" not in d.amend
         assert "own_offer: stop" in d.reasons[0].message
+
+
+def test_an_accepted_time_goes_at_the_moment_the_windows_clear(any_acc: Accord) -> None:
+    assert any_acc.propose("upsell", "c1", channel="email", intent="upsell").go
+    asked = any_acc.propose("email-cadence", "c1", channel="email", intent="nurture")
+    assert asked.outcome is Outcome.DEFER and asked.retry_at is not None
+    d = any_acc.submit(Proposal(agent="email-cadence", customer="c1", channel="email",
+                                intent="nurture", accept=["time"]))
+    assert d.go and d.applied == {"at": asked.amend["at"]}
+    assert d.touch_id is not None and any_acc.touch(d.touch_id).at == asked.retry_at
+    assert d.at == asked.retry_at  # the decision is about the variant's time
+
+
+def test_a_delivery_keeps_its_channel_even_when_another_is_accepted(any_acc: Accord) -> None:
+    any_acc.record_event("c1", "opt_out", data={"channel": "email"})
+    d = any_acc.submit(Proposal(agent="reengage", customer="c1", channel="email",
+                                intent="reactivate", accept=["channel"],
+                                deliver={"to": "c1@example.com", "subject": "hi", "text": "x"}))
+    assert d.outcome is Outcome.STOP and d.applied == {} and d.amend["channel"] == "sms"
