@@ -251,7 +251,8 @@ def _evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     else:
         preempt = []
     if outcome is Outcome.STOP and _amend and len(seat.mandate.channels) > 1:
-        _suggest_channel(p, at, snap, policy, seat, reasons, amend, live_now)
+        _suggest_channel(p, at, snap, policy, seat, reasons, amend, live_now,
+                         now + policy.spec.settings.commit_horizon)
     return Verdict(outcome, reasons, retry_at, amend, shadow, preempt, incidents)
 
 
@@ -749,7 +750,7 @@ def _retry(p: Proposal, at: float, snap: Snapshot | list[TouchView], policy: Pol
 
 def _suggest_channel(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: AgentSpec,
                      reasons: list[Reason], amend: dict[str, Any],
-                     live: list[TouchView] | None) -> None:
+                     live: list[TouchView] | None, final_before: float) -> None:
     """The first other channel of the seat's mandate on which ``p`` would not be stopped.
 
     Only what depends on the channel is decided again (the conditions that apply to the other
@@ -772,7 +773,7 @@ def _suggest_channel(p: Proposal, at: float, snap: Snapshot, policy: Policy, sea
         _conditions(other, at, snap, policy, seat, outbound, found, [], [])
         if any(r.effect is Outcome.STOP for r in found):
             continue
-        hits, _, _ = _windows(other, at, live, times, policy)
+        hits, _, _ = _windows(other, at, live, times, policy, (), final_before)
         if not any(h.spec.mode != "shadow" and h.spec.effect == "stop" for h in hits):
             amend["channel"] = channel
             return
