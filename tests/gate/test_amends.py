@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accord import Accord
+from accord import Accord, InvalidInput
 from accord.gate import Snapshot, evaluate
 from accord.model import Outcome, Proposal
 from accord.policy import Policy
@@ -134,3 +134,11 @@ def test_a_delivery_keeps_its_channel_even_when_another_is_accepted(any_acc: Acc
                                 intent="reactivate", accept=["channel"],
                                 deliver={"to": "c1@example.com", "subject": "hi", "text": "x"}))
     assert d.outcome is Outcome.STOP and d.applied == {} and d.amend["channel"] == "sms"
+
+
+def test_an_unknown_variant_to_accept_is_refused_naming_the_field_and_the_choices(
+        acc: Accord) -> None:
+    with pytest.raises(InvalidInput) as err:
+        acc.propose("upsell", "c1", channel="email", intent="upsell", accept=["price"])
+    assert err.value.where == "accept.0"
+    assert "'offer', 'channel' or 'time'" in str(err.value)
