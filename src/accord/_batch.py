@@ -109,10 +109,14 @@ def propose_batch(svc: Accord, proposals: list[Proposal]) -> list[Decision]:
                 c = cands[i]
                 snap = svc._snapshot(tx, row, c.proposal, c.at)
                 v = _holdout.decide(c.proposal.customer, gate.evaluate(
-                    c.proposal, c.at, snap, policy, hold=set(won)), policy)
+                    c.proposal, c.at, snap, policy, hold=set(won), now=svc.clock()), policy)
                 if v.outcome is not Outcome.GO:
                     _explain(v, c.proposal, won)
-                d = svc._record(tx, row, c.proposal, c.at, v, hashes[i], None, published)
+                p, at = c.proposal, c.at
+                if v.proposal is not None:  # an accepted amend: the variant is what goes
+                    p = v.proposal
+                    at = p.at.timestamp() if p.at else at
+                d = svc._record(tx, row, p, at, v, hashes[i], None, published)
                 if d.touch_id is not None:
                     won[d.touch_id] = d
                 answers[i] = d

@@ -109,14 +109,16 @@ class Calls:
                  idempotency_key: str | None = None, topic: str | None = None,
                  value: float | None = None, reversible: bool = True,
                  deliver: dict[str, Any] | None = None, on_defer: str = "drop",
-                 deadline: Any = None) -> Call[Decision]:
+                 deadline: Any = None,
+                 accept: list[str] | None = None) -> Call[Decision]:
         if isinstance(cost, int | float) and not isinstance(cost, bool):
             cost = {"usd": float(cost)}
         body = _drop_none({"agent": agent, "customer": customer, "action": action,
                            "channel": channel, "intent": intent, "offer": offer, "cost": cost,
                            "at": _iso(at), "trace_id": trace_id, "parent_id": parent_id,
                            "topic": topic, "value": value, "reversible": reversible,
-                           "deliver": deliver, "deadline": _iso(deadline)})
+                           "deliver": deliver, "deadline": _iso(deadline),
+                           "accept": accept})
         if on_defer != "drop":
             body["on_defer"] = on_defer
         key = idempotency_key or uuid.uuid4().hex

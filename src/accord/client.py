@@ -128,13 +128,15 @@ class Client(Calls):
                 idempotency_key: str | None = None, topic: str | None = None,
                 value: float | None = None, reversible: bool = True,
                 deliver: dict[str, Any] | None = None, on_defer: str = "drop",
-                deadline: Any = None) -> Decision:
+                deadline: Any = None,
+                accept: list[str] | None = None) -> Decision:
         """Ask the gate (see ``Accord.propose``)."""
         return self._run(self._propose(
             agent, customer, channel=channel, intent=intent, action=action, offer=offer,
             cost=cost, at=at, trace_id=trace_id, parent_id=parent_id,
             idempotency_key=idempotency_key, topic=topic, value=value, reversible=reversible,
-            deliver=deliver, on_defer=on_defer, deadline=deadline))
+            deliver=deliver, on_defer=on_defer, deadline=deadline,
+            accept=accept))
 
     def submit(self, p: Proposal, *, decision_id: str | None = None) -> Decision:
         return self._run(self._submit(p, decision_id=decision_id))
@@ -381,13 +383,15 @@ class AsyncClient(Calls):
                       idempotency_key: str | None = None, topic: str | None = None,
                       value: float | None = None, reversible: bool = True,
                 deliver: dict[str, Any] | None = None, on_defer: str = "drop",
-                deadline: Any = None) -> Decision:
+                deadline: Any = None,
+                accept: list[str] | None = None) -> Decision:
         """Ask the gate (see ``Accord.propose``)."""
         return await self._run(self._propose(
             agent, customer, channel=channel, intent=intent, action=action, offer=offer,
             cost=cost, at=at, trace_id=trace_id, parent_id=parent_id,
             idempotency_key=idempotency_key, topic=topic, value=value, reversible=reversible,
-            deliver=deliver, on_defer=on_defer, deadline=deadline))
+            deliver=deliver, on_defer=on_defer, deadline=deadline,
+            accept=accept))
 
     async def submit(self, p: Proposal, *, decision_id: str | None = None) -> Decision:
         return await self._run(self._submit(p, decision_id=decision_id))

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from accord._time import format_duration, iso, to_datetime, to_epoch
-from accord.model import Outcome, Proposal, Reason
+from accord.model import Offer, Outcome, Proposal, Reason
 from accord.policy import Policy, _cel, _closure
 from accord.policy._cost import TOUCHES_IN_CONDITIONS
 from accord.policy._schema import AgentSpec
@@ -93,6 +93,9 @@ class Verdict:
     shadow: list[Reason] = field(default_factory=list)
     preempt: list[str] = field(default_factory=list)
     incidents: list[str] = field(default_factory=list)
+    applied: dict[str, Any] = field(default_factory=dict)  # the accepted amend that went
+    proposal: Proposal | None = None  # the variant decided, when an amend was applied
+    asked: Verdict | None = None  # then: the verdict on the proposal as asked
 
 
 def cel_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +111,8 @@ def cel_fields(fields: dict[str, Any]) -> dict[str, Any]:
 
 def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
              context_only: bool = False, approval: str | None = None,
-             hold: Collection[str] = (), _amend: bool = True) -> Verdict:
+             hold: Collection[str] = (), now: float | None = None,
+             _amend: bool = True) -> Verdict:
     """Decide ``p`` at time ``at`` (``now`` in conditions) against ``snap`` under ``policy``.
 
     ``context_only`` evaluates just what an event can change (seat, mandate, conditions): it
@@ -117,7 +121,67 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     rule had asked for one, while stops and defers still hold — and the outcome that follows
     (a go that pre-empts, say) is the one recorded. ``hold`` names pending touches that may not
     be pre-empted (a planning round's own goes: ``arbitration``); they block as usual.
+    ``now`` is the time of deciding (``at`` when not given): a pending touch due before ``now``
+    plus the policy's ``commit_horizon`` is final and is never pre-empted.
+
+    A proposal that names what it accepts (``accept``: offer, channel, time) and is not a go
+    gets the amend applied when the variant passes every rule in its own evaluation: the
+    verdict is a go with ``applied`` (what changed), a reason ``amend``, and ``proposal``.
     """
+    v = _evaluate(p, at, snap, policy, context_only=context_only, approval=approval,
+                  hold=hold, now=at if now is None else now, _amend=_amend)
+    if v.outcome is Outcome.GO or not p.accept or context_only or not _amend:
+        return v
+    return _apply_amend(p, at, snap, policy, v, approval, hold, at if now is None else now)
+
+
+def _apply_amend(p: Proposal, at: float, snap: Snapshot, policy: Policy, v: Verdict,
+                 approval: str | None, hold: Collection[str], now: float) -> Verdict:
+    """The verdict on the accepted variant of ``p``, if it is a go; else ``v`` as it was."""
+    accepted = set(p.accept or ())
+    applied: dict[str, Any] = {k: v.amend[k] for k in ("offer", "channel")
+                               if k in accepted and k in v.amend}
+    if p.deliver is not None:
+        applied.pop("channel", None)  # the delivery's address belongs to the asked channel
+    new_at = at
+    if "time" in accepted and "at" in v.amend and v.retry_at is not None:
+        applied["at"] = v.amend["at"]
+        new_at = v.retry_at
+    if not applied:
+        return v
+    update: dict[str, Any] = {}
+    if "offer" in applied:
+        update["offer"] = Offer.model_validate(applied["offer"])
+    if "channel" in applied:
+        update["channel"] = applied["channel"]
+    if "at" in applied:
+        update["at"] = to_datetime(new_at)
+    variant = p.model_copy(update=update)
+    again = _evaluate(variant, new_at, snap, policy, context_only=False, approval=approval,
+                      hold=hold, now=now, _amend=False)
+    if again.outcome is not Outcome.GO:
+        return v
+    said = "; ".join(f"{k} {_said(k, applied[k])}" for k in applied)
+    again.reasons = [*v.reasons, *again.reasons, Reason.model_construct(
+        rule="amend", effect=Outcome.GO, refs={"applied": applied},
+        message=f"go with the variant the proposal accepts: {said} (as asked, it would be "
+                f"{v.outcome.value})")]
+    again.applied, again.proposal, again.asked = applied, variant, v
+    again.amend = {}
+    return again
+
+
+def _said(key: str, value: Any) -> str:
+    if key == "offer" and isinstance(value, dict):
+        return "→ " + ", ".join(f"{k}={value[k]}" for k in ("discount_pct", "price")
+                                if k in value) or "the earlier offer"
+    return f"→ {value}"
+
+
+def _evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
+              context_only: bool, approval: str | None, hold: Collection[str], now: float,
+              _amend: bool) -> Verdict:
+    """``evaluate`` without applying an amend."""
     reasons: list[Reason] = []
     shadow: list[Reason] = []
     amend: dict[str, Any] = {}
@@ -159,7 +223,10 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
             live = [t for t in live if not (t.status == "pending" and t.at + lease < at)]
         times = [t.at for t in live]
         # a cap of 0 blocks even with no touch
-        hits, preempt = _windows(p, at, live, times, policy, hold)
+        hits, preempt, final = _windows(p, at, live, times, policy, hold,
+                                        now + policy.spec.settings.commit_horizon)
+        if final:
+            _respects(final, policy, reasons)
         for h in hits:
             r = _window_reason(h, p, policy)
             (shadow if r.shadow else reasons).append(r)
@@ -184,7 +251,8 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     else:
         preempt = []
     if outcome is Outcome.STOP and _amend and len(seat.mandate.channels) > 1:
-        _suggest_channel(p, at, snap, policy, seat, reasons, amend, live_now)
+        _suggest_channel(p, at, snap, policy, seat, reasons, amend, live_now,
+                         now + policy.spec.settings.commit_horizon)
     return Verdict(outcome, reasons, retry_at, amend, shadow, preempt, incidents)
 
 
@@ -395,7 +463,18 @@ def _commitments(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons
                    if k in mine or k in c.offer if mine.get(k) != c.offer.get(k)]
         if not differs:
             continue
+        own = policy.spec.commitments.own_offer if c.agent == p.agent else "honour"
+        if own == "update":
+            continue  # the seat replaces its own offer; the new commitment supersedes it
         said = ", ".join(f"{k}={c.offer.get(k)}" for k in differs)
+        if own == "stop":
+            reasons.append(Reason.model_construct(
+                rule="commitment", effect=Outcome.STOP,
+                message=f"{p.agent} already offered {c.product} ({said}, valid until "
+                        f"{iso(c.valid_until)}; decision {c.decision_id}) and the policy "
+                        "(commitments.own_offer: stop) lets no seat change its own offer",
+                refs={"commitment": c.id, "agent": c.agent, "decision": c.decision_id}))
+            continue
         reasons.append(Reason.model_construct(
             rule="commitment", effect=Outcome(policy.spec.commitments.on_contradiction),
             message=f"contradicts {c.agent}'s earlier offer on {c.product} ({said}, valid until "
@@ -503,10 +582,13 @@ class _Hit:
 
 
 def _windows(p: Proposal, at: float, live: list[TouchView], times: list[float],
-             policy: Policy, hold: Collection[str] = ()) -> tuple[list[_Hit], list[str]]:
+             policy: Policy, hold: Collection[str] = (), final_before: float = float("-inf"),
+             ) -> tuple[list[_Hit], list[str], list[TouchView]]:
     """The windows that block ``p`` and the pending touches it pre-empts instead: when every
     blocking touch is a pending one of a lower seat (and not in ``hold``), and without them
-    nothing blocks."""
+    nothing blocks. When one of those is due before ``final_before`` (within the commit
+    horizon) its go is final: nothing is pre-empted, the windows block, and the third item
+    names the final goes that stood in the way."""
     hits = _window_hits(p, at, live, policy, times)  # a cap of 0 blocks even with no touch
     blockers = [h for h in hits if h.spec.mode != "shadow"]
     if blockers:
@@ -518,8 +600,24 @@ def _windows(p: Proposal, at: float, live: list[TouchView], times: list[float],
                 and all(t.id in pre for h in blockers for t in h.touches)
                 and not _blocking(_window_hits(
                     p, at, [t for t in live if t.id not in pre], policy))):
-            return [h for h in hits if h.spec.mode == "shadow"], sorted(_blocking(hits))
-    return hits, []
+            blocking = _blocking(hits)
+            final = [t for t in live if t.id in blocking and t.at <= final_before]
+            if final:
+                return hits, [], final
+            return [h for h in hits if h.spec.mode == "shadow"], sorted(blocking), []
+    return hits, [], []
+
+
+def _respects(final: list[TouchView], policy: Policy, reasons: list[Reason]) -> None:
+    """The reason a higher seat waits for the goes it would have pre-empted, were they not
+    due within the commit horizon."""
+    horizon = format_duration(policy.spec.settings.commit_horizon)
+    names = ", ".join(f"{t.agent}'s go (touch {t.id}, due {iso(t.at)})" for t in final)
+    reasons.append(Reason.model_construct(
+        rule="go-is-final", effect=Outcome.DEFER,
+        message=f"respects {names}: a go due within the {horizon} commit horizon is final and "
+                "is never pre-empted; this proposal waits for it instead",
+        refs={"touches": [t.id for t in final], "agents": sorted({t.agent for t in final})}))
 
 
 def _window_hits(p: Proposal, at: float, live: list[TouchView], policy: Policy,
@@ -652,7 +750,7 @@ def _retry(p: Proposal, at: float, snap: Snapshot | list[TouchView], policy: Pol
 
 def _suggest_channel(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: AgentSpec,
                      reasons: list[Reason], amend: dict[str, Any],
-                     live: list[TouchView] | None) -> None:
+                     live: list[TouchView] | None, final_before: float) -> None:
     """The first other channel of the seat's mandate on which ``p`` would not be stopped.
 
     Only what depends on the channel is decided again (the conditions that apply to the other
@@ -675,7 +773,7 @@ def _suggest_channel(p: Proposal, at: float, snap: Snapshot, policy: Policy, sea
         _conditions(other, at, snap, policy, seat, outbound, found, [], [])
         if any(r.effect is Outcome.STOP for r in found):
             continue
-        hits, _ = _windows(other, at, live, times, policy)
+        hits, _, _ = _windows(other, at, live, times, policy, (), final_before)
         if not any(h.spec.mode != "shadow" and h.spec.effect == "stop" for h in hits):
             amend["channel"] = channel
             return

@@ -296,6 +296,9 @@ class Proposal(_Model):
         if isinstance(self.deadline, str):
             return decided_at + parse_duration(self.deadline)
         return self.deadline.timestamp()
+    accept: list[Literal["offer", "channel", "time"]] | None = Field(
+        default=None, max_length=3, description="the amends the agent accepts: when the "
+        "variant passes, the answer is a go with it applied (see `applied`)")
 
 
 class Reason(_Model):
@@ -323,6 +326,9 @@ class Decision(_Model):
     shadow: list[Reason] = Field(default_factory=list,
                                  description="what rules in shadow mode would have done")
     preempted: list[str] = Field(default_factory=list, description="touch ids this go revoked")
+    applied: dict[str, Any] = Field(default_factory=dict, description="the accepted amend this "
+                                    "go carries (offer, channel, at); the touch, commitment and "
+                                    "delivery use the variant")
     approval: str | None = Field(default=None,
                                  description="for flag: pending, approved or rejected")
     parent_decision: str | None = None

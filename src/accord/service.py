@@ -113,7 +113,7 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
                 idempotency_key: str | None = None, topic: str | None = None,
                 value: float | None = None, reversible: bool = True,
                 deliver: dict[str, Any] | None = None, on_defer: str = "drop",
-                deadline: Any = None) -> Decision:
+                deadline: Any = None, accept: list[str] | None = None) -> Decision:
         """Ask the gate. Returns the decision; a go already holds the customer's contact slot
         (and, with ``deliver``, is queued for the dispatcher to send). With
         ``on_defer="reschedule"`` and a ``deadline`` (timestamp or duration), a defer is kept
@@ -125,7 +125,7 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
                          intent=intent, offer=offer, cost=cost, at=at, trace_id=trace_id,
                          parent_id=parent_id, idempotency_key=idempotency_key, topic=topic,
                          value=value, reversible=reversible, deliver=deliver,
-                         on_defer=on_defer, deadline=deadline)
+                         on_defer=on_defer, deadline=deadline, accept=accept)
         except ValidationError as exc:
             raise invalid(exc) from None
         return self.submit(p)
@@ -164,6 +164,23 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
         self.bus.publish(published)
         return decision
 
+    def _variant(self, tx: Tx, row: CustomerRow, p: Proposal, at: float,
+                 v: gate.Verdict) -> tuple[gate.Verdict, Proposal, float]:
+        """The verdict, proposal and time to record for an accepted amend. A later time was
+        decided on the history read around the asked one: it is decided once more on the
+        history around the new time, and the asked proposal's verdict stands if it fails."""
+        assert v.proposal is not None
+        variant = v.proposal
+        new_at = variant.at.timestamp() if variant.at else at
+        if new_at == at:
+            return v, variant, at
+        again = gate.evaluate(variant, new_at, self._snapshot(tx, row, variant, new_at),
+                              self.policy, now=self.clock(), _amend=False)
+        if again.outcome is not Outcome.GO:
+            assert v.asked is not None
+            return v.asked, p, at
+        return v, variant, new_at
+
     def propose_batch(self, proposals: Sequence[Proposal | dict[str, Any]], *,
                       idempotency_key: str | None = None) -> list[Decision]:
         """Decide a planning round together: for each customer, the contact budget goes to the
@@ -183,9 +200,12 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
         if phases is not None:
             phases.mark("snapshot")
         v = _holdout.decide(p.customer, gate.evaluate(p, at, snap, self.policy,
-                                                      approval=approval), self.policy)
+                                                      approval=approval, now=self.clock()),
+                            self.policy)
         if phases is not None:
             phases.mark("evaluate")
+        if v.proposal is not None:  # an accepted amend: the variant is what goes
+            v, p, at = self._variant(tx, row, p, at, v)
         return self._record(tx, row, p, at, v, request_hash, decision_id, published,
                             parent_decision=parent_decision, approval=approval,
                             scheduled=scheduled)
@@ -251,7 +271,8 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
             retry_at=None if v.retry_at is None else to_datetime(v.retry_at),
             touch_id=touch_id, context_version=row.version,
             policy_version=self.policy.version, amend=v.amend, shadow=v.shadow,
-            preempted=v.preempt, approval="pending" if v.outcome is Outcome.FLAG else None,
+            preempted=v.preempt, applied=v.applied,
+            approval="pending" if v.outcome is Outcome.FLAG else None,
             parent_decision=parent_decision, follow_up=follow_up, at=to_datetime(at),
             decided_at=to_datetime(now), proposal=p)
         body = decision.model_dump_json()
@@ -275,6 +296,10 @@ class Accord(ContextMixin, LedgerMixin, FleetMixin, CustomerDataMixin):
                 outbox.enqueue(tx, p.customer, touch_id, p.agent, p.channel, p.deliver.to,
                                p.deliver.model_dump(exclude_none=True), at, now)
             if p.offer is not None and p.offer.product is not None:
+                if self.policy.spec.commitments.own_offer == "update":  # replaces its own
+                    tx.execute("UPDATE commitments SET status = 'superseded' WHERE customer = ? "
+                               "AND agent = ? AND product = ? AND status = 'active'",
+                               (p.customer, p.agent, p.offer.product))
                 valid = self.policy.spec.commitments.default_valid_for
                 if p.offer.valid_for:
                     from accord._time import parse_duration

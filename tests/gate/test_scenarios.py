@@ -30,7 +30,9 @@ def test_signal_collision_lets_only_churn_guard_through(acc: Accord, clock: Cloc
 
 def test_higher_precedence_preempts_a_pending_lower_touch(acc: Accord, clock: Clock) -> None:
     with acc.subscribe(agent="upsell", kinds={"revocation"}) as inbox:
-        upsell = acc.propose("upsell", "c1", channel="email", intent="upsell")
+        # due beyond the commit horizon: a go that near would be final
+        upsell = acc.propose("upsell", "c1", channel="email", intent="upsell",
+                             at=clock() + 3 * HOUR)
         assert upsell.go
         clock.advance(HOUR)
         churn = acc.propose("churn-guard", "c1", channel="email", intent="retain")
@@ -390,7 +392,8 @@ def test_an_approved_proposal_preempts_what_it_outranks_like_any_go(acc: Accord)
     # found by the store's state machine: an approval must not slip past the daily cap
     flagged = acc.propose("upsell", "c1", channel="email", intent="upsell",
                           offer={"product": "pro", "discount_pct": 20})
-    nurture = acc.propose("email-cadence", "c1", channel="email", intent="nurture")
+    nurture = acc.propose("email-cadence", "c1", channel="email", intent="nurture",
+                          at=T0 + 3 * HOUR)  # beyond the commit horizon: not yet final
     approved = acc.approve(flagged.id, reviewer="maria")
     assert approved.go and approved.preempted == [nurture.touch_id]
     assert acc.touch(nurture.touch_id).status.value == "revoked"

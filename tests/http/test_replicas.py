@@ -114,3 +114,55 @@ def test_a_policy_applied_on_one_replica_is_followed_by_the_other(
                    json={"agent": "upsell", "customer": "pv-1", "channel": "email",
                          "intent": "upsell"}).json()
     assert d["policy_version"] == version
+
+
+SEATS = [("reengage", "reactivate"), ("email-cadence", "nurture"), ("upsell", "upsell"),
+         ("churn-guard", "retain")]
+
+
+async def act_on_go(urls: list[str], token: str, customers: int) -> dict[str, list[int]]:
+    """Every seat proposes to every customer at once, across both replicas; an agent that
+    hears go sends its message at that instant, then reports it executed. Returns, per
+    customer, the status code of each executed report (one per message delivered)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    gate = asyncio.Semaphore(48)
+    delivered: dict[str, list[int]] = {f"fin-{i}": [] for i in range(customers)}
+
+    async def post(http: httpx.AsyncClient, url: str, body: dict[str, object]) -> httpx.Response:
+        async with gate:
+            for _ in range(20):
+                r = await http.post(url, json=body)
+                if r.status_code != 429:
+                    return r
+                await asyncio.sleep(float(r.headers["retry-after"]))
+        raise AssertionError(f"{url} stayed overloaded")
+
+    async with (httpx.AsyncClient(headers=headers, timeout=60,
+                                  limits=httpx.Limits(max_connections=64)) as http,
+                asyncio.TaskGroup() as tasks):
+        async def one(customer: str, n: int) -> None:
+            agent, intent = SEATS[n]
+            url = urls[n % 2]
+            r = await post(http, f"{url}/v1/proposals", {"agent": agent, "customer": customer,
+                                                         "channel": "email", "intent": intent})
+            assert r.status_code == 200, r.text
+            d = r.json()
+            if d["outcome"] == "go":  # the message is out now; the books follow
+                done = await post(http, f"{url}/v1/touches/{d['touch_id']}/outcome",
+                                  {"status": "executed"})
+                delivered[customer].append(done.status_code)
+
+        for c in delivered:
+            for n in range(len(SEATS)):
+                tasks.create_task(one(c, n))
+    return delivered
+
+
+def test_agents_acting_at_once_on_two_replicas_never_exceed_the_cap_nor_lose_a_go(
+        replicas: Replicas) -> None:
+    with replicas.logs_on_failure():
+        delivered = asyncio.run(act_on_go(replicas.urls, replicas.token, 200))
+    # the policy's daily cap is one message per customer: one delivered each, and every go
+    # acted on was still a go when its agent reported it (a revoked touch answers 409)
+    assert Counter(len(v) for v in delivered.values()) == {1: 200}
+    assert all(v == [200] for v in delivered.values())

@@ -174,7 +174,9 @@ def test_a_customer_locked_past_the_statement_timeout_fails_closed(
         pg_url: str, policy: Policy) -> None:
     acc = Accord.open(pg_url, policy=policy, statement_timeout=0.3)
     try:
-        acc.propose("email-cadence", "c1", channel="email", intent="nurture")
+        # due beyond the commit horizon, so the later go may pre-empt it
+        acc.propose("email-cadence", "c1", channel="email", intent="nurture",
+                    at=acc.clock() + 3 * 3600)
         with psycopg.connect(pg_url) as holder:  # another replica, stuck mid-transaction
             holder.execute("SELECT 1 FROM customers WHERE id = 'c1' FOR UPDATE")
             with pytest.raises(StoreUnavailable) as err:

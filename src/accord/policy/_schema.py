@@ -160,6 +160,10 @@ class ReducerSpec(_Spec):
 class CommitmentSpec(_Spec):
     default_valid_for: float = 14 * 86400.0
     on_contradiction: Literal["stop", "flag"] = "stop"
+    own_offer: Literal["honour", "update", "stop"] = Field(
+        default="honour", description="a seat changing its own earlier offer: honour (treated "
+        "like any contradiction; the earlier offer is the amend), update (the new offer "
+        "replaces it) or stop (stopped, no amend)")
     _v = field_validator("default_valid_for", mode="before")(_duration)
 
 
@@ -198,8 +202,12 @@ class Settings(_Spec):
     touch_lease: float = 24 * 3600.0
     touch_horizon: float = 30 * 86400.0
     approval_sla: float = 24 * 3600.0
+    commit_horizon: float = Field(
+        default=15 * 60.0, ge=0, description="a go for a touch due within this long of the "
+        "deciding moment is final: never pre-empted by a higher seat (docs/policy.md)")
     holdout: HoldoutSpec | None = None
-    _v = field_validator("touch_lease", "touch_horizon", "approval_sla", mode="before")(_duration)
+    _v = field_validator("touch_lease", "touch_horizon", "approval_sla", "commit_horizon",
+                         mode="before")(_duration)
 
 
 class CaseSpec(_Spec):

@@ -63,6 +63,8 @@ def decision_view(d: Decision) -> dict[str, Any]:
         "retry_at": d.retry_at.isoformat().replace("+00:00", "Z") if d.retry_at else None,
         "amend": d.amend, "touch_id": d.touch_id, "context_version": d.context_version,
     }
+    if d.applied:
+        view["applied"] = d.applied  # act on this variant: the touch records it
     if d.preempted:
         view["preempted"] = d.preempted
     if d.approval:
@@ -92,14 +94,16 @@ def propose(svc: Accord, agent: str, customer: str, *, channel: str, intent: str
             tokens: int | None = None, value: float | None = None, reversible: bool = True,
             at: str | None = None, trace_id: str | None = None, parent_id: str | None = None,
             idempotency_key: str | None = None, on_defer: str = "drop",
-            deadline: str | None = None) -> dict[str, Any]:
+            deadline: str | None = None,
+            accept: list[str] | None = None) -> dict[str, Any]:
     cost = None
     if cost_usd is not None or tokens is not None:
         cost = {"usd": cost_usd or 0.0, "tokens": tokens or 0}
     d = svc.propose(agent, customer, channel=channel, intent=intent, action=action,
                     topic=topic, offer=offer, cost=cost, value=value, reversible=reversible,
                     at=at, trace_id=trace_id, parent_id=parent_id,
-                    idempotency_key=idempotency_key, on_defer=on_defer, deadline=deadline)
+                    idempotency_key=idempotency_key, on_defer=on_defer, deadline=deadline,
+                    accept=accept)
     return decision_view(d)
 
 

@@ -42,8 +42,11 @@ AGENT_SCOPE_KEY = "accord.agent"
 INSTRUCTIONS = """\
 Accord coordinates a fleet of agents that act on the same customers. You are the seat {seat}.
 Before ANY customer-facing action (email, sms, call, ad, offer), call `propose` and obey the
-outcome: go = you may act now, then call `report_outcome` with the touch_id (a go you act on at
-once is final: no later proposal overrules it; acting much later needs a new proposal);
+outcome: go = you may act now, then call `report_outcome` with the touch_id (a go for an action
+due within the policy's commit horizon, 15 minutes by default, is final: no later proposal
+pre-empts it, only a fact about the customer such as an opt-out or a purchase revokes it;
+acting much later needs a new proposal). If the go carries `applied`, act on that variant (the
+capped offer, the other channel, the later time) — pass `accept` to allow such variants;
 flag = a human must approve first, do not act (the follow-up decision appears in
 `explain_decision` and at accord://decisions/{{decision_id}}); defer = do not act before
 retry_at; stop = do not act. Read `get_context` for the customer's shared state, `record_event`
@@ -176,18 +179,22 @@ def build_server(service: Accord, agent: str | None = None, *,
         deadline: Annotated[str | None, Field(
             description="with on_defer=reschedule: when to give up, a duration (48h, 7d) or "
                         "RFC 3339 time")] = None,
-    ) -> Data:
+        accept: Annotated[list[Literal["offer", "channel", "time"]] | None, Field(
+            description="variants you accept: a go then carries `applied`, act on it")] = None,
+        ) -> Data:
         """Ask the gate before ANY customer-facing action, and obey the answer.
         outcome go: act now, then call report_outcome with touch_id. flag: a human must
         approve first, do not act. defer: do not act before retry_at; with
         on_defer=reschedule Accord decides again at retry_at itself (scheduled_id names it; the
         new decision arrives as an update of accord://decisions/{decision_id}). stop: do not
-        act. reasons name the rules that decided; amend is a variant that would pass."""
+        act. reasons name the rules that decided; amend is a variant that would pass. With
+        accept, a variant that passes comes back as go with applied: act on that variant."""
         return as_data(await run(
             ctx, act.propose, customer, channel=channel, intent=intent, action=action,
             topic=topic, offer=offer.model_dump(exclude_none=True) if offer else None,
             cost_usd=cost_usd, value=value, reversible=reversible, at=at, trace_id=trace_id,
-            idempotency_key=idempotency_key, on_defer=on_defer, deadline=deadline))
+            idempotency_key=idempotency_key, on_defer=on_defer, deadline=deadline,
+            accept=list(accept) if accept else None))
 
     @server.tool(annotations=WRITES)
     async def cancel_scheduled(
