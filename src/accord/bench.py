@@ -172,7 +172,7 @@ def _bare(path: str, customers: int, durability: str) -> tuple[Callable[[int], N
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={durability.upper()}")
-    for stmt in _rows.SCHEMA.format(serial="INTEGER").split(";"):
+    for stmt in _rows.schema("sqlite").split(";"):
         if stmt.strip():
             conn.execute(stmt)
     rnd = random.Random(7)

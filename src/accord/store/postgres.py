@@ -206,11 +206,11 @@ class PostgresStore:
                         f"than this Accord understands ({_rows.SCHEMA_VERSION})", where="store",
                         hint="upgrade accord on this replica before starting it")
                 if have < _rows.SCHEMA_VERSION:
-                    ddl = _rows.SCHEMA.format(serial=SERIAL) + ";" + _rows.POSTGRES_SCHEMA
+                    ddl = _rows.schema("postgres") + ";" + _rows.POSTGRES_SCHEMA
                     for stmt in ddl.split(";"):
                         if stmt.strip():
                             conn.execute(stmt)
-                    steps: dict[int, str] = getattr(_rows, "MIGRATIONS", {})
+                    steps = _rows.MIGRATIONS
                     for version in range(have + 1, _rows.SCHEMA_VERSION + 1):
                         for stmt in steps.get(version, "").split(";") if have else ():
                             if stmt.strip():

@@ -69,15 +69,32 @@ class SQLiteStore:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                for stmt in _rows.SCHEMA.format(serial="INTEGER").split(";"):
-                    if stmt.strip():
-                        self._conn.execute(stmt)
-                self._conn.execute("INSERT INTO meta (key, value) VALUES ('schema', ?) "
-                                   "ON CONFLICT (key) DO NOTHING", (str(_rows.SCHEMA_VERSION),))
+                self._migrate()
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+
+    def _migrate(self) -> None:
+        """Create the schema, or bring an older store's to ``_rows.SCHEMA_VERSION`` (inside the
+        open write transaction, so a second process waits and then finds it current)."""
+        has_meta = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+        found = self._conn.execute(
+            "SELECT value FROM meta WHERE key = 'schema'").fetchone() if has_meta else None
+        have = int(found[0]) if found else 0
+        if have > _rows.SCHEMA_VERSION:
+            raise StoreUnavailable(
+                f"{self.url}: the store's schema is at version {have}, newer than this Accord "
+                f"understands ({_rows.SCHEMA_VERSION})", where="store",
+                hint="open it with the Accord version that wrote it, or a newer one")
+        if has_meta and have < _rows.SCHEMA_VERSION:
+            _rows.sqlite_upgrade(self._conn, have)
+        for stmt in _rows.schema("sqlite").split(";"):
+            if stmt.strip():
+                self._conn.execute(stmt)
+        self._conn.execute("INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT (key) "
+                           "DO UPDATE SET value = excluded.value", (str(_rows.SCHEMA_VERSION),))
 
     @contextmanager
     def lock(self, customer: str) -> Iterator[SQLiteTx]:
