@@ -137,10 +137,11 @@ class PostgresStore:
     ``statement_timeout`` (seconds) bounds every statement, waiting for a customer's lock
     included; ``connect_timeout`` bounds opening a connection and waiting for a free one.
     ``durability="normal"`` turns off ``synchronous_commit``: a crash of the server (not of
-    Accord) may lose the last acknowledged decisions, never corrupt the ledger.
+    Accord) may lose the last acknowledged decisions, never corrupt the ledger; ``"off"`` (a
+    throwaway store) is the same here.
     """
 
-    def __init__(self, url: str, *, durability: Literal["full", "normal"] = "full",
+    def __init__(self, url: str, *, durability: Literal["full", "normal", "off"] = "full",
                  pool_size: int = 10, connect_timeout: float = 5.0,
                  statement_timeout: float = 5.0, application_name: str = "accord") -> None:
         self.url = url

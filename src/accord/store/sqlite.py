@@ -4,7 +4,10 @@ One connection owns all writes (SQLite serializes writers anyway); ``BEGIN IMMED
 write lock up front, so two processes sharing the file also serialize, first contact included.
 ``synchronous=FULL`` by default: a go that was answered survives a power cut. ``durability=
 "normal"`` trades that for speed (a crash of the OS, not the process, may lose the last
-transactions).
+transactions). ``durability="off"`` is for throwaway stores (a simulation, a backfill rebuilt
+from its source): nothing waits for the disk and the write-ahead log grows large between
+checkpoints, so rewritten pages reach the disk once; a crash of the OS or the process may lose
+or corrupt the file.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, Literal
 
-from accord._errors import StoreUnavailable
+from accord._errors import InvalidInput, StoreUnavailable
 from accord.bus import Bus
 from accord.store import _rows
 from accord.store._base import CustomerRow
@@ -25,6 +28,16 @@ if TYPE_CHECKING:
     from accord.bus_sqlite import SQLiteBus
 
 RETRY = "retry with the same Idempotency-Key once the database file is writable again"
+
+Durability = Literal["full", "normal", "off"]
+DURABILITY: tuple[Durability, ...] = ("full", "normal", "off")
+
+THROWAWAY = ("wal_autocheckpoint=16384", "journal_size_limit=67108864", "temp_store=MEMORY",
+             "cache_size=-65536")
+"""``durability="off"`` beyond ``synchronous=OFF``: checkpoint every 16,384 pages (64 MB of
+log with 4 KB pages) instead of 1,000, so a page a run rewrites often is copied into the file
+once per checkpoint rather than every few hundred decisions; the log is truncated back to 64 MB
+after a checkpoint; temporary B-trees and a 64 MB page cache stay in memory."""
 
 
 class SQLiteTx:
@@ -56,7 +69,11 @@ class SQLiteTx:
 
 
 class SQLiteStore:
-    def __init__(self, path: str, *, durability: Literal["full", "normal"] = "full") -> None:
+    def __init__(self, path: str, *, durability: Durability = "full") -> None:
+        if durability not in DURABILITY:
+            raise InvalidInput(f"durability {durability!r} is not one of "
+                               f"{', '.join(map(repr, DURABILITY))}", where="durability",
+                               hint='"full" for a production store, "off" for a throwaway one')
         self.url = path
         self._lock = threading.RLock()
         self._buses: list[SQLiteBus] = []
@@ -65,6 +82,9 @@ class SQLiteStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._synchronous = durability.upper()
         self._conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        if durability == "off":
+            for pragma in THROWAWAY:
+                self._conn.execute(f"PRAGMA {pragma}")
         self._conn.execute("PRAGMA foreign_keys=ON")
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
