@@ -53,3 +53,12 @@ def test_a_simulation_keeps_its_store_throwaway(policy: Policy) -> None:
         assert _synchronous(arm.acc) == 0
     finally:
         arm.close()
+
+
+def test_the_store_bench_reports_the_bytes_each_decision_and_bare_transaction_write() -> None:
+    from accord.bench import bench_store
+
+    out = bench_store(n=40, customers=8, rounds=2)
+    # every commit appends at least one page (4 KB) to the write-ahead log
+    assert out["bytes_per_decision"] >= 4096
+    assert out["bare_bytes_per_tx"] >= 4096
