@@ -183,7 +183,10 @@ def _decider(path: str, customers: int, durability: str) -> tuple[Callable[[int]
 def _bare(path: str, customers: int, durability: str) -> tuple[Callable[[int], None],
                                                               Callable[[], None]]:
     """The same reads and writes as one decision, as hand-written SQL with no logic between."""
+    from accord.store.sqlite import PAGE_SIZE
+
     conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # the same file layout as Accord's
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={durability.upper()}")
     for stmt in _rows.schema("sqlite").split(";"):

@@ -29,6 +29,12 @@ if TYPE_CHECKING:
 
 RETRY = "retry with the same Idempotency-Key once the database file is writable again"
 
+PAGE_SIZE = 2048
+"""Page size of a new store file (SQLite's default is 4,096). Every commit writes each page it
+dirtied whole to the write-ahead log, and most pages a decision dirties carry one small index
+entry, so halving the page cuts the bytes written per decision by about a third (``accord
+bench``: ``bytes_per_decision``). An existing file keeps the page size it was created with."""
+
 Durability = Literal["full", "normal", "off"]
 DURABILITY: tuple[Durability, ...] = ("full", "normal", "off")
 
@@ -79,6 +85,7 @@ class SQLiteStore:
         self._buses: list[SQLiteBus] = []
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                      timeout=30.0)
+        self._conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # a new file only; no-op otherwise
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._synchronous = durability.upper()
         self._conn.execute(f"PRAGMA synchronous={self._synchronous}")
