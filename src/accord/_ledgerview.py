@@ -39,7 +39,7 @@ class LedgerMixin:
             d = tx.one("SELECT trace_id FROM decisions WHERE id = ?", (trace_id,))
             if d is not None and d["trace_id"]:
                 trace_id = d["trace_id"]
-            rows = tx.rows("SELECT * FROM ledger WHERE trace_id = ? ORDER BY seq", (trace_id,))
+            rows = tx.rows(sql.TRACE, (trace_id, trace_id))
             refs = [r["ref"] for r in rows if r["kind"] == "decision"]
             if refs:
                 marks = ",".join("?" * len(refs))

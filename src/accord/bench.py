@@ -62,6 +62,20 @@ def _rate(fn: Callable[[int], object], n: int, first: int = 0) -> float:
     return n / (time.perf_counter() - start)
 
 
+def written_bytes() -> int | None:
+    """Bytes this process has handed to ``write`` calls so far (``wchar`` in ``/proc/self/io``:
+    SQLite's log frames and checkpoints, whatever file system they land on); None where there is
+    no ``/proc``."""
+    try:
+        with open("/proc/self/io", encoding="ascii") as io:
+            for line in io:
+                if line.startswith("wchar:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
 def bench_eval(n: int = 20_000) -> dict[str, Any]:
     pol = bench_policy()
     ctx = gate.cel_fields({
@@ -169,10 +183,13 @@ def _decider(path: str, customers: int, durability: str) -> tuple[Callable[[int]
 def _bare(path: str, customers: int, durability: str) -> tuple[Callable[[int], None],
                                                               Callable[[], None]]:
     """The same reads and writes as one decision, as hand-written SQL with no logic between."""
+    from accord.store.sqlite import PAGE_SIZE
+
     conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # the same file layout as Accord's
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={durability.upper()}")
-    for stmt in _rows.SCHEMA.format(serial="INTEGER").split(";"):
+    for stmt in _rows.schema("sqlite").split(";"):
         if stmt.strip():
             conn.execute(stmt)
     rnd = random.Random(7)
@@ -217,19 +234,30 @@ def bench_store(n: int = 2000, customers: int = 500, durability: str = "full",
         bare, close_bare = _bare(str(Path(tmp) / "bare.db"), customers, durability)
         full, close_full = _decider(str(Path(tmp) / "accord.db"), customers, durability)
         per = max(n // rounds, 1)
-        bare_rates, full_rates = [], []
+        bare_rates: list[float] = []
+        full_rates: list[float] = []
+        written = {"bare": 0, "full": 0}
         try:
             for r in range(rounds):
-                bare_rates.append(_rate(bare, per, r * per))
-                full_rates.append(_rate(full, per, r * per))
+                for label, fn, rates in (("bare", bare, bare_rates), ("full", full, full_rates)):
+                    before = written_bytes()
+                    rates.append(_rate(fn, per, r * per))
+                    after = written_bytes()
+                    if before is not None and after is not None:
+                        written[label] += after - before
         finally:
             close_bare()
             close_full()
     ratios = sorted(f / b for f, b in zip(full_rates, bare_rates, strict=True))
-    return {"decisions_per_s": round(statistics.median(full_rates), 1),
-            "bare_tx_per_s": round(statistics.median(bare_rates), 1),
-            "ratio": round(ratios[len(ratios) // 2], 3), "ratio_min": round(ratios[0], 3),
-            "ratio_max": round(ratios[-1], 3), "durability": durability}
+    out: dict[str, Any] = {
+        "decisions_per_s": round(statistics.median(full_rates), 1),
+        "bare_tx_per_s": round(statistics.median(bare_rates), 1),
+        "ratio": round(ratios[len(ratios) // 2], 3), "ratio_min": round(ratios[0], 3),
+        "ratio_max": round(ratios[-1], 3), "durability": durability}
+    if written_bytes() is not None:
+        out["bytes_per_decision"] = round(written["full"] / (per * rounds))
+        out["bare_bytes_per_tx"] = round(written["bare"] / (per * rounds))
+    return out
 
 
 def _populate(path: str, customers: int, touches_per: int) -> None:

@@ -31,8 +31,8 @@ def bench(quick: bool, large: int, touches_per_customer: int, with_http: bool, p
     """Measure the gate, the embedded store and scale (and, on request, HTTP and attribution).
 
     Reports µs per pure evaluation; full decisions per second against a bare SQLite
-    transaction doing the same reads and writes (their ratio); and decision cost in a large
-    store over a small one (scale_ratio).
+    transaction doing the same reads and writes (their ratio) and the bytes each writes; and
+    decision cost in a large store over a small one (scale_ratio).
     """
     from accord import bench as b
 
@@ -88,6 +88,9 @@ def bench(quick: bool, large: int, touches_per_customer: int, with_http: bool, p
                f"10,000 ({result['busy_10000_ratio']}×); targets ≤ 1,000 and ≤ 10,000 µs")
     click.echo(f"embedded decisions  {result['decisions_per_s']}/s vs bare transaction "
                f"{result['bare_tx_per_s']}/s → ratio {result['ratio']} (target ≥ 0.5)")
+    if "bytes_per_decision" in result:
+        click.echo(f"bytes written       {result['bytes_per_decision']:,} per decision "
+                   f"(synchronous=FULL; the bare transaction {result['bare_bytes_per_tx']:,})")
     click.echo(f"scale               {result['small_us_per_decision']} µs at "
                f"{result['small_customers']:,} customers, {result['large_us_per_decision']} µs "
                f"at {result['large_customers']:,} ({result['large_touches']:,} touches) → "

@@ -148,7 +148,7 @@ class Coordinated:
         shm = "/dev/shm" if in_memory_fs and Path("/dev/shm").is_dir() else None
         self._dir = tempfile.TemporaryDirectory(prefix="accord-sim-", dir=shm)
         self.acc = Accord.open(
-            Path(self._dir.name) / "sim.db", policy=policy, clock=self.clock, durability="normal"
+            Path(self._dir.name) / "sim.db", policy=policy, clock=self.clock, durability="off"
         )
 
     def decide(

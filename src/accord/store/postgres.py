@@ -137,10 +137,11 @@ class PostgresStore:
     ``statement_timeout`` (seconds) bounds every statement, waiting for a customer's lock
     included; ``connect_timeout`` bounds opening a connection and waiting for a free one.
     ``durability="normal"`` turns off ``synchronous_commit``: a crash of the server (not of
-    Accord) may lose the last acknowledged decisions, never corrupt the ledger.
+    Accord) may lose the last acknowledged decisions, never corrupt the ledger; ``"off"`` (a
+    throwaway store) is the same here.
     """
 
-    def __init__(self, url: str, *, durability: Literal["full", "normal"] = "full",
+    def __init__(self, url: str, *, durability: Literal["full", "normal", "off"] = "full",
                  pool_size: int = 10, connect_timeout: float = 5.0,
                  statement_timeout: float = 5.0, application_name: str = "accord") -> None:
         self.url = url
@@ -208,10 +209,15 @@ class PostgresStore:
                         f"than this Accord understands ({_rows.SCHEMA_VERSION})", where="store",
                         hint="upgrade accord on this replica before starting it")
                 if have < _rows.SCHEMA_VERSION:
-                    ddl = _rows.SCHEMA.format(serial=SERIAL) + ";" + _rows.POSTGRES_SCHEMA
+                    ddl = _rows.schema("postgres") + ";" + _rows.POSTGRES_SCHEMA
                     for stmt in ddl.split(";"):
                         if stmt.strip():
                             conn.execute(stmt)
+                    steps = _rows.MIGRATIONS
+                    for version in range(have + 1, _rows.SCHEMA_VERSION + 1):
+                        for stmt in steps.get(version, "").split(";") if have else ():
+                            if stmt.strip():
+                                conn.execute(stmt)
                     conn.execute(_SET_VERSION, (str(_rows.SCHEMA_VERSION),))
                 conn.execute("COMMIT")
             except BaseException:
