@@ -28,9 +28,11 @@ def run(acc: Accord, clock: Any) -> list[tuple[str, Any]]:
     log.append(("collision: upsell", said(acc.propose(
         "upsell", "c-collide", channel="email", intent="upsell"))))
 
-    # pre-emption: a higher-precedence go revokes a lower one's pending touch
-    low = acc.propose("email-cadence", "c-pre", channel="email", intent="nurture")
-    high = acc.propose("churn-guard", "c-pre", channel="voice", intent="retain")
+    # pre-emption: a higher-precedence go revokes a lower one's pending touch — one due beyond
+    # the commit horizon (a go due within it is final)
+    later = clock() + 3 * 3600
+    low = acc.propose("email-cadence", "c-pre", channel="email", intent="nurture", at=later)
+    high = acc.propose("churn-guard", "c-pre", channel="voice", intent="retain", at=later)
     log.append(("pre-emption", [said(low), said(high), high.preempted == [low.touch_id]]))
     with pytest.raises(Conflict):
         acc.report_outcome(str(low.touch_id), "executed")
