@@ -84,9 +84,25 @@ def listing(tx: Tx, *, status: str | None, channel: str | None, customer: str | 
                    (*params, limit))
 
 
-def counts(tx: Tx) -> list[dict[str, Any]]:
+def counts(tx: Tx, *, agent: str | None = None) -> list[dict[str, Any]]:
+    """Deliveries by channel, sender and status (one agent's, with ``agent``)."""
+    where, params = ("WHERE agent = ? ", (agent,)) if agent is not None else ("", ())
     return tx.rows("SELECT channel, sender, status, COUNT(*) AS n FROM outbox "
-                   "GROUP BY channel, sender, status ORDER BY channel, sender, status")
+                   f"{where}GROUP BY channel, sender, status ORDER BY channel, sender, status",
+                   params)
+
+
+def newest(tx: Tx, *, agent: str | None, status: str | None, limit: int,
+           customer: str | None = None) -> list[dict[str, Any]]:
+    """The newest deliveries first, filtered (the dashboard's outbox and customer pages)."""
+    where, params = ["1 = 1"], []
+    for column, value in (("agent", agent), ("status", status), ("customer", customer)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    return tx.rows("SELECT customer, id, agent, channel, address, status, attempts, sender, "
+                   f"ref, last_error, created_at, sent_at FROM outbox WHERE {' AND '.join(where)} "
+                   "ORDER BY created_at DESC, id LIMIT ?", (*params, limit))
 
 
 def touch(tx: Tx, customer: str, touch_id: str) -> dict[str, Any] | None:

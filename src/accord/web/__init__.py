@@ -49,6 +49,7 @@ def routes(service: Accord, *, resolve_role: ResolveRole) -> list[BaseRoute]:
         Route("/customers/{customer:path}", d.customer),
         Route("/approvals", d.approvals, methods=["GET"]),
         Route("/approvals/{decision_id}", d.review, methods=["POST"]),
+        Route("/outbox", d.outbox),
         Route("/reports", d.reports),
     ]
 

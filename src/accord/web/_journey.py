@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from accord.web._read import Entry, timeline, touch_states
+from accord.web._read import Entry, deliveries, timeline, touch_states
 
 if TYPE_CHECKING:
     from accord.service import Accord
@@ -37,4 +37,5 @@ def journey(service: Accord, customer: str, viewer: Viewer) -> dict[str, Any]:
     return {"version": ctx.version, "own": viewer.agent is not None,
             "fields": [(name, ctx.fields[name], ctx.provenance.get(name))
                        for name in sorted(ctx.fields)],
-            "entries": entries, "touches": touch_states(service, customer)}
+            "entries": entries, "touches": touch_states(service, customer),
+            "deliveries": deliveries(service, customer, viewer.agent)}

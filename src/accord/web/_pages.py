@@ -183,6 +183,21 @@ class Dashboard:
         return self.render(request, viewer, "customer.html", f"Customer {cid}", "",
                            **journey(self.service, cid, viewer))
 
+    # -- outbox ------------------------------------------------------------------------------
+
+    @guarded
+    def outbox(self, request: Request) -> Response:
+        """Deliveries by channel, sender and status, then the newest (an agent: its own)."""
+        viewer = self.viewer(request)
+        status = request.query_params.get("status") or None
+        if status is not None and status not in _read.OUTBOX_STATUSES:
+            raise InvalidInput(f"status {status!r} is not one of "
+                               f"{', '.join(_read.OUTBOX_STATUSES)}", where="status")
+        counts, items = _read.outbox(self.service, agent=viewer.agent, status=status)
+        return self.render(request, viewer, "outbox.html", "Outbox", "outbox", counts=counts,
+                           items=items, status=status or "",
+                           statuses=_read.OUTBOX_STATUSES)
+
     # -- approvals ---------------------------------------------------------------------------
 
     @guarded

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from accord import _personal as personal
+from accord.store import _outbox as outbox_rows
 from accord.store._decisions import DecisionFilter, decision_page, touch_statuses
 
 if TYPE_CHECKING:
@@ -112,3 +113,24 @@ def touch_states_of(service: Accord, touch_ids: list[str]) -> dict[str, str]:
     """Where each of these touches stands now."""
     with service.store.read() as tx:
         return touch_statuses(tx, touch_ids)
+
+
+OUTBOX_STATUSES = outbox_rows.STATUSES
+"""What a delivery can be: queued, sending, sent, failed, dead, cancelled."""
+
+
+def outbox(service: Accord, *, agent: str | None, status: str | None,
+           limit: int = PAGE) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The outbox page: counts by channel, sender and status (an agent: its own), and the
+    newest deliveries."""
+    with service.store.read() as tx:
+        counts = outbox_rows.counts(tx, agent=agent)
+        items = outbox_rows.newest(tx, agent=agent, status=status, limit=limit)
+    return counts, items
+
+
+def deliveries(service: Accord, customer: str,
+               agent: str | None) -> list[dict[str, Any]]:
+    """What was delivered to one customer, newest first (an agent: its own)."""
+    with service.store.read() as tx:
+        return outbox_rows.newest(tx, agent=agent, status=None, limit=PAGE, customer=customer)

@@ -17,7 +17,7 @@ from accord import _charts
 from accord._charts import Chart
 
 NAV = (("fleet", "Fleet"), ("decisions", "Live decisions"), ("approvals", "Approvals"),
-       ("reports", "Reports"))
+       ("outbox", "Outbox"), ("reports", "Reports"))
 
 
 def _blank_none(value: Any) -> Any:
