@@ -4,7 +4,6 @@ interface."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from accord._errors import Forbidden
 from accord.model import Context, Provenance
 
 from .live_server import Server
-from .test_live_updates import read_events
+from .test_live_updates import listen_for
 
 UPSELL_GRANT = '    context: {read: ["*"], write: [upsell_score]}'
 
@@ -51,19 +50,7 @@ def test_a_context_write_answers_only_with_the_fields_the_writer_may_read(
 
 def test_an_agent_stream_names_only_context_fields_it_may_read(server: Server) -> None:
     grant(server, NARROW)
-    got: dict[str, Any] = {}
-    subscribed = threading.Event()
-
-    def listen() -> None:
-        with server.http("agent_a") as http, http.stream("GET", "/v1/stream") as r:
-            lines = r.iter_lines()
-            assert next(lines) == ": subscribed"
-            subscribed.set()
-            got.update(read_events(lines, "context"))
-
-    t = threading.Thread(target=listen, daemon=True)
-    t.start()
-    assert subscribed.wait(10)
+    t, got = listen_for(server, "agent_a", "context")
     svc = server.service
     svc.update_context("g2", {"churn_risk": 0.9}, expected_version=0)  # unreadable: not sent
     svc.update_context("g2", {"churn_risk": 0.1, "upsell_score": 4}, expected_version=1)

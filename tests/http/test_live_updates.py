@@ -29,24 +29,31 @@ def read_events(lines: Iterator[str], want: str) -> dict[str, Any]:
     raise AssertionError(f"the stream ended before a {want} event")
 
 
+def listen_for(server: Server, role: str, want: str) -> tuple[threading.Thread, dict[str, Any]]:
+    """Open ``role``'s /v1/stream in a thread; once it is subscribed, return the thread and the
+    dict that will hold the data of the first ``want`` event (join the thread to wait)."""
+    got: dict[str, Any] = {}
+    subscribed = threading.Event()
+
+    def listen() -> None:
+        with server.http(role) as http, http.stream("GET", "/v1/stream") as r:
+            lines = r.iter_lines()
+            assert next(lines) == ": subscribed"
+            subscribed.set()
+            got.update(read_events(lines, want))
+
+    t = threading.Thread(target=listen, daemon=True)
+    t.start()
+    assert subscribed.wait(10), f"{role}'s stream did not subscribe"
+    return t, got
+
+
 def test_a_preempted_agent_hears_of_its_revocation_on_its_stream(server: Server) -> None:
     # due beyond the commit horizon: a go due sooner would be final, never pre-empted
     first = server.service.propose("upsell", "s1", channel="email", intent="upsell",
                                    at=server.service.clock() + 3 * 3600)
     assert first.go
-    got: dict[str, Any] = {}
-    subscribed = threading.Event()
-
-    def listen() -> None:
-        with server.http("agent_a") as http, http.stream("GET", "/v1/stream") as r:
-            lines = r.iter_lines()
-            assert next(lines) == ": subscribed"
-            subscribed.set()
-            got.update(read_events(lines, "revocation"))
-
-    t = threading.Thread(target=listen, daemon=True)
-    t.start()
-    assert subscribed.wait(10)
+    t, got = listen_for(server, "agent_a", "revocation")
     with server.http("agent_b") as http:
         d = http.post("/v1/proposals", json={"agent": "churn-guard", "customer": "s1",
                                              "channel": "email", "intent": "retain"}).json()
