@@ -8,6 +8,7 @@ import threading
 from collections import Counter
 from typing import Any, ClassVar
 
+import pytest
 from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -258,5 +259,26 @@ def test_random_interleavings_keep_caps_opt_outs_and_the_ledger(
         run_state_machine_as_test(FleetMachine, settings=settings(
             max_examples=25, stateful_step_count=30, deadline=None, database=None,
             phases=phases))
+    finally:
+        store.close()
+
+
+def test_a_write_without_a_customer_lock_commits_together_or_not_at_all(store_url: str) -> None:
+    """``Store.write``: the unlocked transaction for rows outside any customer's chain."""
+    from accord.store import open_store
+
+    store = open_store(store_url)
+    try:
+        with store.write() as tx:
+            tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("probe-a", "1"))
+            tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("probe-b", "2"))
+        with pytest.raises(RuntimeError), store.write(durable=False) as tx:
+            tx.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("probe-c", "3"))
+            raise RuntimeError("abandon")
+        with store.read() as tx:
+            kept = {r["key"] for r in tx.rows("SELECT key FROM meta WHERE key LIKE 'probe-%'")}
+        assert kept == {"probe-a", "probe-b"}
+        with store.lock("c1") as tx:  # a customer write still works after both
+            tx.save_customer(tx.customer())
     finally:
         store.close()

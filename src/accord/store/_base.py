@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from accord.bus import Bus
 
 
 @dataclass(slots=True)
@@ -41,6 +44,16 @@ class Store(Protocol):
 
     def read(self) -> AbstractContextManager[Tx]:
         """Begin a read-only transaction; takes no customer lock."""
+        ...
+
+    def write(self, *, durable: bool = True) -> AbstractContextManager[Tx]:
+        """Begin a write transaction that locks no customer: for rows outside every
+        customer's chain. ``durable=False`` may lose the commit in a crash (never a decision)."""
+        ...
+
+    def make_bus(self, **options: Any) -> Bus:
+        """The bus for services on this store: one that also carries other processes' or
+        replicas' messages where the store can (closed with the store)."""
         ...
 
     def close(self) -> None: ...

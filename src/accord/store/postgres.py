@@ -260,6 +260,32 @@ class PostgresStore:
             self._pool.putconn(conn)
 
     @contextmanager
+    def write(self, *, durable: bool = True) -> Iterator[PostgresTx]:
+        """A write transaction that locks no customer: for rows outside every customer's chain
+        (idempotency records, usage, webhook leases, inbox reads), so they never queue on the
+        fleet chain. ``durable=False`` commits without waiting for the WAL flush
+        (``synchronous_commit = off`` for this transaction): for rows a crash may lose, never
+        for a decision."""
+        try:
+            conn = self._pool.getconn()
+        except psycopg.Error as exc:
+            raise self.unavailable_error("the store could not begin a transaction",
+                                         exc) from exc
+        try:
+            tx = PostgresTx(self, conn, None)
+            tx.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+            if not durable:
+                tx.execute("SET LOCAL synchronous_commit = off")
+            try:
+                yield tx
+                tx.commit()
+            except BaseException:
+                _end(tx, conn)
+                raise
+        finally:
+            self._pool.putconn(conn)
+
+    @contextmanager
     def read(self) -> Iterator[PostgresTx]:
         """A read-only snapshot (REPEATABLE READ): several queries see one state."""
         try:
