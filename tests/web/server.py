@@ -11,13 +11,14 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
-from starlette.responses import RedirectResponse
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from accord import Accord
 from accord.http import Tokens, create_token
 from accord.policy import Policy
-from accord.web import build_asgi
+from accord.web import COOKIE, build_asgi
 from tests.http.live_server import Running
 
 ROLES = {"admin": ("admin", "ops"), "reviewer": ("reviewer", "rita"),
@@ -34,9 +35,12 @@ class Dashboard:
         return f"{self.url}/ui{path}"
 
     def login_url(self, role: str, path: str) -> str:
-        """A URL that signs the browser in as ``role`` (cookie) and lands on ``path``."""
-        return str(httpx.URL(self.ui("/login"), params={"token": self.tokens[role],
-                                                        "next": f"/ui{path}"}))
+        """A URL of this test server (not of the dashboard, which signs in only by its posted
+        form) that gives the browser ``role``'s cookie and lands on ``path``, so a one-shot
+        ``dump_dom`` can open a signed-in page. tests/web/test_sign_in.py signs in through the
+        form itself."""
+        return str(httpx.URL(f"{self.url}/test-sign-in", params={"role": role,
+                                                                 "next": f"/ui{path}"}))
 
     def http(self, role: str | None = None) -> httpx.Client:
         """A client signed in as ``role`` whose posts carry the dashboard's own Origin, as a
@@ -64,8 +68,15 @@ def serve(db: Path, policy: Policy, clock: Any = None) -> Iterator[Dashboard]:
         p = resolver.resolve(token)
         return (p.role, p.subject) if p else None
 
+    def test_sign_in(request: Request) -> Response:
+        response = RedirectResponse(request.query_params["next"], status_code=303)
+        response.set_cookie(COOKIE, tokens[request.query_params["role"]], path="/ui",
+                            httponly=True, samesite="strict")
+        return response
+
     app = Starlette(routes=[
         Route("/", lambda request: RedirectResponse("/ui/", status_code=307)),
+        Route("/test-sign-in", test_sign_in),
         Mount("/ui", build_asgi(service, resolve_role=resolve_role))])
     try:
         with Running(app) as url:

@@ -1,7 +1,7 @@
 """Who is looking: the dashboard takes the same bearer tokens as the API.
 
-A person signs in once by pasting a token (or opening ``/ui/login?token=…``); the token goes into
-an HttpOnly, SameSite=Strict cookie scoped to the dashboard's path, and every request resolves it
+A person signs in once by pasting a token into the sign-in form (posted, never in a URL, which
+logs and browser history keep); the token goes into an HttpOnly, SameSite=Strict cookie scoped to the dashboard's path, and every request resolves it
 again through ``resolve_role``, so a revoked token stops working here as it does on the API.
 SameSite=Strict is also what keeps another site from submitting the approve/reject forms.
 """

@@ -34,6 +34,10 @@ ATTRIBUTION_MODELS = ("last_touch", "linear", "markov")
 REPORT_DAYS = (1, 7, 30, 90, 365)
 """The time ranges the reports page offers, in days back from now."""
 DEFAULT_REPORT_DAYS = 30
+LINK_REFUSED = ("signing in with a token in the link no longer works: a URL is kept in server "
+                "logs and browser history, so the token could leak. Nobody was signed in. "
+                "Paste the token below instead, and revoke it (accord token revoke) if the "
+                "link was shared or logged")
 
 
 def _error(request: Request, exc: AccordError, who: str | None) -> Response:
@@ -75,9 +79,14 @@ class Dashboard:
     # -- sign in -----------------------------------------------------------------------------
 
     def login(self, request: Request) -> Response:
-        token = request.query_params.get("token")
-        if token:
-            return self._sign_in(request, token, request.query_params.get("next"))
+        """The sign-in form. A token in the query (an old ``/ui/login?token=…`` link) signs
+        nobody in: a URL ends up in server logs, proxies and browser history, so the token
+        is sent only in the form's body."""
+        if "token" in request.query_params:
+            response = self._login_form(request, LINK_REFUSED, status=400)
+            response.headers["Referrer-Policy"] = "no-referrer"  # the URL holds a token
+            response.headers["Cache-Control"] = "no-store"
+            return response
         return self._login_form(request, None)
 
     async def login_post(self, request: Request) -> Response:
