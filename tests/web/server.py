@@ -3,11 +3,13 @@ Accord on a real SQLite file, served by the one live-server harness (tests/http/
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import httpx
 from starlette.applications import Starlette
@@ -20,6 +22,8 @@ from accord.http import Tokens, create_token
 from accord.policy import Policy
 from accord.web import COOKIE, build_asgi
 from tests.http.live_server import Running
+
+from .browser import Tab
 
 ROLES = {"admin": ("admin", "ops"), "reviewer": ("reviewer", "rita"),
          "upsell": ("agent", "upsell"), "churn": ("agent", "churn-guard")}
@@ -83,3 +87,14 @@ def serve(db: Path, policy: Policy, clock: Any = None) -> Iterator[Dashboard]:
             yield Dashboard(url, service, tokens)
     finally:
         service.close()
+
+
+def sign_in_by_form(tab: Tab, ui: str, token: str, path: str) -> None:
+    """Sign ``tab`` in as a person does: open ``{ui}/login``, paste ``token`` into the form,
+    submit it, and wait for ``{ui}{path}`` (``ui`` ends at the dashboard's mount, ``/ui``)."""
+    tab.navigate(f"{ui}/login?next={quote(urlsplit(ui).path + path)}")
+    tab.evaluate(f"document.querySelector('input[name=token]').value = {json.dumps(token)}; "
+                 "document.querySelector('form.actions').submit(); true")
+    target = urlsplit(ui).path + path.split("?")[0]
+    tab.wait_for(f"location.pathname === {json.dumps(target)} && "
+                 "document.readyState === 'complete'", what=f"the sign-in to land on {path}")

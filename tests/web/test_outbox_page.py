@@ -9,12 +9,15 @@ from pathlib import Path
 import pytest
 
 from accord.delivery import Dispatcher, SmtpSender
+from accord.delivery._config import DeliverySettings
 from accord.policy import Policy
 from tests.conftest import Clock
 from tests.delivery.smtp_sink import smtp_sink
+from tests.http.live_server import start
 
-from .browser import dump_dom
-from .server import Dashboard, serve
+from .browser import Tab, chromium, dump_dom
+from .server import Dashboard, serve, sign_in_by_form
+from .test_layout import OVERFLOW
 from .test_dashboard import section
 
 
@@ -60,3 +63,31 @@ def test_an_unknown_status_filter_is_refused_with_the_choices(dash: Dashboard) -
     with dash.http("reviewer") as client:
         r = client.get(dash.ui("/outbox"), params={"status": "lost"})
     assert r.status_code == 422 and "queued" in r.text and "status" in r.text
+
+
+def test_the_outbox_page_shows_the_send_rates_the_api_was_configured_with(
+        tmp_path: Path, policy: Policy) -> None:
+    """The whole HTTP API (the dashboard mounted at /ui in it), configured with send rates:
+    the page in a real Chromium shows what GET /v1/outbox/summary reports, on a phone too."""
+    chromium()
+    rates = {"smtp": 50.0, "twilio": 2.5}
+    for server in start(str(tmp_path / "accord.db"), policy,
+                        delivery=DeliverySettings(rates=rates)):
+        with server.http("reviewer") as api:
+            assert api.get("/v1/outbox/summary").json()["rates"] == rates
+        with Tab("about:blank") as tab:
+            tab.resize(420)
+            sign_in_by_form(tab, f"{server.url}/ui", server.tokens["reviewer"], "/outbox")
+            shown = tab.evaluate("Array.from(document.querySelectorAll('#send-rates tbody tr'))"
+                                 ".map(function(r){return Array.from(r.cells).map("
+                                 "function(c){return c.textContent.trim();});})")
+            assert shown == [["smtp", "50"], ["twilio", "2.5"]]
+            assert tab.evaluate(OVERFLOW) == [], "the outbox is wider than a 420 px screen"
+
+
+def test_without_send_rates_the_outbox_page_says_none_is_configured(
+        dash: Dashboard, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ACCORD_SEND_RATES", raising=False)
+    with dash.http("reviewer") as client:
+        page = client.get(dash.ui("/outbox")).text
+    assert 'id="send-rates-none"' in page and 'id="send-rates"' not in page

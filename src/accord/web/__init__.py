@@ -20,10 +20,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from accord.web._auth import COOKIE, ResolveRole, Viewer
-from accord.web._pages import Dashboard
+from accord.web._pages import MOUNTED_IN, Dashboard
 
 if TYPE_CHECKING:
     from starlette.requests import Request
+    from starlette.types import Receive, Scope, Send
 
     from accord.service import Accord
 
@@ -54,9 +55,20 @@ def routes(service: Accord, *, resolve_role: ResolveRole) -> list[BaseRoute]:
     ]
 
 
+class _Mounted(Starlette):
+    """Starlette, noting the app it is mounted in before it names itself ``scope["app"]``: the
+    Outbox page shows the send rates that app was configured with (``state.send_rates``)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        outer = scope.get("app")
+        if outer is not None and outer is not self:
+            scope[MOUNTED_IN] = outer
+        await super().__call__(scope, receive, send)
+
+
 def build_asgi(service: Accord, *, resolve_role: ResolveRole) -> Starlette:
     """The dashboard as one ASGI app, to mount (``/ui``) inside the HTTP API's app."""
-    return Starlette(routes=routes(service, resolve_role=resolve_role))
+    return _Mounted(routes=routes(service, resolve_role=resolve_role))
 
 
 __all__ = ["COOKIE", "ResolveRole", "Viewer", "build_asgi", "routes"]

@@ -8,6 +8,7 @@ is synchronous; the form posts and the live feed are async and hand blocking cal
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,8 @@ from accord.web._stream import KINDS, events, shape
 if TYPE_CHECKING:
     from accord.service import Accord
 
+MOUNTED_IN = "accord.web.mounted_in"
+"""Where the dashboard's app notes, in the ASGI scope, the app it is mounted in."""
 ATTRIBUTION_MODELS = ("last_touch", "linear", "markov")
 REPORT_DAYS = (1, 7, 30, 90, 365)
 """The time ranges the reports page offers, in days back from now."""
@@ -205,7 +208,7 @@ class Dashboard:
         counts, items = _read.outbox(self.service, agent=viewer.agent, status=status)
         return self.render(request, viewer, "outbox.html", "Outbox", "outbox", counts=counts,
                            items=items, status=status or "",
-                           statuses=_read.OUTBOX_STATUSES)
+                           statuses=_read.OUTBOX_STATUSES, rates=send_rates(request))
 
     # -- approvals ---------------------------------------------------------------------------
 
@@ -267,6 +270,19 @@ class Dashboard:
                            by_pair=bar_chart(list(prevented["by_pair"].items())),
                            credit=credit, days=days, ranges=REPORT_DAYS, since=since,
                            currency=CURRENCY)
+
+
+def send_rates(request: Request) -> dict[str, float]:
+    """The send rates (sends per second by sender, shared by every replica) the HTTP API this
+    dashboard is mounted in was configured with — what ``GET /v1/outbox/summary`` reports;
+    mounted elsewhere, ``ACCORD_SEND_RATES`` from the environment."""
+    outer = request.scope.get(MOUNTED_IN)
+    configured = getattr(getattr(outer, "state", None), "send_rates", None)
+    if isinstance(configured, dict):
+        return {str(k): float(v) for k, v in sorted(configured.items())}
+    from accord.delivery._config import parse_rates
+
+    return dict(sorted(parse_rates(os.environ.get("ACCORD_SEND_RATES", "")).items()))
 
 
 def _report_days(text: str) -> int:
