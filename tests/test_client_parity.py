@@ -9,12 +9,15 @@ such as a renamed positional parameter.
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import accord
 from accord import Accord, AccordAPI, AsyncAccordAPI
+
+if TYPE_CHECKING:
+    from accord.lift import LiftReport
 
 Shape = list[tuple[str, Any, Any, Any]]
 ASYNC_ONLY = frozenset({"aclose"})  # AsyncClient.aclose: httpx's name for close, kept beside it
@@ -31,8 +34,15 @@ def shape(fn: Any) -> Shape:
     return [(p.name, p.kind, p.default, p.annotation) for p in params]
 
 
+def _lift_report(self: Any, *, since: Any = None, until: Any = None) -> LiftReport:
+    """``Accord.lift_report`` as it is to be: one line, ``return lift_report(self,
+    since=since, until=until)``. Stands in for it until service.py has it; remove it then."""
+    raise NotImplementedError
+
+
 def embedded() -> dict[str, Any]:
     methods = public_methods(Accord)
+    methods.setdefault("lift_report", _lift_report)
     assert {"propose", "pause_seat", "subscribe", "iter_ledger", "close"} <= set(methods)
     return methods
 
@@ -71,7 +81,7 @@ def test_every_async_method_is_awaited_and_iter_ledger_is_an_async_iterator(othe
 def test_the_sync_methods_return_what_the_embedded_ones_return() -> None:
     allowed = {"subscribe": {"Subscription", "RemoteSubscription"}}
     for cls in (AccordAPI, accord.Client):
-        for name, fn in public_methods(Accord).items():
+        for name, fn in embedded().items():
             mine = str(inspect.signature(getattr(cls, name)).return_annotation)
             theirs = str(inspect.signature(fn).return_annotation)
             assert mine in allowed.get(name, {theirs}), f"{cls.__name__}.{name} -> {mine}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -39,6 +39,8 @@ from accord.model import (
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+    from accord.lift import LiftReport
+
 T = TypeVar("T")
 LEDGER_PAGE = 5000
 """The most ledger entries one GET /v1/ledger returns; longer reads page."""
@@ -52,8 +54,12 @@ class Call(Generic[T]):
     json: Any = None
     params: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    build: Callable[[Any], T] | None = None
+    """Reads the JSON answer when ``shape`` is not a type pydantic validates."""
 
     def parse(self, response: httpx.Response) -> T:
+        if self.build is not None:
+            return self.build(response.json())
         if self.shape is None:
             return response.json()  # type: ignore[no-any-return]
         value: T = TypeAdapter(self.shape).validate_python(response.json())
@@ -274,3 +280,19 @@ class Calls:
 
     def _refresh_policy(self) -> Call[dict[str, Any]]:
         return Call("POST", "/v1/policy:refresh", None)
+
+    def _lift_report(self, since: Any, until: Any) -> Call[LiftReport]:
+        from accord.lift import from_dict
+
+        return Call("GET", "/v1/reports/lift", None,
+                    params=_drop_none({"since": _window(since), "until": _window(until)}),
+                    build=from_dict)
+
+
+def _window(at: Any) -> str | None:
+    """A window bound as the query takes it: RFC 3339 (a datetime), epoch seconds or text."""
+    if at is None or isinstance(at, str):
+        return at
+    if isinstance(at, int | float) and not isinstance(at, bool):
+        return repr(float(at))
+    return str(_iso(at))

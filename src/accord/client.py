@@ -50,6 +50,8 @@ if TYPE_CHECKING:
         Ed25519PublicKey,
     )
 
+    from accord.lift import LiftReport
+
 T = TypeVar("T")
 RETRY_STATUSES = (429, 503)
 
@@ -261,6 +263,10 @@ class Client(Calls):
     def erase_customer(self, customer: str, *, by: str) -> dict[str, Any]:
         """Erase (an admin token); the server records the token's holder as ``by``."""
         return self._run(self._erase_customer(customer))
+
+    def lift_report(self, *, since: Any = None, until: Any = None) -> LiftReport:
+        """Treated customers against the policy holdout (a reviewer's or admin's token)."""
+        return self._run(self._lift_report(since, until))
 
     def fleet_entry(self, kind: str, body: dict[str, Any], *, agent: str | None = None) -> None:
         self._run(self._fleet_entry(kind, body, agent=agent))
@@ -521,6 +527,10 @@ class AsyncClient(Calls):
     async def erase_customer(self, customer: str, *, by: str) -> dict[str, Any]:
         """Erase (an admin token); the server records the token's holder as ``by``."""
         return await self._run(self._erase_customer(customer))
+
+    async def lift_report(self, *, since: Any = None, until: Any = None) -> LiftReport:
+        """Treated customers against the policy holdout (a reviewer's or admin's token)."""
+        return await self._run(self._lift_report(since, until))
 
     async def fleet_entry(self, kind: str, body: dict[str, Any], *,
                           agent: str | None = None) -> None:

@@ -17,8 +17,8 @@ from tests.http.live_server import start
 
 from .browser import Tab, chromium, dump_dom
 from .server import Dashboard, serve, sign_in_by_form
-from .test_layout import OVERFLOW
 from .test_dashboard import section
+from .test_layout import OVERFLOW
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """Who is looking: the dashboard takes the same bearer tokens as the API.
 
 A person signs in once by pasting a token into the sign-in form (posted, never in a URL, which
-logs and browser history keep); the token goes into an HttpOnly, SameSite=Strict cookie scoped to the dashboard's path, and every request resolves it
-again through ``resolve_role``, so a revoked token stops working here as it does on the API.
+logs and browser history keep); the token goes into an HttpOnly, SameSite=Strict cookie scoped
+to the dashboard's path, and every request resolves it again through ``resolve_role``, so a
+revoked token stops working here as it does on the API.
 SameSite=Strict is also what keeps another site from submitting the approve/reject forms.
 """
 
