@@ -37,7 +37,7 @@ def dash(tmp_path: Path, policy: Policy) -> Iterator[Dashboard]:
 def test_no_page_overflows_a_420_pixel_screen(dash: Dashboard) -> None:
     chromium()
     day = fleet_day(dash.service)
-    pages = ["/fleet", "/decisions", "/customers/c-ada", "/approvals", "/reports",
+    pages = ["/fleet", "/decisions", "/customers/c-ada", "/approvals", "/reports", "/lift",
              f"/traces/{day.flagged}", "/decisions?outcome=nope"]
     with Tab(dash.login_url("reviewer", pages[0])) as tab:
         tab.wait_for("location.pathname === '/ui/fleet' && document.readyState === 'complete'",

@@ -1,5 +1,6 @@
 """The dashboard ``accord serve`` shows at ``/ui``: fleet and seats, live decisions, customer
-journeys, the approvals queue, coordination and attribution reports.
+journeys, the approvals queue, the outbox, coordination and attribution reports, and the lift
+report against the policy holdout.
 
 Server-rendered HTML (Jinja2 templates in ``templates/``, autoescaped) over the one service, with
 nothing to build and nothing fetched from elsewhere: inline CSS, inline SVG charts, a few lines
@@ -52,6 +53,7 @@ def routes(service: Accord, *, resolve_role: ResolveRole) -> list[BaseRoute]:
         Route("/approvals/{decision_id}", d.review, methods=["POST"]),
         Route("/outbox", d.outbox),
         Route("/reports", d.reports),
+        Route("/lift", d.lift),
     ]
 
 

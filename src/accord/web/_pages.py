@@ -272,6 +272,26 @@ class Dashboard:
                            currency=CURRENCY)
 
 
+    @guarded
+    def lift(self, request: Request) -> Response:
+        """Treated customers against the policy holdout over a chosen range (docs/lift.md)."""
+        from accord.lift import lift_report
+        from accord.lift._render import rows
+
+        viewer = self.viewer(request)
+        viewer.require("reviewer", "admin", doing="see the lift report")
+        days = _report_days(request.query_params.get("days", "").strip())
+        until = self.service.clock()
+        since = until - days * 86400.0
+        context: dict[str, Any] = {"report": None, "rows": [], "days": days,
+                                   "ranges": REPORT_DAYS, "since": since}
+        if self.service.policy.spec.settings.holdout is not None:
+            report = lift_report(self.service, since=since, until=until)
+            nowrap = [[c.replace(" %", "\u00a0%") for c in r] for r in rows(report)]
+            context.update(report=report.to_dict(), rows=nowrap)
+        return self.render(request, viewer, "lift.html", "Lift", "lift", **context)
+
+
 def send_rates(request: Request) -> dict[str, float]:
     """The send rates (sends per second by sender, shared by every replica) the HTTP API this
     dashboard is mounted in was configured with — what ``GET /v1/outbox/summary`` reports;

@@ -17,7 +17,7 @@ from accord import _charts
 from accord._charts import Chart
 
 NAV = (("fleet", "Fleet"), ("decisions", "Live decisions"), ("approvals", "Approvals"),
-       ("outbox", "Outbox"), ("reports", "Reports"))
+       ("outbox", "Outbox"), ("reports", "Reports"), ("lift", "Lift"))
 
 
 def _blank_none(value: Any) -> Any:
@@ -67,6 +67,12 @@ def offer_terms(offer: dict[str, Any]) -> list[tuple[str, str]]:
     return terms
 
 
+def _verdict_class(verdict: str) -> str:
+    """A lift verdict's badge colour: better as a go, worse as a stop, anything else muted."""
+    return "go" if verdict.endswith("(better)") else "stop" if verdict.endswith("(worse)") \
+        else "plain"
+
+
 def _without_none(mapping: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if v is not None}
 
@@ -80,7 +86,7 @@ ENV = Environment(loader=PackageLoader("accord.web", "templates"),
                   autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
                   finalize=_blank_none, trim_blocks=True, lstrip_blocks=True)
 ENV.filters.update(clock=_clock, iso=_iso, json=_json, without_none=_without_none, money=money,
-                   offer_terms=offer_terms)
+                   offer_terms=offer_terms, verdict_class=_verdict_class)
 ENV.globals.update(nav=NAV)
 
 
