@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 from starlette.applications import Starlette
 
 from accord import Accord
+from accord._errors import AccordError
 from accord.ledger import canonical
 from accord.policy import Policy
 from accord.protocols import a2a
@@ -351,3 +352,40 @@ def test_a_reviewer_or_admin_token_is_refused_with_403_naming_the_token_needed(
         assert "does not act as an agent" in error["message"]
         assert "accord token create --agent" in error["data"]["hint"]
     assert no_tracebacks(caplog) == []
+
+
+def test_a_proposal_part_takes_value_on_defer_deadline_and_accept_as_mcp_does(
+        loopback: Loopback) -> None:
+    svc = loopback.service
+    svc.record_event("k1", "ticket_opened")  # holds outbound proposals for 48 h
+    kept = artifact(anyio.run(send, loopback.url, {"propose": {
+        "customer": "k1", "channel": "email", "intent": "retain", "value": 250,
+        "on_defer": "reschedule", "deadline": "3d"}}, str(uuid.uuid4()),
+        loopback.token("churn-guard")), "decision")
+    assert kept["outcome"] == "defer" and kept["scheduled_id"]
+    held = svc.scheduled(kept["scheduled_id"])
+    assert held.status == "waiting" and held.decisions == [kept["decision_id"]]
+    assert held.proposal.value == 250.0 and held.deadline.timestamp() > svc.clock() + 2 * 86400
+
+    svc.record_event("k2", "opt_out", data={"channel": "email"})
+    moved = artifact(anyio.run(send, loopback.url, {"propose": {
+        "customer": "k2", "channel": "email", "intent": "reactivate", "accept": ["channel"]}},
+        str(uuid.uuid4()), loopback.token("reengage")), "decision")
+    assert moved["outcome"] == "go" and moved["applied"] == {"channel": "sms"}
+    assert svc.touch(moved["touch_id"]).channel == "sms"
+
+
+@pytest.mark.parametrize("bad", [{"on_defer": "later"}, {"accept": ["price"]},
+                                 {"accept": "offer"}, {"value": "a lot"},
+                                 {"on_defer": "reschedule", "deadline": "soon"}])
+def test_a_bad_proposal_field_fails_the_task_with_the_problem_http_answers(
+        loopback: Loopback, bad: dict[str, Any]) -> None:
+    asked = {"customer": "k3", "channel": "email", "intent": "upsell", **bad}
+    task = anyio.run(send, loopback.url, {"propose": asked}, str(uuid.uuid4()),
+                     loopback.token("upsell"))
+    assert task.status.state == TaskState.TASK_STATE_FAILED
+    problem = artifact(task, "error")
+    with pytest.raises(AccordError) as embedded:  # what POST /v1/proposals answers with 422
+        loopback.service.propose("upsell", **asked)
+    assert problem == embedded.value.to_problem()
+    assert problem["where"] in bad or problem["where"] == "accept.0"

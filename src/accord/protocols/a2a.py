@@ -9,7 +9,10 @@ each:
   from the caller into Y's inbox (``via="a2a"``), keeping every part of the message as an
   artifact reference with the SHA-256 of its content;
 - ``{"propose": {"customer": ..., "channel": ..., "intent": ..., ...}}`` passes the gate; the
-  decision comes back as an artifact;
+  decision comes back as an artifact. As with MCP's ``propose``: ``value`` (the expected value),
+  ``on_defer: "reschedule"`` with a ``deadline`` (Accord keeps a defer and decides it again at
+  ``retry_at``; the artifact's ``scheduled_id`` names it) and ``accept`` (``offer``,
+  ``channel``, ``time``: a variant that passes comes back as go with ``applied``);
 - ``{"context": {"customer": ...}}`` returns the fields the caller's grant may read.
 
 Everything one A2A context does shares one trace: ``trace_id`` is the A2A ``context_id``, so a
@@ -58,7 +61,10 @@ from accord.service import Accord
 RPC_PATH = "/a2a"
 KINDS = ("delegate", "propose", "context")
 _PROPOSAL_KEYS = {"customer", "channel", "intent", "action", "topic", "offer", "cost_usd",
-                  "tokens", "value", "reversible", "at", "parent_id", "idempotency_key"}
+                  "tokens", "value", "reversible", "at", "parent_id", "idempotency_key",
+                  "on_defer", "deadline", "accept"}
+"""What a ``propose`` part may hold: the MCP ``propose`` tool's arguments (the fields of
+``POST /v1/proposals``), validated by the one ``Proposal`` model with the same errors."""
 
 
 def agent_card(base_url: str) -> AgentCard:
@@ -93,7 +99,11 @@ def agent_card(base_url: str) -> AgentCard:
                        description="Ask whether an agent may take a customer-facing action. "
                        'Send a data part {"propose": {"agent", "customer", "channel", '
                        '"intent", ...}}; the decision (go, flag, defer or stop, with the rules '
-                       "that decided it and retry_at for defer) comes back as an artifact.",
+                       "that decided it and retry_at for defer) comes back as an artifact. "
+                       "Optional: value (expected value), on_defer \"reschedule\" with a "
+                       "deadline (48h, 7d or RFC 3339: Accord decides a defer again at retry_at; "
+                       "scheduled_id names it), accept [offer, channel, time] (a variant that "
+                       "passes comes back as go with applied: act on that variant).",
                        examples=['{"propose": {"agent": "upsell", "customer": "c42", '
                                  '"channel": "email", "intent": "upsell"}}'], **json_io),
             AgentSkill(id="context", name="Read a customer's context", tags=["context"],
