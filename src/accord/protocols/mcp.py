@@ -13,6 +13,7 @@ cannot act as another seat by asking to. Tool results reach the model as delimit
 import asyncio
 import contextlib
 import json
+import re
 import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal, TextIO
@@ -21,14 +22,19 @@ import anyio
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import (
+    ResourceError,
+    ResourceNotFoundError,
+    ToolError,
+    UnexpectedToolError,
+)
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import INVALID_REQUEST, CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import Receive, Scope, Send
 
 from accord._batch import MAX_BATCH
-from accord._errors import AccordError, Forbidden
+from accord._errors import AccordError, Forbidden, NotFound
 from accord.model import Offer
 from accord.protocols import _actions as act
 from accord.protocols._actions import ResolveAgent
@@ -75,6 +81,63 @@ def as_data(result: dict[str, Any]) -> CallToolResult:
         structured_content=result)
 
 
+SENT = "(the value you sent)"
+"""What an error says in place of a value the caller sent."""
+ENUMERATED = frozenset({"channel", "intent", "status", "on_defer", "accept"})
+"""Arguments that take one of a published list of words: an error may name them."""
+
+
+def _sent(values: Any, name: str | None = None) -> set[str]:
+    """The text a caller sent in ``values`` (argument values, inside objects and lists too),
+    except the published choices of ``ENUMERATED`` arguments."""
+    if name in ENUMERATED:
+        return set()
+    if isinstance(values, str):  # a character or two says nothing about anyone
+        return {values} if len(values.strip()) >= 3 else set()
+    if isinstance(values, BaseModel):
+        return _sent(values.model_dump())
+    if isinstance(values, dict):
+        found: set[str] = set()
+        for k, v in values.items():
+            found |= _sent(v, str(k))
+        return found
+    if isinstance(values, list | tuple):
+        return set().union(*(_sent(v, name) for v in values)) if values else set()
+    return set()
+
+
+def redact(text: str, sent: set[str]) -> str:
+    """``text`` without any of the values in ``sent``: an error names the argument at fault and
+    what it takes, never what was sent in it (a customer's address typed into the wrong field, a
+    secret pasted as an id), so neither the model's transcript nor the server's log repeats it.
+    """
+    if not sent:
+        return text
+    either = "|".join(re.escape(v) for v in sorted(sent, key=len, reverse=True))
+    return re.sub(rf"(?<![\w@.+-])(?:{either})(?![\w@.+-])", SENT, text)
+
+
+def argument_problem(tool: str, exc: ValidationError, arguments: dict[str, Any]) -> str:
+    """A tool's arguments that fail its schema, as the HTTP API words it (``Invalid input:
+    field: what it takes``), without the rejected values pydantic's own text repeats."""
+    problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    return f"Error executing tool {tool}: Invalid input: {redact(problems, _sent(arguments))}"
+
+
+class _Server(MCPServer):
+    """The SDK's server, with argument errors that do not repeat the arguments."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any],
+                        context: Context | None = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ValidationError) and not isinstance(exc, UnexpectedToolError):
+                raise ToolError(argument_problem(name, cause, arguments)) from cause
+            raise
+
+
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
 WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
                          open_world_hint=False)
@@ -106,7 +169,7 @@ def build_server(service: Accord, agent: str | None = None, *,
     pol = service.policy
     channels, intents = list(pol.spec.channels), list(pol.spec.intents or [])
     event_types = sorted({*EVENT_TYPES, *pol.reducers})
-    server = MCPServer("accord", title="Accord — the gate for customer-facing agents",
+    server = _Server("accord", title="Accord — the gate for customer-facing agents",
                        instructions=INSTRUCTIONS.format(seat=agent or "named by your token",
                                                         open=DATA_OPEN, close=DATA_CLOSE),
                        log_level="WARNING",
@@ -141,7 +204,16 @@ def build_server(service: Accord, agent: str | None = None, *,
         try:
             return await anyio.to_thread.run_sync(call)
         except AccordError as exc:
-            raise ToolError(f"{exc.title}: {exc}") from None
+            raise ToolError(redact(f"{exc.title}: {exc}", _sent([args, kwargs]))) from None
+
+    async def read(ctx: Context, fn: Callable[..., Any], *args: Any) -> Any:
+        """``run`` for a resource: a refusal is the resource's error (not found, or why not),
+        not a crash of the server."""
+        try:
+            return await run(ctx, fn, *args)
+        except ToolError as exc:
+            missing = str(exc).startswith(f"{NotFound.title}:")
+            raise (ResourceNotFoundError if missing else ResourceError)(str(exc)) from None
 
     @server.tool(annotations=READ_ONLY)
     async def get_context(customer: Customer, ctx: Context) -> Data:
@@ -322,14 +394,14 @@ def build_server(service: Accord, agent: str | None = None, *,
                                  "decision made then. Updated (notifications/resources/updated) "
                                  "when the review happens while you are connected.")
     async def decision(decision_id: str, ctx: Context) -> str:
-        return json.dumps(await run(ctx, act.explain_decision, decision_id), indent=1)
+        return json.dumps(await read(ctx, act.explain_decision, decision_id), indent=1)
 
     @server.resource("accord://customers/{customer}/timeline", name="timeline",
                      mime_type="application/json",
                      description="One customer's ledger: decisions, touches, events, claims, "
                                  "outcomes, oldest first.")
     async def timeline(customer: str, ctx: Context) -> str:
-        entries = await run(ctx, act.timeline, customer)
+        entries = await read(ctx, act.timeline, customer)
         return json.dumps(entries, indent=1, default=str)
 
     return server
