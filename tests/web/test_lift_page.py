@@ -4,6 +4,7 @@ when it is the truth, a policy without a holdout explained, reviewers and admins
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +15,9 @@ from accord import Accord
 from accord.policy import Policy
 from tests.lift.test_holdout import first_ids, holdout_policy
 
-from .browser import Tab, chromium, dump_dom
+from .browser import Tab, chromium, dump_dom, screenshot
 from .server import Dashboard, serve
-from .test_dashboard import section
+from .test_dashboard import DOCS_IMG, section
 from .test_layout import OVERFLOW
 
 POLICY = holdout_policy(share=0.5)
@@ -115,3 +116,13 @@ def test_the_lift_page_fits_a_420_pixel_screen(held: Dashboard) -> None:
         tab.navigate(held.ui("/lift"))
         assert tab.evaluate("document.querySelectorAll('#lift tbody tr').length") == 5
         assert tab.evaluate(OVERFLOW) == [], "the lift page is wider than a 420 px screen"
+
+
+def test_a_screenshot_of_the_lift_page(held: Dashboard, tmp_path: Path) -> None:
+    """With ACCORD_UPDATE_SCREENSHOTS=1 it replaces the picture in docs/dashboard.md."""
+    chromium()
+    where = DOCS_IMG if os.environ.get("ACCORD_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    known_answer(held.service)
+    shot = screenshot(held.login_url("admin", "/lift"), where / "dashboard-lift.png",
+                      height=620)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
