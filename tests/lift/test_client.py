@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from datetime import UTC, datetime
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,7 +48,10 @@ def test_the_client_reads_the_known_answer_and_the_same_report_as_the_embedded_o
     since, until = window()
     with Client(known.url, known.tokens["reviewer"]) as client:
         report = client.lift_report(since=since, until=until)
+        as_times = client.lift_report(since=datetime.fromtimestamp(since, UTC),
+                                      until=datetime.fromtimestamp(until, UTC).isoformat())
     assert isinstance(report, LiftReport)
+    assert as_times.to_dict() == report.to_dict()  # a datetime, RFC 3339 or epoch seconds
     assert (report.treated, report.holdout) == (70, 80) and report.enough_data
     m = {x.spec.name: x for x in report.metrics}
     conv = m["conversions"]
