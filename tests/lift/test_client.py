@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-from datetime import UTC, datetime
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
