@@ -100,9 +100,10 @@ class PgBus(Bus):
         self.skipped = 0
         """Messages not sent because no other replica listened."""
         self.refresh = refresh
-        self._others: int | None = None
-        """Other replicas with a live lease, as last counted (None: unknown, so notify)."""
-        self._counted = float("-inf")
+        self._view: tuple[int | None, float] = (None, float("-inf"))
+        """Other replicas with a live lease as last counted (None: unknown, so notify), and
+        when that count began; one tuple, so a reader never pairs a count with another's
+        time."""
         self._renewed = float("-inf")
         self._registry = True
         """Whether ``bus_replicas`` can be used; if not (a read-only server), always notify."""
@@ -158,14 +159,14 @@ class PgBus(Bus):
             if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
                 raise  # the connection is gone: the listener reconnects and registers again
             self._registry = False
-            self._others = None
+            self._view = (None, float("-inf"))
             log.warning("live updates: cannot keep a lease in bus_replicas (%s); notifying "
                         "on every message", exc)
 
     def _count(self, conn: psycopg.Connection[Any], started: float) -> None:
         row = conn.execute(_OTHERS, (self.channel, self.replica)).fetchone()
-        self._others = int(row[0]) if row else None
-        self._counted = started  # when the count's snapshot was taken, at the latest
+        # ``started`` precedes the count's snapshot, so the count is at least that fresh
+        self._view = (int(row[0]) if row else None, started)
 
     def _tick(self, conn: psycopg.Connection[Any]) -> None:
         """On the listener thread between waits: renew the lease, keep the count fresh."""
@@ -174,14 +175,19 @@ class PgBus(Bus):
             return
         if now - self._renewed >= RENEW_S:
             self._register(conn)
-        elif now - self._counted >= self.refresh / 2:
+        elif now - self._view[1] >= self.refresh / 2:
             self._count(conn, now)
 
     def _remote(self) -> bool:
         """Whether another replica may listen: yes unless a fresh count says none."""
-        others = self._others
+        others, counted = self._view
         return (others is None or others > 0 or not self._registry
-                or time.monotonic() - self._counted > self.refresh)
+                or time.monotonic() - counted > self.refresh)
+
+    @property
+    def others(self) -> int | None:
+        """Other replicas listening, as last counted (None: unknown)."""
+        return self._view[0]
 
     def attach(self, sub: Subscription) -> Subscription:
         """As ``Bus.attach``; in the first ``refresh`` seconds after start-up, first waits
@@ -250,9 +256,10 @@ class PgBus(Bus):
         """Notify, unless a count no older than ``refresh`` (taken now if need be) says no
         other replica listens."""
         started = time.monotonic()
-        if self._registry and started - self._counted > self.refresh:
+        if self._registry and started - self._view[1] > self.refresh:
             self._count(conn, started)
-        if self._registry and self._others == 0 and started - self._counted <= self.refresh:
+        others, counted = self._view
+        if self._registry and others == 0 and started - counted <= self.refresh:
             self.skipped += len(payloads)
             return
         conn.execute(query, args)

@@ -154,7 +154,7 @@ def test_a_replica_that_just_appeared_misses_nothing_published_after_it_subscrib
     try:
         for i in range(3):
             a.publish([{"kind": "context", "customer": "before", "agents": []}])
-            assert a._others == 0 and not a.active  # a fresh count: nobody else listens
+            assert a.others == 0 and not a.active  # a fresh count: nobody else listens
             b = PgBus(store_url, replica=f"b{i}", refresh=1.0)
             try:
                 on_b = b.subscribe()
