@@ -106,9 +106,9 @@ def distribute(db: str, run: bool) -> None:
     """Print the Citus statements that spread the PostgreSQL store at --db over a cluster:
     every hot table distributed by its customer column and co-located with customers, so a
     decision's statements all run on one worker; an agent's spend, trace totals, idempotency
-    records, handoffs and webhook deliveries distributed by their own key; seats, policies,
-    tokens and the other small fleet tables as reference tables on every node. The output
-    runs as is in psql. Tables already distributed are skipped by --run."""
+    records, handoffs, webhook deliveries and send-rate buckets distributed by their own key;
+    seats, policies, tokens and the other small fleet tables as reference tables on every
+    node. The output runs as is in psql. Tables already distributed are skipped by --run."""
     if not db.startswith(("postgresql://", "postgres://")):
         raise InvalidInput(f"{db} is not a PostgreSQL URL; only a PostgreSQL store can be "
                            "distributed", where="--db",

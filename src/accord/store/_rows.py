@@ -144,13 +144,14 @@ co-located, so one customer's rows share a shard and a decision's transaction st
 worker."""
 
 SPREAD = {"spend": "agent", "traces": "trace_id", "requests": "principal", "handoffs": "id",
-          "deliveries": "id"}
+          "deliveries": "id", "send_rates": "sender"}
 """Tables keyed by something other than a customer, distributed on their own key: an agent's
 daily spend and a trace's totals span customers by nature; idempotency records, handoffs and
-webhook deliveries grow with traffic but are never read inside a customer's transaction."""
+webhook deliveries grow with traffic but are never read inside a customer's transaction; a
+sender's token bucket is written on every send, which a reference table would copy to every
+node."""
 
-REFERENCE = ("meta", "seats", "policies", "tokens", "webhooks", "send_rates", "interfaces",
-             "bus_replicas")
+REFERENCE = ("meta", "seats", "policies", "tokens", "webhooks", "interfaces", "bus_replicas")
 """Small fleet tables, read on every decision or by every replica: copied whole to every node
 (Citus reference tables), so a read never leaves the node a decision runs on."""
 
