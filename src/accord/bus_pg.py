@@ -154,17 +154,27 @@ class PgBus(Bus):
             conn.execute(_REGISTER, (self.channel, self.replica, LEASE_S))
             conn.execute(_PRUNE, (self.channel, LEASE_S))
             self._renewed = started
-            self._count(conn, started)
         except psycopg.Error as exc:
-            if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
-                raise  # the connection is gone: the listener reconnects and registers again
-            self._registry = False
-            self._view = (None, float("-inf"))
-            log.warning("live updates: cannot keep a lease in bus_replicas (%s); notifying "
-                        "on every message", exc)
+            self._give_up(exc)
+            return
+        self._count(conn, started)
+
+    def _give_up(self, exc: psycopg.Error) -> None:
+        """``bus_replicas`` cannot be used (a read-only server, a dropped table): notify on
+        every message from now on. A lost connection is re-raised for the caller to handle."""
+        if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+            raise exc  # the connection is gone: the listener reconnects and registers again
+        self._registry = False
+        self._view = (None, float("-inf"))
+        log.warning("live updates: cannot keep a lease in bus_replicas (%s); notifying on "
+                    "every message", exc)
 
     def _count(self, conn: psycopg.Connection[Any], started: float) -> None:
-        row = conn.execute(_OTHERS, (self.channel, self.replica)).fetchone()
+        try:
+            row = conn.execute(_OTHERS, (self.channel, self.replica)).fetchone()
+        except psycopg.Error as exc:
+            self._give_up(exc)
+            return
         # ``started`` precedes the count's snapshot, so the count is at least that fresh
         self._view = (int(row[0]) if row else None, started)
 

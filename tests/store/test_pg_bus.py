@@ -177,3 +177,18 @@ def test_a_replica_that_just_appeared_misses_nothing_published_after_it_subscrib
                 b.close()
     finally:
         a.close()
+
+
+def test_without_its_table_of_replicas_a_bus_notifies_every_message(store_url: str) -> None:
+    a = PgBus(store_url, replica="a")
+    try:
+        with psycopg.connect(store_url, autocommit=True) as plain:
+            plain.execute(sql.SQL("LISTEN {}").format(sql.Identifier(a.channel)))
+            assert not a.active
+            plain.execute("DROP TABLE bus_replicas")
+            assert _settles(lambda: a.active)  # it cannot tell who listens: it assumes someone
+            a.publish([{"kind": "claim", "customer": "c1", "agents": []}])
+            assert len(_heard(plain, 10.0, most=1)) == 1
+            assert a.others is None and a.lost == 0
+    finally:
+        a.close()
