@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from accord import Accord
 from accord.bus import Message, Subscription
@@ -104,3 +107,88 @@ def test_a_decision_on_one_replica_reaches_subscribers_of_another(
     finally:
         one.close()
         two.close()
+
+
+def _heard(conn: psycopg.Connection[Any], wait: float, most: int | None = None) -> list[str]:
+    """Notifications a plain LISTEN connection received within ``wait`` seconds (or the
+    first ``most`` of them)."""
+    return [n.payload for n in conn.notifies(timeout=wait, stop_after=most)]
+
+
+def _settles(check: Any, deadline: float = 10.0) -> bool:
+    end = time.monotonic() + deadline
+    while not check():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_a_lone_replica_sends_no_notification_until_another_replica_appears(
+        store_url: str) -> None:
+    a = PgBus(store_url, replica="a")
+    try:
+        with psycopg.connect(store_url, autocommit=True) as plain:
+            plain.execute(sql.SQL("LISTEN {}").format(sql.Identifier(a.channel)))
+            here = a.subscribe()
+            a.publish([{"kind": "decision", "customer": f"c{i}", "agents": []}
+                       for i in range(5)])
+            assert len(until(here, lambda m: m["customer"] == "c4")) == 5  # local: delivered
+            assert _heard(plain, 1.0) == []  # on the wire: nothing, not even a payload
+            assert (a.sent, a.skipped) == (0, 5)
+            here.close()
+            assert not a.active
+
+            b = PgBus(store_url, replica="b")
+            try:
+                on_b = b.subscribe()  # returns once every count of replicas includes b
+                a.publish([{"kind": "claim", "customer": "after", "agents": []}])
+                assert until(on_b, lambda m: True) == [
+                    {"kind": "claim", "customer": "after", "agents": []}]
+                assert len(_heard(plain, 10.0, most=1)) == 1
+                assert _settles(lambda: a.sent == 1)
+            finally:
+                b.close()
+            a.publish([{"kind": "claim", "customer": "gone", "agents": []}])
+            # b left: counted once more, or already skipped
+            assert _settles(lambda: a.sent + a.skipped == 7)
+    finally:
+        a.close()
+
+
+def test_a_replica_that_just_appeared_misses_nothing_published_after_it_subscribed(
+        store_url: str) -> None:
+    """A publisher whose count said "alone" a moment ago still reaches a replica that
+    subscribed since: the new replica waits out the count's lifetime before it accepts a
+    subscription. Repeated, since the count's age at the moment varies."""
+    a = PgBus(store_url, replica="a", refresh=1.0)
+    try:
+        for i in range(3):
+            a.publish([{"kind": "context", "customer": "before", "agents": []}])
+            # a fresh count says nobody else listens (b{i-1} has left)
+            assert _settles(lambda: a.others == 0 and not a.active)
+            b = PgBus(store_url, replica=f"b{i}", refresh=1.0)
+            try:
+                on_b = b.subscribe()
+                first = {"kind": "decision", "customer": f"first-{i}", "agents": [], "n": 1}
+                a.publish([first, {**first, "n": 2}])
+                assert until(on_b, lambda m: m.get("n") == 2) == [first, {**first, "n": 2}]
+            finally:
+                b.close()
+    finally:
+        a.close()
+
+
+def test_without_its_table_of_replicas_a_bus_notifies_every_message(store_url: str) -> None:
+    a = PgBus(store_url, replica="a")
+    try:
+        with psycopg.connect(store_url, autocommit=True) as plain:
+            plain.execute(sql.SQL("LISTEN {}").format(sql.Identifier(a.channel)))
+            assert not a.active
+            plain.execute("DROP TABLE bus_replicas")
+            assert _settles(lambda: a.active)  # it cannot tell who listens: it assumes someone
+            a.publish([{"kind": "claim", "customer": "c1", "agents": []}])
+            assert len(_heard(plain, 10.0, most=1)) == 1
+            assert a.others is None and a.lost == 0
+    finally:
+        a.close()

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "trace": ("accord.cli.core", "trace", "Show a decision chain across agents."),
     "ledger": ("accord.cli.core", "ledger", "Verify, checkpoint or keygen the signed ledger."),
     "policy": ("accord.cli.policy", "policy", "Check, test, replay or apply a policy file."),
+    "db": ("accord.cli.db", "db", "Distribute a PostgreSQL store over Citus nodes."),
     "bench": ("accord.cli.bench", "bench", "Measure the gate, the store and the HTTP path."),
     "serve": ("accord.cli.serve", "serve", "Run the HTTP API, MCP, A2A and the dashboard."),
     "token": ("accord.cli.serve", "token", "Create or revoke API tokens."),

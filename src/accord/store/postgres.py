@@ -138,12 +138,14 @@ class PostgresStore:
     included; ``connect_timeout`` bounds opening a connection and waiting for a free one.
     ``durability="normal"`` turns off ``synchronous_commit``: a crash of the server (not of
     Accord) may lose the last acknowledged decisions, never corrupt the ledger; ``"off"`` (a
-    throwaway store) is the same here.
+    throwaway store) is the same here. ``cursor_factory`` is the psycopg cursor class of every
+    pooled connection (the driver's own hook: a test records each statement the store sends).
     """
 
     def __init__(self, url: str, *, durability: Literal["full", "normal", "off"] = "full",
                  pool_size: int = 10, connect_timeout: float = 5.0,
-                 statement_timeout: float = 5.0, application_name: str = "accord") -> None:
+                 statement_timeout: float = 5.0, application_name: str = "accord",
+                 cursor_factory: type[psycopg.Cursor[Any]] | None = None) -> None:
         self.url = url
         self.pool_size = max(1, pool_size)
         """Connections the pool holds at most; a server runs that many handler threads."""
@@ -163,7 +165,8 @@ class PostgresStore:
             url, min_size=1, max_size=max(1, pool_size), open=False, configure=configure,
             timeout=connect_timeout, name="accord",
             kwargs={"autocommit": True, "application_name": application_name,
-                    "connect_timeout": max(2, math.ceil(connect_timeout))})
+                    "connect_timeout": max(2, math.ceil(connect_timeout)),
+                    **({"cursor_factory": cursor_factory} if cursor_factory else {})})
         try:
             self._pool.open(wait=True, timeout=connect_timeout)
             self._migrate()
