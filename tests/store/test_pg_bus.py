@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 from accord import Accord
-from accord.bus import Message, Subscription
-from accord.bus_pg import PAYLOAD_LIMIT, PgBus
 from accord.model import Decision
 from accord.policy import Policy
+from accord.store.bus import Message, Subscription
+from accord.store.bus_pg import PAYLOAD_LIMIT, PgBus
 
 pytestmark = [pytest.mark.postgres,
               pytest.mark.parametrize("store_url", ["postgres"], indirect=True)]

@@ -22,12 +22,12 @@ import orjson
 from accord import _holdout, gate
 from accord._ids import new_id
 from accord._passes import Passes
-from accord.bus import Message
 from accord.delivery._links import UnsubscribeLinks
 from accord.delivery._message import DeliveryFailed, Outbound, Sender
 from accord.ledger import FLEET
 from accord.model import Outcome, Proposal
 from accord.store import _outbox as outbox
+from accord.store.bus import Message
 
 if TYPE_CHECKING:
     from accord.service import Accord

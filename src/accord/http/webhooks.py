@@ -24,11 +24,11 @@ from fastapi.responses import JSONResponse
 
 from accord._errors import NotFound
 from accord._signing import sign
-from accord.bus import Message
 from accord.http._common import COMMON, Caller, Service, once
 from accord.http._shapes import Delivery, Webhook, WebhookIn
 from accord.ledger import FLEET, canonical
 from accord.service import Accord, new_id
+from accord.store.bus import Message
 
 SIGNATURE = "Accord-Signature"
 router = APIRouter(prefix="/v1", responses=COMMON)

@@ -24,7 +24,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from accord.bus import Bus, Message
+from accord.store.bus import Bus, Message
 
 log = logging.getLogger("accord.bus")
 
