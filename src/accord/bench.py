@@ -7,7 +7,6 @@ the same machine does not. Nothing here is a test: tests never assert on time.
 from __future__ import annotations
 
 import random
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -19,7 +18,7 @@ from accord import gate
 from accord._time import ManualClock, to_epoch
 from accord.model import Proposal
 from accord.policy import Policy
-from accord.store import _rows
+from accord.store._baseline import sqlite_bare, sqlite_populate
 
 T0 = to_epoch("2026-11-23T09:00:00Z")
 
@@ -180,58 +179,13 @@ def _decider(path: str, customers: int, durability: str) -> tuple[Callable[[int]
     return one, acc.close
 
 
-def _bare(path: str, customers: int, durability: str) -> tuple[Callable[[int], None],
-                                                              Callable[[], None]]:
-    """The same reads and writes as one decision, as hand-written SQL with no logic between."""
-    from accord.store.sqlite import PAGE_SIZE
-
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # the same file layout as Accord's
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA synchronous={durability.upper()}")
-    for stmt in _rows.schema("sqlite").split(";"):
-        if stmt.strip():
-            conn.execute(stmt)
-    rnd = random.Random(7)
-    now = [T0]
-
-    def one(i: int) -> None:
-        now[0] += 37.0
-        c, at = f"c{rnd.randrange(customers)}", now[0]
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO customers VALUES (?, 0, '{}', '{}', 0, '', ?) "
-                     "ON CONFLICT (id) DO NOTHING", (c, at))
-        conn.execute("SELECT * FROM customers WHERE id = ?", (c,)).fetchone()
-        conn.execute("SELECT value FROM meta WHERE key = ?", ("seats_version",)).fetchone()
-        conn.execute("SELECT id, agent, channel, intent, at, status, seq FROM touches WHERE "
-                     "customer = ? AND at > ? AND at < ? AND status IN ('pending', 'executed')",
-                     (c, at - 9e5, at + 9e5)).fetchall()
-        conn.execute("SELECT * FROM claims WHERE customer = ? AND released = 0 AND until > ?",
-                     (c, at)).fetchall()
-        if i % 2:  # half the bench's proposals come from seats with a daily budget
-            conn.execute("SELECT COALESCE(SUM(usd), 0), COALESCE(SUM(tokens), 0) FROM spend "
-                         "WHERE agent = ? AND day = ?", ("a", "2026-11-23")).fetchone()
-        conn.execute("INSERT INTO decisions (customer, id, agent, outcome, at, body) VALUES "
-                     "(?,?,?,?,?,?)", (c, f"d{i}", "a", "go", at, "{" + "x" * 900 + "}"))
-        conn.execute("INSERT INTO touches VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                     (c, f"t{i}", f"d{i}", "a", "email", "nurture", "message", at, "pending",
-                      None, i, "{" + "x" * 300 + "}"))
-        conn.execute("INSERT INTO ledger (chain, chain_seq, kind, at, body, prev_hash, hash) "
-                     "VALUES (?,?,?,?,?,?,?)", (c, i, "decision", at, "{" + "x" * 900 + "}",
-                                               "0" * 64, "1" * 64))
-        conn.execute("UPDATE customers SET chain_seq = ?, chain_head = ? WHERE id = ?",
-                     (i, "1" * 64, c))
-        conn.execute("COMMIT")
-
-    return one, conn.close
-
-
 def bench_store(n: int = 2000, customers: int = 500, durability: str = "full",
                 rounds: int = 5) -> dict[str, Any]:
     """Full decisions against the bare transaction, alternating in ``rounds`` so that both
     see the same machine; the ratio is the median of the rounds' ratios."""
     with tempfile.TemporaryDirectory() as tmp:
-        bare, close_bare = _bare(str(Path(tmp) / "bare.db"), customers, durability)
+        bare, close_bare = sqlite_bare(str(Path(tmp) / "bare.db"), customers, durability,
+                                        T0)
         full, close_full = _decider(str(Path(tmp) / "accord.db"), customers, durability)
         per = max(n // rounds, 1)
         bare_rates: list[float] = []
@@ -264,21 +218,7 @@ def _populate(path: str, customers: int, touches_per: int) -> None:
     from accord.service import Accord
 
     Accord.open(path, policy=bench_policy(), durability="normal").close()  # schema
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA synchronous=OFF")
-    conn.execute("BEGIN")
-    batch = 50_000
-    for lo in range(0, customers, batch):
-        ids = range(lo, min(lo + batch, customers))
-        conn.executemany("INSERT INTO customers VALUES (?, 0, '{}', '{}', 0, ?, ?)",
-                         ((f"c{i}", "0" * 64, T0 - 86400 * 30) for i in ids))
-        conn.executemany(
-            "INSERT INTO touches VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            ((f"c{i}", f"t{i}_{k}", f"d{i}_{k}", "email-cadence", "email", "nurture", "message",
-              T0 - 86400 * (k * 11 + 2) - (i % 997), "executed", None, k, "{}")
-             for i in ids for k in range(touches_per)))
-    conn.execute("COMMIT")
-    conn.close()
+    sqlite_populate(path, customers, touches_per, T0)
 
 
 def bench_scale(small: int = 10_000, large: int = 1_000_000, touches_per: int = 3,
