@@ -10,15 +10,19 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from accord import gate
 from accord._time import ManualClock, to_epoch
 from accord.model import Proposal
 from accord.policy import Policy
 from accord.store._baseline import sqlite_bare, sqlite_populate
+from accord.telemetry import OFF, Telemetry
+
+if TYPE_CHECKING:
+    from accord.service import Accord
 
 T0 = to_epoch("2026-11-23T09:00:00Z")
 
@@ -160,23 +164,37 @@ def bench_busy(sizes: tuple[int, ...] = (1_000, 10_000), rounds: int = 5) -> dic
     return out
 
 
-def _decider(path: str, customers: int, durability: str) -> tuple[Callable[[int], None],
-                                                                    Callable[[], None]]:
-    """One full embedded decision per call, and a closer."""
+AGENTS = (("email-cadence", "nurture"), ("upsell", "upsell"), ("churn-guard", "retain"),
+          ("reengage", "reactivate"))
+"""The seats (and their intents) whose proposals the decision benches send, in turn."""
+
+
+def decider(path: str, customers: int, *, durability: str = "full",
+            telemetry: Telemetry = OFF, agents: Sequence[tuple[str, str]] = AGENTS,
+            step: float = 37.0, seed: int = 7) -> tuple[Callable[[int], None], Accord]:
+    """A service on a new store at ``path`` and ``one(i)``: one full embedded decision by the
+    next of ``agents`` for a random one of ``customers``, ``step`` seconds after the last (on a
+    manual clock from ``T0``, so every run decides the same)."""
     from accord.service import Accord
 
     clock = ManualClock(T0)
-    acc = Accord.open(path, policy=bench_policy(), clock=clock, durability=durability)
-    agents = [("email-cadence", "nurture"), ("upsell", "upsell"), ("churn-guard", "retain"),
-              ("reengage", "reactivate")]
-    rnd = random.Random(7)
+    acc = Accord.open(path, policy=bench_policy(), clock=clock, telemetry=telemetry,
+                      durability=durability)
+    rnd = random.Random(seed)
 
     def one(i: int) -> None:
-        clock.now += 37.0
-        agent, intent = agents[i % 4]
+        clock.now += step
+        agent, intent = agents[i % len(agents)]
         acc.propose(agent, f"c{rnd.randrange(customers)}", channel="email", intent=intent)
 
-    return one, acc.close
+    return one, acc
+
+
+def median_ratio(num: Sequence[float], den: Sequence[float]) -> tuple[float, float, float]:
+    """The median, least and greatest of the rounds' ratios ``num[r] / den[r]`` (to 3 places):
+    a ratio of two figures measured seconds apart is what survives a shared machine."""
+    ratios = [a / b for a, b in zip(num, den, strict=True)]
+    return (round(statistics.median(ratios), 3), round(min(ratios), 3), round(max(ratios), 3))
 
 
 def bench_store(n: int = 2000, customers: int = 500, durability: str = "full",
@@ -186,7 +204,7 @@ def bench_store(n: int = 2000, customers: int = 500, durability: str = "full",
     with tempfile.TemporaryDirectory() as tmp:
         bare, close_bare = sqlite_bare(str(Path(tmp) / "bare.db"), customers, durability,
                                         T0)
-        full, close_full = _decider(str(Path(tmp) / "accord.db"), customers, durability)
+        full, accord = decider(str(Path(tmp) / "accord.db"), customers, durability=durability)
         per = max(n // rounds, 1)
         bare_rates: list[float] = []
         full_rates: list[float] = []
@@ -201,13 +219,12 @@ def bench_store(n: int = 2000, customers: int = 500, durability: str = "full",
                         written[label] += after - before
         finally:
             close_bare()
-            close_full()
-    ratios = sorted(f / b for f, b in zip(full_rates, bare_rates, strict=True))
+            accord.close()
+    ratio, low, high = median_ratio(full_rates, bare_rates)
     out: dict[str, Any] = {
         "decisions_per_s": round(statistics.median(full_rates), 1),
         "bare_tx_per_s": round(statistics.median(bare_rates), 1),
-        "ratio": round(ratios[len(ratios) // 2], 3), "ratio_min": round(ratios[0], 3),
-        "ratio_max": round(ratios[-1], 3), "durability": durability}
+        "ratio": ratio, "ratio_min": low, "ratio_max": high, "durability": durability}
     if written_bytes() is not None:
         out["bytes_per_decision"] = round(written["full"] / (per * rounds))
         out["bare_bytes_per_tx"] = round(written["bare"] / (per * rounds))
@@ -227,7 +244,6 @@ def bench_scale(small: int = 10_000, large: int = 1_000_000, touches_per: int = 
     """Decision cost on existing customers in a small and a large store (same code, same
     durability=normal so that index costs, not fsync, dominate), interleaved in ``rounds``
     so that both see the same machine: the ratio is the median of the rounds' ratios."""
-    from accord.service import Accord
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -238,17 +254,9 @@ def bench_scale(small: int = 10_000, large: int = 1_000_000, touches_per: int = 
             if progress:
                 progress(f"populating {size:,} customers × {touches_per} touches")
             _populate(path, size, touches_per)
-            clock = ManualClock(T0)
-            acc = Accord.open(path, policy=bench_policy(), clock=clock, durability="normal")
+            decide, acc = decider(path, size, durability="normal",
+                                  agents=(("email-cadence", "nurture"),), step=5.0, seed=11)
             stores.append(acc)
-            rnd = random.Random(11)
-
-            def decide(i: int, acc: Accord = acc, clock: ManualClock = clock, size: int = size,
-                       rnd: random.Random = rnd) -> None:
-                clock.now += 5.0
-                acc.propose("email-cadence", f"c{rnd.randrange(size)}", channel="email",
-                            intent="nurture")
-
             for i in range(200):
                 decide(i)
             deciders[label] = decide
@@ -268,9 +276,8 @@ def bench_scale(small: int = 10_000, large: int = 1_000_000, touches_per: int = 
         if progress:
             progress(f"{out[f'{label}_customers']:,} customers: "
                      f"{out[f'{label}_us_per_decision']:.0f} µs per decision")
-    ratios = sorted(b / a for a, b in zip(us["small"], us["large"], strict=True))
-    out["scale_ratio"] = round(ratios[len(ratios) // 2], 3)
-    out["scale_ratio_min"], out["scale_ratio_max"] = round(ratios[0], 3), round(ratios[-1], 3)
+    out["scale_ratio"], out["scale_ratio_min"], out["scale_ratio_max"] = median_ratio(
+        us["large"], us["small"])
     return out
 
 
