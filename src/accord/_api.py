@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from accord._checkpoint import Checkpoint
-from accord.bus import Message, Subscription
 from accord.fleet import Handoff, Seat, SeatChange
 from accord.model import (
     Claim,
@@ -28,6 +27,7 @@ from accord.model import (
     Touch,
 )
 from accord.policy import Policy
+from accord.store.bus import Message, Subscription
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (

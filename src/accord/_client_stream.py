@@ -20,7 +20,7 @@ import httpx
 
 from accord._client_calls import error
 from accord._errors import AccordError, StoreUnavailable
-from accord.bus import Bus, Message, Subscription
+from accord.store.bus import Bus, Message, Subscription
 
 RECONNECT_MAX = 5.0
 

@@ -2,7 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+TYPE_BASE = "https://accord.dev/problems/"
+"""Where every problem ``type`` URI starts (RFC 9457)."""
+
+
+def problem_details(status: int, title: str, detail: str, *, kind: str | None = None,
+                    where: str | None = None, hint: str | None = None,
+                    **extra: Any) -> dict[str, Any]:
+    """An RFC 9457 problem body: ``type`` (``kind``, else the title without spaces),
+    ``title``, ``status``, ``detail``, then ``where`` and ``hint`` when given, then ``extra``.
+    Every interface builds its problems here (HTTP, MCP, A2A, ``AccordError.to_problem``)."""
+    body: dict[str, Any] = {"type": TYPE_BASE + (kind or title.replace(" ", "")),
+                            "title": title, "status": status, "detail": detail}
+    if where:
+        body["where"] = where
+    if hint:
+        body["hint"] = hint
+    body.update(extra)
+    return body
+
+
+def field_errors(errors: Iterable[Mapping[str, Any]], *, prefix: tuple[Any, ...] = ()
+                 ) -> list[dict[str, str]]:
+    """pydantic's errors as ``{field, message, type}``, ``field`` the dotted path (after
+    ``prefix``, e.g. ``("body",)``): the one way every interface names a bad field."""
+    return [{"field": ".".join(str(x) for x in (*prefix, *e.get("loc", ()))),
+             "message": str(e.get("msg", "invalid")), "type": str(e.get("type", "invalid"))}
+            for e in errors]
+
+
+def invalid_input(exc: ValidationError, *, hint: str = "see the field list in docs/api.md"
+                  ) -> InvalidInput:
+    """A pydantic ``ValidationError`` as ``InvalidInput``: ``where`` the first bad field, the
+    message its error (or every ``field: message`` when several), all of them in
+    ``problems``."""
+    found = field_errors(exc.errors())
+    problems = [f"{e['field']}: {e['message']}" for e in found]
+    return InvalidInput(found[0]["message"] if len(problems) == 1 else "; ".join(problems),
+                        where=found[0]["field"] or None, hint=hint,
+                        extra={"problems": problems})
 
 
 class AccordError(Exception):
@@ -31,16 +75,8 @@ class AccordError(Exception):
 
     def to_problem(self) -> dict[str, Any]:
         """RFC 9457 problem details."""
-        body: dict[str, Any] = {
-            "type": f"https://accord.dev/problems/{type(self).__name__}",
-            "title": self.title,
-            "status": self.status,
-            "detail": self.message,
-        }
-        if self.where:
-            body["where"] = self.where
-        if self.hint:
-            body["hint"] = self.hint
+        body = problem_details(self.status, self.title, self.message,
+                               kind=type(self).__name__, where=self.where, hint=self.hint)
         body.update(self.extra)
         return body
 

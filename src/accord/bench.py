@@ -7,19 +7,22 @@ the same machine does not. Nothing here is a test: tests never assert on time.
 from __future__ import annotations
 
 import random
-import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from accord import gate
 from accord._time import ManualClock, to_epoch
 from accord.model import Proposal
 from accord.policy import Policy
-from accord.store import _rows
+from accord.store._baseline import sqlite_bare, sqlite_populate
+from accord.telemetry import OFF, Telemetry
+
+if TYPE_CHECKING:
+    from accord.service import Accord
 
 T0 = to_epoch("2026-11-23T09:00:00Z")
 
@@ -161,69 +164,37 @@ def bench_busy(sizes: tuple[int, ...] = (1_000, 10_000), rounds: int = 5) -> dic
     return out
 
 
-def _decider(path: str, customers: int, durability: str) -> tuple[Callable[[int], None],
-                                                                    Callable[[], None]]:
-    """One full embedded decision per call, and a closer."""
+AGENTS = (("email-cadence", "nurture"), ("upsell", "upsell"), ("churn-guard", "retain"),
+          ("reengage", "reactivate"))
+"""The seats (and their intents) whose proposals the decision benches send, in turn."""
+
+
+def decider(path: str, customers: int, *, durability: str = "full",
+            telemetry: Telemetry = OFF, agents: Sequence[tuple[str, str]] = AGENTS,
+            step: float = 37.0, seed: int = 7) -> tuple[Callable[[int], None], Accord]:
+    """A service on a new store at ``path`` and ``one(i)``: one full embedded decision by the
+    next of ``agents`` for a random one of ``customers``, ``step`` seconds after the last (on a
+    manual clock from ``T0``, so every run decides the same)."""
     from accord.service import Accord
 
     clock = ManualClock(T0)
-    acc = Accord.open(path, policy=bench_policy(), clock=clock, durability=durability)
-    agents = [("email-cadence", "nurture"), ("upsell", "upsell"), ("churn-guard", "retain"),
-              ("reengage", "reactivate")]
-    rnd = random.Random(7)
+    acc = Accord.open(path, policy=bench_policy(), clock=clock, telemetry=telemetry,
+                      durability=durability)
+    rnd = random.Random(seed)
 
     def one(i: int) -> None:
-        clock.now += 37.0
-        agent, intent = agents[i % 4]
+        clock.now += step
+        agent, intent = agents[i % len(agents)]
         acc.propose(agent, f"c{rnd.randrange(customers)}", channel="email", intent=intent)
 
-    return one, acc.close
+    return one, acc
 
 
-def _bare(path: str, customers: int, durability: str) -> tuple[Callable[[int], None],
-                                                              Callable[[], None]]:
-    """The same reads and writes as one decision, as hand-written SQL with no logic between."""
-    from accord.store.sqlite import PAGE_SIZE
-
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # the same file layout as Accord's
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA synchronous={durability.upper()}")
-    for stmt in _rows.schema("sqlite").split(";"):
-        if stmt.strip():
-            conn.execute(stmt)
-    rnd = random.Random(7)
-    now = [T0]
-
-    def one(i: int) -> None:
-        now[0] += 37.0
-        c, at = f"c{rnd.randrange(customers)}", now[0]
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO customers VALUES (?, 0, '{}', '{}', 0, '', ?) "
-                     "ON CONFLICT (id) DO NOTHING", (c, at))
-        conn.execute("SELECT * FROM customers WHERE id = ?", (c,)).fetchone()
-        conn.execute("SELECT value FROM meta WHERE key = ?", ("seats_version",)).fetchone()
-        conn.execute("SELECT id, agent, channel, intent, at, status, seq FROM touches WHERE "
-                     "customer = ? AND at > ? AND at < ? AND status IN ('pending', 'executed')",
-                     (c, at - 9e5, at + 9e5)).fetchall()
-        conn.execute("SELECT * FROM claims WHERE customer = ? AND released = 0 AND until > ?",
-                     (c, at)).fetchall()
-        if i % 2:  # half the bench's proposals come from seats with a daily budget
-            conn.execute("SELECT COALESCE(SUM(usd), 0), COALESCE(SUM(tokens), 0) FROM spend "
-                         "WHERE agent = ? AND day = ?", ("a", "2026-11-23")).fetchone()
-        conn.execute("INSERT INTO decisions (customer, id, agent, outcome, at, body) VALUES "
-                     "(?,?,?,?,?,?)", (c, f"d{i}", "a", "go", at, "{" + "x" * 900 + "}"))
-        conn.execute("INSERT INTO touches VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                     (c, f"t{i}", f"d{i}", "a", "email", "nurture", "message", at, "pending",
-                      None, i, "{" + "x" * 300 + "}"))
-        conn.execute("INSERT INTO ledger (chain, chain_seq, kind, at, body, prev_hash, hash) "
-                     "VALUES (?,?,?,?,?,?,?)", (c, i, "decision", at, "{" + "x" * 900 + "}",
-                                               "0" * 64, "1" * 64))
-        conn.execute("UPDATE customers SET chain_seq = ?, chain_head = ? WHERE id = ?",
-                     (i, "1" * 64, c))
-        conn.execute("COMMIT")
-
-    return one, conn.close
+def median_ratio(num: Sequence[float], den: Sequence[float]) -> tuple[float, float, float]:
+    """The median, least and greatest of the rounds' ratios ``num[r] / den[r]`` (to 3 places):
+    a ratio of two figures measured seconds apart is what survives a shared machine."""
+    ratios = [a / b for a, b in zip(num, den, strict=True)]
+    return (round(statistics.median(ratios), 3), round(min(ratios), 3), round(max(ratios), 3))
 
 
 def bench_store(n: int = 2000, customers: int = 500, durability: str = "full",
@@ -231,8 +202,9 @@ def bench_store(n: int = 2000, customers: int = 500, durability: str = "full",
     """Full decisions against the bare transaction, alternating in ``rounds`` so that both
     see the same machine; the ratio is the median of the rounds' ratios."""
     with tempfile.TemporaryDirectory() as tmp:
-        bare, close_bare = _bare(str(Path(tmp) / "bare.db"), customers, durability)
-        full, close_full = _decider(str(Path(tmp) / "accord.db"), customers, durability)
+        bare, close_bare = sqlite_bare(str(Path(tmp) / "bare.db"), customers, durability,
+                                        T0)
+        full, accord = decider(str(Path(tmp) / "accord.db"), customers, durability=durability)
         per = max(n // rounds, 1)
         bare_rates: list[float] = []
         full_rates: list[float] = []
@@ -247,13 +219,12 @@ def bench_store(n: int = 2000, customers: int = 500, durability: str = "full",
                         written[label] += after - before
         finally:
             close_bare()
-            close_full()
-    ratios = sorted(f / b for f, b in zip(full_rates, bare_rates, strict=True))
+            accord.close()
+    ratio, low, high = median_ratio(full_rates, bare_rates)
     out: dict[str, Any] = {
         "decisions_per_s": round(statistics.median(full_rates), 1),
         "bare_tx_per_s": round(statistics.median(bare_rates), 1),
-        "ratio": round(ratios[len(ratios) // 2], 3), "ratio_min": round(ratios[0], 3),
-        "ratio_max": round(ratios[-1], 3), "durability": durability}
+        "ratio": ratio, "ratio_min": low, "ratio_max": high, "durability": durability}
     if written_bytes() is not None:
         out["bytes_per_decision"] = round(written["full"] / (per * rounds))
         out["bare_bytes_per_tx"] = round(written["bare"] / (per * rounds))
@@ -264,21 +235,7 @@ def _populate(path: str, customers: int, touches_per: int) -> None:
     from accord.service import Accord
 
     Accord.open(path, policy=bench_policy(), durability="normal").close()  # schema
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA synchronous=OFF")
-    conn.execute("BEGIN")
-    batch = 50_000
-    for lo in range(0, customers, batch):
-        ids = range(lo, min(lo + batch, customers))
-        conn.executemany("INSERT INTO customers VALUES (?, 0, '{}', '{}', 0, ?, ?)",
-                         ((f"c{i}", "0" * 64, T0 - 86400 * 30) for i in ids))
-        conn.executemany(
-            "INSERT INTO touches VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            ((f"c{i}", f"t{i}_{k}", f"d{i}_{k}", "email-cadence", "email", "nurture", "message",
-              T0 - 86400 * (k * 11 + 2) - (i % 997), "executed", None, k, "{}")
-             for i in ids for k in range(touches_per)))
-    conn.execute("COMMIT")
-    conn.close()
+    sqlite_populate(path, customers, touches_per, T0)
 
 
 def bench_scale(small: int = 10_000, large: int = 1_000_000, touches_per: int = 3,
@@ -287,7 +244,6 @@ def bench_scale(small: int = 10_000, large: int = 1_000_000, touches_per: int = 
     """Decision cost on existing customers in a small and a large store (same code, same
     durability=normal so that index costs, not fsync, dominate), interleaved in ``rounds``
     so that both see the same machine: the ratio is the median of the rounds' ratios."""
-    from accord.service import Accord
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -298,17 +254,9 @@ def bench_scale(small: int = 10_000, large: int = 1_000_000, touches_per: int = 
             if progress:
                 progress(f"populating {size:,} customers × {touches_per} touches")
             _populate(path, size, touches_per)
-            clock = ManualClock(T0)
-            acc = Accord.open(path, policy=bench_policy(), clock=clock, durability="normal")
+            decide, acc = decider(path, size, durability="normal",
+                                  agents=(("email-cadence", "nurture"),), step=5.0, seed=11)
             stores.append(acc)
-            rnd = random.Random(11)
-
-            def decide(i: int, acc: Accord = acc, clock: ManualClock = clock, size: int = size,
-                       rnd: random.Random = rnd) -> None:
-                clock.now += 5.0
-                acc.propose("email-cadence", f"c{rnd.randrange(size)}", channel="email",
-                            intent="nurture")
-
             for i in range(200):
                 decide(i)
             deciders[label] = decide
@@ -328,9 +276,8 @@ def bench_scale(small: int = 10_000, large: int = 1_000_000, touches_per: int = 
         if progress:
             progress(f"{out[f'{label}_customers']:,} customers: "
                      f"{out[f'{label}_us_per_decision']:.0f} µs per decision")
-    ratios = sorted(b / a for a, b in zip(us["small"], us["large"], strict=True))
-    out["scale_ratio"] = round(ratios[len(ratios) // 2], 3)
-    out["scale_ratio_min"], out["scale_ratio_max"] = round(ratios[0], 3), round(ratios[-1], 3)
+    out["scale_ratio"], out["scale_ratio_min"], out["scale_ratio_max"] = median_ratio(
+        us["large"], us["small"])
     return out
 
 

@@ -28,7 +28,7 @@ from accord._client_calls import LEDGER_PAGE, Call, Calls, error
 from accord._client_stream import RemoteSubscription
 from accord._context import events_granted, readable_fields, visible_to
 from accord._errors import Forbidden, NotFound, StoreUnavailable
-from accord.bus import Message
+from accord.store.bus import Message
 from accord.fleet import Handoff, Seat, SeatChange
 from accord.model import (
     Claim,

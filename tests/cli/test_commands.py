@@ -83,3 +83,19 @@ def test_accord_serve_keeps_idle_connections_open_longer_than_clients_reuse_them
     client_expiry = httpx.Limits().keepalive_expiry or 0.0
     assert isinstance(seen["timeout_keep_alive"], int)
     assert seen["timeout_keep_alive"] > max(client_expiry, 60)  # httpx, and load balancers
+
+
+def test_creating_a_token_writes_its_row_without_importing_the_web_framework(
+        tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = str(tmp_path / "a.db")
+    code = ("import sys\nfrom accord.cli import main\n"
+            f"main(['token', 'create', '--db', {db!r}, '--admin', 'ops'], standalone_mode=False)\n"
+            "print('loaded:', sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'fastapi', 'starlette'}))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True)
+    assert run.stdout.splitlines()[-1] == "loaded: []", run.stdout + run.stderr
+    assert run.stdout.splitlines()[-2].startswith("acc_")

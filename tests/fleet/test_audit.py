@@ -60,14 +60,13 @@ def test_q2_shared_state_its_keeper_and_fields_with_several_writers_are_named(
 
 def test_q3_the_protocol_each_agent_speaks_is_recorded_or_inferred(
         acc: Accord, fleet: Script, tmp_path: Path) -> None:
-    from accord.http._auth import Usage as HttpUsage
-    from accord.protocols._usage import Usage as ProtocolUsage
+    from accord.auth import Usage
 
-    http = HttpUsage(acc.store, "http")
-    http.seen("lead-scoring")
+    http = Usage(acc.store, "http")
+    http.note("lead-scoring")
     http.flush()
-    ProtocolUsage(acc, "mcp").note("upsell")
-    ProtocolUsage(acc, "a2a").note("upsell")
+    Usage(acc.store, "mcp", every=10.0).note("upsell")
+    Usage(acc.store, "a2a", every=10.0).note("upsell")
     rows = {r["agent"]: r["protocols"] for r in audit(tmp_path, "protocols")["protocols"]}
     assert rows["lead-scoring"] == ["http"]
     assert rows["upsell"] == ["a2a", "mcp"]

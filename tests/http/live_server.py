@@ -65,10 +65,7 @@ class Running:
 
 
 def start(url: str, policy: Policy, **options: Any) -> Iterator[Server]:
-    service = Accord.open(url, policy=policy)
-    make_bus = getattr(service.store, "make_bus", None)
-    if make_bus is not None and type(service.bus).__name__ == "Bus":
-        service.bus = make_bus()
+    service = Accord.open(url, policy=policy)  # its bus is the store's (Store.make_bus)
     tokens = {name: create_token(service.store, role, subject)  # type: ignore[arg-type]
               for name, (role, subject) in ROLES.items()}
     options = {"webhook_backoff": 0.05, "webhook_attempts": 3, **options}

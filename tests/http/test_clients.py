@@ -21,9 +21,9 @@ from accord import (
     StaleVersion,
 )
 from accord._client_stream import RemoteSubscription
-from accord.bus import Subscription
 from accord.client import AsyncClient, Client
 from accord.fleet import Handoff, SeatChange
+from accord.store.bus import Subscription
 
 from .live_server import Server
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from accord.bus import Bus
 from accord.http._history import History
+from accord.store.bus import Bus
 
 
 @given(published=st.integers(0, 40), seen=st.integers(0, 40), size=st.integers(1, 50))

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import httpx
 
-from accord.bus import MAX_STREAMS_PER_OWNER
 from accord.http import create_token
+from accord.store.bus import MAX_STREAMS_PER_OWNER
 
 from .live_server import Server, wait_until
 

@@ -12,10 +12,10 @@ import pytest
 from psycopg import sql
 
 from accord import Accord
-from accord.bus import Message, Subscription
-from accord.bus_pg import PAYLOAD_LIMIT, PgBus
 from accord.model import Decision
 from accord.policy import Policy
+from accord.store.bus import Message, Subscription
+from accord.store.bus_pg import PAYLOAD_LIMIT, PgBus
 
 pytestmark = [pytest.mark.postgres,
               pytest.mark.parametrize("store_url", ["postgres"], indirect=True)]
@@ -96,9 +96,7 @@ def test_a_decision_on_one_replica_reaches_subscribers_of_another(
     one = Accord.open(store_url, policy=policy)
     two = Accord.open(store_url, policy=policy)
     try:
-        if not isinstance(two.bus, PgBus):
-            two.bus = two.store.make_bus()  # type: ignore[attr-defined]
-            one.bus = one.store.make_bus()  # type: ignore[attr-defined]
+        assert isinstance(two.bus, PgBus) and isinstance(one.bus, PgBus)  # the store's bus
         with two.subscribe(agent="email-cadence") as watching:
             d = one.propose("email-cadence", "c1", channel="email", intent="nurture")
             last = one.propose("email-cadence", "c2", channel="email", intent="nurture")

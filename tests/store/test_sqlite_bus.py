@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from accord import Accord
-from accord.bus import Message, Subscription
 from accord.policy import Policy
+from accord.store.bus import Message, Subscription
 from tests.conftest import EXAMPLE_POLICY, wait_until
 
 PROPOSE = """

@@ -30,6 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accord._errors import InvalidInput
+from accord.store import _reports as reports
+from accord.store._base import Tx
+from accord.store._reports import customer_pages
 
 from ._attribute import BY, MODELS, make_accumulator
 from ._batch import JourneyBatch
@@ -79,10 +82,6 @@ class ReadStats:
                 "purchases with data={'value': <amount>}"]
 
 
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
-
-
 def _usd(text: str) -> float:
     if '"cost":null' in text:  # the common case, without parsing the whole proposal
         return 0.0
@@ -93,7 +92,6 @@ def _usd(text: str) -> float:
 
 def _read_page(tx: Any, ids: Sequence[str], stats: ReadStats
                ) -> tuple[list[TouchRecord], list[CustomerEvent]]:
-    marks = _marks(len(ids))
     # Touches at the same instant keep the order they were proposed in, as the pure API keeps
     # input order: each is keyed by its decision's place in the customer's ledger chain (a
     # touch's seq is that place), never by its random id.
@@ -101,13 +99,8 @@ def _read_page(tx: Any, ids: Sequence[str], stats: ReadStats
         ((r["customer"], float(r["at"]), int(r["seq"])),
          TouchRecord(r["customer"], r["agent"], r["channel"], float(r["at"]), "go", r["status"],
                      r["intent"], _usd(r["proposal"])))
-        for r in tx.rows(f"SELECT customer, agent, channel, intent, at, status, seq, proposal "
-                         f"FROM touches WHERE customer IN ({marks})", tuple(ids))]
-    for r in tx.rows(f"SELECT d.customer, d.agent, d.outcome, d.at, d.body, l.chain_seq "
-                     f"FROM decisions d LEFT JOIN ledger l ON l.ref = d.id AND "
-                     f"l.chain = d.customer AND l.kind = 'decision' WHERE d.customer "
-                     f"IN ({marks}) AND d.outcome <> 'go' AND (d.approval IS NULL OR "
-                     "d.approval = 'pending')", tuple(ids)):
+        for r in reports.touches_of(tx, ids)]
+    for r in reports.undelivered(tx, ids):
         p = json.loads(r["body"])["proposal"]
         keyed.append(((r["customer"], float(r["at"]), int(r["chain_seq"] or 0)),
                       TouchRecord(r["customer"], r["agent"], p["channel"], float(r["at"]),
@@ -115,9 +108,7 @@ def _read_page(tx: Any, ids: Sequence[str], stats: ReadStats
     keyed.sort(key=lambda k: k[0])
     touches = [t for _, t in keyed]
     events = []
-    for r in tx.rows(f"SELECT customer, id, type, at, data FROM events WHERE customer IN "
-                     f"({marks}) AND type IN ({_marks(len(EVENT_TYPES))})",
-                     (*ids, *EVENT_TYPES)):
+    for r in reports.events_of(tx, ids, EVENT_TYPES):
         value = 0.0
         if r["type"] in CONVERSION_TYPES:
             stats.conversions += 1
@@ -145,16 +136,13 @@ def from_accord(service: Any, *, lookback_s: float = DEFAULT_LOOKBACK_S,
         raise InvalidInput(f"lookback must be positive, not {lookback_s!r}", where="lookback_s",
                            hint="write e.g. 30d")
     stats = stats if stats is not None else ReadStats()
-    after = ""
-    while True:
-        with service.store.read() as tx:
-            page = [r["id"] for r in tx.rows("SELECT id FROM customers WHERE id > ? "
-                                             "ORDER BY id LIMIT ?", (after, page_size))]
-            ids = [c for c in page if not c.startswith("_")]  # internal chains: fleet, …
-            touches, events = _read_page(tx, ids, stats) if ids else ([], [])
-        if not page:
-            return
-        after = page[-1]
+
+    def read(tx: Tx, page: list[str]) -> tuple[list[str], list[TouchRecord],
+                                                list[CustomerEvent]]:
+        ids = [c for c in page if not c.startswith("_")]  # internal chains: fleet, …
+        return (ids, *_read_page(tx, ids, stats)) if ids else (ids, [], [])
+
+    for _, (ids, touches, events) in customer_pages(service.store, page_size, read):
         stats.customers += len(ids)
         # Python's order, not the database collation's: build_journeys checks it. The sort is
         # stable, so touches at the same instant stay in proposal order (see _read_page).

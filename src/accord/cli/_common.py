@@ -41,12 +41,12 @@ def require_seat(agent: str, db: str, policy: str) -> None:
         with open_accord(db, policy) as acc:
             seats = {s.id: s.status for s in acc.seats()}
     else:  # no file here (an operator's machine): the registry the servers keep is enough
-        from accord.store import open_store
+        from accord.store import _views, open_store
 
         store = open_store(db)
         try:
             with store.read() as tx:
-                seats = {r["id"]: r["status"] for r in tx.rows("SELECT id, status FROM seats")}
+                seats = _views.seat_statuses(tx)
         finally:
             store.close()
     where = f"{policy} and {db}" if Path(policy).exists() else db

@@ -108,7 +108,7 @@ def create(db: str, policy: str, agent: str | None, reviewer: str | None, admin:
     """Mint a token. The token is printed on the last line; only its hash is stored.
 
     An --agent token needs a seat that exists: declared in --policy or registered in --db."""
-    from accord.http import create_token
+    from accord.auth import create_token
     from accord.store import open_store
 
     chosen = [(r, s) for r, s in (("agent", agent), ("reviewer", reviewer), ("admin", admin))
@@ -136,7 +136,7 @@ def create(db: str, policy: str, agent: str | None, reviewer: str | None, admin:
 @friendly
 def revoke(db: str, secret: str) -> None:
     """Revoke a token (takes effect on every replica within a few seconds)."""
-    from accord.http import revoke_token
+    from accord.auth import revoke_token
     from accord.store import open_store
 
     store = open_store(db)

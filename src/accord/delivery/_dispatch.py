@@ -22,12 +22,11 @@ import orjson
 from accord import _holdout, gate
 from accord._ids import new_id
 from accord._passes import Passes
-from accord.bus import Message
 from accord.delivery._links import UnsubscribeLinks
 from accord.delivery._message import DeliveryFailed, Outbound, Sender
-from accord.ledger import FLEET
 from accord.model import Outcome, Proposal
 from accord.store import _outbox as outbox
+from accord.store.bus import Message
 
 if TYPE_CHECKING:
     from accord.service import Accord
@@ -216,7 +215,7 @@ def unsubscribe_secret(service: Accord) -> str:
         found = outbox.meta(tx, SECRET_KEY)
     if found is not None:
         return found
-    with service.store.lock(FLEET) as tx:
+    with service.store.write() as tx:  # insert-if-absent: no customer's lock needed
         made = outbox.meta(tx, SECRET_KEY, default=UnsubscribeLinks.new_secret())
     assert made is not None
     return made

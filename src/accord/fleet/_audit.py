@@ -17,6 +17,8 @@ from accord._time import iso
 from accord.fleet._collusion import co_movement
 from accord.fleet._handoff import is_person
 from accord.fleet._seats import overlaps, unconsumed_outputs
+from accord.store import _interfaces as interface_rows
+from accord.store import _reports as reports
 from accord.store import redacted
 
 if TYPE_CHECKING:
@@ -38,17 +40,13 @@ def compute_audit(acc: Accord, *, now: float | None = None,
     seats = acc.seats()
     start = float("-inf") if since is None else since
     with acc.store.read() as tx:
-        ledger = tx.rows("SELECT seq, chain, kind, at, customer, agent, trace_id, parent_id, "
-                         "ref, body FROM ledger WHERE at >= ? ORDER BY seq", (start,))
+        ledger = reports.ledger_since(tx, start)
         personal.reveal(tx, ledger)
-        decisions = tx.rows("SELECT customer, id, agent, outcome, approval, at, trace_id, body "
-                            "FROM decisions WHERE at >= ? ORDER BY at", (start,))
-        interfaces = tx.rows("SELECT agent, protocol, last_at, count FROM interfaces")
-        spend = tx.rows("SELECT agent, SUM(usd) AS usd, SUM(tokens) AS tokens FROM spend "
-                        "GROUP BY agent")
-        traces = tx.rows("SELECT trace_id, usd, tokens, count FROM traces ORDER BY usd DESC")
-        counts = {t: int((tx.one(f"SELECT COUNT(*) AS n FROM {t}") or {"n": 0})["n"])
-                  for t in ("customers", "touches", "claims", "commitments", "events", "ledger")}
+        decisions = reports.decisions_since(tx, start)
+        interfaces = interface_rows.every(tx)
+        spend = reports.spend_by_agent(tx)
+        traces = reports.traces(tx)
+        counts = reports.table_sizes(tx)
     for e in ledger:
         e["body"] = json.loads(e["body"])
     bodies = [json.loads(d["body"]) for d in decisions]

@@ -4,8 +4,8 @@ See docs/api.md for every endpoint, the roles, idempotency, errors, SSE and webh
 """
 
 from accord._signing import verify_signature
+from accord.auth import Principal, Tokens, create_token, hash_token, revoke_token
 from accord.http._app import create_app
-from accord.http._auth import Principal, Tokens, create_token, hash_token, revoke_token
 
 __all__ = ["Principal", "Tokens", "create_app", "create_token", "hash_token", "revoke_token",
            "verify_signature"]

@@ -1,153 +1,21 @@
-"""Bearer tokens: stored hashed, one role each (agent, reviewer, admin), checked per request.
+"""Bearer tokens over HTTP: the ``Authorization`` header checked per request, and the
+refusals of callers without a valid token (tokens themselves: ``accord.auth``).
 
 A token names a principal; the principal decides what may be done. An agent acts only as itself
 and sees only the context fields its grant allows; a reviewer approves and rejects; an admin
-manages seats, policy and webhooks. Lookups are cached for a few seconds so the hot path does
-not read the tokens table on every call; a revoked token stops working within that time.
+manages seats, policy and webhooks.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import threading
-import time
 from typing import Any
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from accord._errors import Forbidden, InvalidInput, Unauthorized
-from accord._principal import ROLES, Role
-from accord._principal import Principal as _Principal
-from accord.ledger import FLEET
-from accord.store import Store
-from accord.store import _rows as sql
-
-CACHE_SECONDS = 5.0
-
-
-class Principal(_Principal):
-    """A caller of the HTTP API; an agent token acts only as itself."""
-
-    __slots__ = ()
-
-    def acting_agent(self, agent: str | None, *, doing: str, where: str = "agent") -> str:
-        """The agent this call acts as: an agent token only ever as itself; an admin names one."""
-        if self.is_agent:
-            if agent is not None and agent != self.subject:
-                raise Forbidden(f"the token of agent {self.subject!r} cannot {doing} as "
-                                f"{agent!r}", where=where,
-                                hint=f"set {where} to {self.subject!r} or use {agent!r}'s token")
-            return self.subject
-        if self.role != "admin":
-            raise Forbidden(f"a {self.role} token may not {doing}", where="Authorization",
-                            hint="use the agent's own token")
-        if not agent:
-            raise InvalidInput(f"name the agent to {doing} as", where=where,
-                               hint="an admin token acts for any agent but must name it")
-        return agent
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_token(store: Store, role: Role, subject: str, *, now: float | None = None) -> str:
-    """Mint a token; only its hash is stored, so this is the one time it can be shown."""
-    if role not in ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", where="role")
-    if not subject:
-        raise InvalidInput("a token needs a subject (the agent id or the person's name)",
-                           where="subject")
-    token = f"acc_{secrets.token_urlsafe(32)}"
-    at = now if now is not None else time.time()
-    with store.lock(FLEET) as tx:
-        row = tx.customer()
-        tx.execute("INSERT INTO tokens (hash, role, subject, created_at) VALUES (?,?,?,?)",
-                   (hash_token(token), role, subject, at))
-        sql.append_ledger(tx, row, "token", at, body={"action": "create", "role": role,
-                                                      "subject": subject,
-                                                      "hash_prefix": hash_token(token)[:12]})
-        tx.save_customer(row)
-    return token
-
-
-def revoke_token(store: Store, token: str) -> bool:
-    digest = hash_token(token)
-    with store.lock(FLEET) as tx:
-        row = tx.customer()
-        found = tx.one("SELECT role, subject FROM tokens WHERE hash = ? AND revoked = 0",
-                       (digest,))
-        if found is None:
-            return False
-        tx.execute("UPDATE tokens SET revoked = 1 WHERE hash = ?", (digest,))
-        sql.append_ledger(tx, row, "token", time.time(),
-                          body={"action": "revoke", "role": found["role"],
-                                "subject": found["subject"], "hash_prefix": digest[:12]})
-        tx.save_customer(row)
-    return True
-
-
-class Tokens:
-    """Resolves bearer tokens to principals, with a short cache."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
-        self._lock = threading.Lock()
-
-    def cached(self, token: str) -> tuple[bool, Principal | None]:
-        """(hit, principal) from the cache alone: no I/O, safe on the event loop."""
-        with self._lock:
-            hit = self._cache.get(hash_token(token))
-        if hit is not None and hit[0] > time.monotonic():
-            return True, hit[1]
-        return False, None
-
-    def resolve(self, token: str) -> Principal | None:
-        hit, found = self.cached(token)
-        if hit:
-            return found
-        digest = hash_token(token)
-        now = time.monotonic()
-        with self._store.read() as tx:
-            r = tx.one("SELECT role, subject FROM tokens WHERE hash = ? AND revoked = 0",
-                       (digest,))
-        found = Principal(r["role"], r["subject"]) if r else None
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (now + CACHE_SECONDS, found)
-        return found
-
-
-class Usage:
-    """Which protocol each agent used: counted in memory, written to ``interfaces`` in batches
-    so the decision path never waits on it."""
-
-    def __init__(self, store: Store, protocol: str = "http") -> None:
-        self._store = store
-        self._protocol = protocol
-        self._pending: dict[str, tuple[int, float]] = {}
-        self._lock = threading.Lock()
-
-    def seen(self, agent: str) -> None:
-        with self._lock:
-            count, _ = self._pending.get(agent, (0, 0.0))
-            self._pending[agent] = (count + 1, time.time())
-
-    def flush(self) -> None:
-        with self._lock:
-            pending, self._pending = self._pending, {}
-        if not pending:
-            return
-        with self._store.lock(FLEET) as tx:
-            for agent, (count, last) in sorted(pending.items()):
-                tx.execute("INSERT INTO interfaces (agent, protocol, last_at, count) VALUES "
-                           "(?,?,?,?) ON CONFLICT (agent, protocol) DO UPDATE SET last_at = "
-                           "excluded.last_at, count = interfaces.count + excluded.count",
-                           (agent, self._protocol, last, count))
+from accord._errors import Unauthorized
+from accord.auth import Principal, Tokens, Usage, create_token, hash_token, revoke_token
 
 
 async def authenticate(request: Request) -> Principal:
@@ -171,7 +39,7 @@ async def authenticate(request: Request) -> Principal:
                            hint="create a new one with `accord token create`")
     request.state.principal = principal
     if principal.is_agent:
-        state.usage.seen(principal.subject)
+        state.usage.note(principal.subject)
     return principal
 
 
@@ -223,6 +91,10 @@ class Refusals:
                     for t in tallies[i:]:
                         self._open.setdefault(t["from"], {}).setdefault(t["source"], t)
                 raise
+
+
+__all__ = ["Principal", "Refusals", "Tokens", "Usage", "authenticate", "create_token",
+           "hash_token", "revoke_token"]
 
 
 def _bump(counts: dict[str, int], name: str, limit: int) -> None:

@@ -12,12 +12,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from accord._errors import InvalidInput
-from accord.bus import Message, Subscription, TooManyStreams
 from accord.http._common import COMMON, Caller, Service, errors, once
 from accord.http._history import History
 from accord.http._problems import PROBLEM
 from accord.http._shapes import AckIn, HandoffIn, PolicyIn, PolicyOut
 from accord.policy import Policy
+from accord.store.bus import Message, Subscription, TooManyStreams
 
 router = APIRouter(prefix="/v1", responses=COMMON)
 KEEPALIVE = 15.0

@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections import deque
 
-from accord.bus import Bus, Message, Subscription
+from accord.store.bus import Bus, Message, Subscription
 
 SIZE = 5000
 

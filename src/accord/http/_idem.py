@@ -27,13 +27,14 @@ from starlette.responses import JSONResponse
 
 from accord._errors import IdempotencyConflict, InvalidInput, StoreUnavailable
 from accord.http._auth import Principal
-from accord.ledger import FLEET, canonical
+from accord.ledger import canonical
 from accord.store import Store
+from accord.store import _requests as request_rows
 
 log = logging.getLogger("accord.http")
 HEADER = "Idempotency-Key"
 MAX_KEY = 200
-PENDING = 0
+PENDING = request_rows.PENDING
 """``requests.status`` of a claim whose answer is not stored yet."""
 CLAIM_LEASE = 60.0
 """Seconds after which a claim that never got its answer is taken to be from a dead replica."""
@@ -101,17 +102,8 @@ class Requests:
 
 def _claim(store: Store, who: str, key: str, digest: str) -> dict[str, Any] | None:
     """Claim (who, key); ``None`` if this call now holds it, else the row that holds it."""
-    now = time.time()
-    with store.lock(FLEET) as tx:
-        tx.execute("DELETE FROM requests WHERE principal = ? AND key = ? AND status = ? AND "
-                   "created_at < ?", (who, key, PENDING, now - CLAIM_LEASE))
-        mine = tx.one("INSERT INTO requests (principal, key, request_hash, status, response, "
-                      "created_at) VALUES (?,?,?,?,'',?) ON CONFLICT (principal, key) DO NOTHING "
-                      "RETURNING key", (who, key, digest, PENDING, now))
-        if mine is not None:
-            return None
-        return tx.one("SELECT request_hash, status, response FROM requests WHERE principal = ? "
-                      "AND key = ?", (who, key))
+    with store.write() as tx:
+        return request_rows.claim(tx, who, key, digest, time.time(), CLAIM_LEASE)
 
 
 def _run_claimed(store: Store, who: str, key: str, action: Callable[[], Any],
@@ -119,14 +111,12 @@ def _run_claimed(store: Store, who: str, key: str, action: Callable[[], Any],
     try:
         body = jsonable_encoder(action())
     except BaseException:
-        with suppress(Exception), store.lock(FLEET) as tx:  # the write's own error wins
-            tx.execute("DELETE FROM requests WHERE principal = ? AND key = ? AND status = ?",
-                       (who, key, PENDING))
+        with suppress(Exception), store.write() as tx:  # the write's own error wins
+            request_rows.release(tx, who, key)
         raise
     try:
-        with store.lock(FLEET) as tx:
-            tx.execute("UPDATE requests SET status = ?, response = ? WHERE principal = ? AND "
-                       "key = ?", (status, json.dumps(body), who, key))
+        with store.write() as tx:
+            request_rows.answer(tx, who, key, status, body)
     except StoreUnavailable:  # the write is recorded: answer it; a 503 would say otherwise
         log.warning("the answer to %s's write with %s %r was not kept for replay; its claim "
                     "lapses after %.0f s", who, HEADER, key, CLAIM_LEASE)

@@ -7,7 +7,8 @@ import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from accord.http._problems import PROBLEM, TYPE_BASE
+from accord._errors import problem_details
+from accord.http._problems import PROBLEM
 
 EXEMPT = ("/v1/stream", "/ui/stream", "/healthz", "/metrics", "/openapi.json", "/docs")
 """Never refused: streams hold no worker; health and metrics matter most under overload."""
@@ -49,12 +50,10 @@ class OverloadLimiter:
 
 
 async def _too_many(g: InFlight, send: Send) -> None:
-    body = json.dumps({
-        "type": TYPE_BASE + "Overloaded", "title": "Overloaded", "status": 429,
-        "detail": f"the server is working on {g.current} requests, its limit; nothing was "
-                  "decided or recorded for this one",
-        "hint": f"retry after {g.retry_after} s with the same Idempotency-Key",
-    }).encode()
+    body = json.dumps(problem_details(
+        429, "Overloaded", f"the server is working on {g.current} requests, its limit; "
+        "nothing was decided or recorded for this one",
+        hint=f"retry after {g.retry_after} s with the same Idempotency-Key")).encode()
     await send({"type": "http.response.start", "status": 429, "headers": [
         (b"content-type", PROBLEM.encode()), (b"retry-after", str(g.retry_after).encode()),
         (b"content-length", str(len(body)).encode())]})

@@ -7,6 +7,7 @@ mistake.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,11 +18,10 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.routing import Match
 
-from accord._errors import AccordError
+from accord._errors import AccordError, field_errors, problem_details
 from accord.model import MAX_BODY_BYTES
 
 PROBLEM = "application/problem+json"
-TYPE_BASE = "https://accord.dev/problems/"
 
 class PreconditionRequired(AccordError):
     title = "Precondition required"
@@ -30,27 +30,12 @@ class PreconditionRequired(AccordError):
 
 def problem(status: int, title: str, detail: str, *, kind: str | None = None,
             headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    body = {"type": TYPE_BASE + (kind or title.replace(" ", "")), "title": title,
-            "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    return JSONResponse(problem_details(status, title, detail, kind=kind, **extra),
+                        status_code=status, media_type=PROBLEM, headers=headers)
 
 
-def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(x) for x in loc]
-    if parts and parts[0] in ("body", "query", "path", "header"):
-        where = parts[0]
-        rest = parts[1:]
-        return f"{where}.{'.'.join(rest)}" if rest else where
-    return ".".join(parts)
-
-
-def _validation_problem(exc: RequestValidationError) -> JSONResponse:
-    errors = exc.errors()
-    problems = []
-    for e in errors:
-        where = _field(e.get("loc", ()))
-        problems.append({"field": where, "message": e.get("msg", "invalid"),
-                         "type": e.get("type", "invalid")})
+def _validation_problem(errors: Sequence[Any], prefix: tuple[str, ...] = ()) -> JSONResponse:
+    problems = field_errors(errors, prefix=prefix)
     first = problems[0] if problems else {"field": "body", "message": "invalid request"}
     detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems) or "invalid request"
     return problem(422, "Invalid input", detail, kind="InvalidInput", where=first["field"],
@@ -71,13 +56,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _validation_problem(exc)
+        return _validation_problem(exc.errors())
 
     @app.exception_handler(ValidationError)
     async def model_error(request: Request, exc: ValidationError) -> JSONResponse:
         # input that passed the request schema but not a domain shape: still the caller's
-        return _validation_problem(RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]))
+        return _validation_problem(exc.errors(), ("body",))
 
     @app.exception_handler(OverflowError)
     async def overflow(request: Request, exc: OverflowError) -> JSONResponse:

@@ -24,11 +24,12 @@ from fastapi.responses import JSONResponse
 
 from accord._errors import NotFound
 from accord._signing import sign
-from accord.bus import Message
 from accord.http._common import COMMON, Caller, Service, once
 from accord.http._shapes import Delivery, Webhook, WebhookIn
-from accord.ledger import FLEET, canonical
+from accord.ledger import canonical
 from accord.service import Accord, new_id
+from accord.store import _webhooks as webhook_rows
+from accord.store.bus import Message
 
 SIGNATURE = "Accord-Signature"
 router = APIRouter(prefix="/v1", responses=COMMON)
@@ -45,14 +46,12 @@ def register(body: WebhookIn, request: Request, caller: Caller, svc: Service) ->
     caller.require("admin", doing="manage webhooks")
 
     def act() -> Webhook:
-        row = {"id": new_id("wh"), "owner": caller.label, "url": body.url,
-               "kinds": json.dumps(sorted(set(body.kinds))), "created_at": time.time(),
-               "active": 1}
+        webhook_id, kinds, at = new_id("wh"), json.dumps(sorted(set(body.kinds))), time.time()
         secret = f"whsec_{secrets.token_urlsafe(24)}"
-        with svc.store.lock(FLEET) as tx:
-            tx.execute("INSERT INTO webhooks (id, owner, url, secret, kinds, created_at, active) "
-                       "VALUES (?,?,?,?,?,?,1)", (row["id"], row["owner"], row["url"], secret,
-                                                  row["kinds"], row["created_at"]))
+        with svc.store.write() as tx:
+            webhook_rows.add(tx, webhook_id, caller.label, body.url, secret, kinds, at)
+        row = {"id": webhook_id, "owner": caller.label, "url": body.url, "kinds": kinds,
+               "created_at": at, "active": 1}
         request.app.state.webhooks.refresh()
         return _webhook(row, secret)
 
@@ -63,18 +62,17 @@ def register(body: WebhookIn, request: Request, caller: Caller, svc: Service) ->
 def list_webhooks(caller: Caller, svc: Service) -> list[Webhook]:
     caller.require("admin", doing="manage webhooks")
     with svc.store.read() as tx:
-        rows = tx.rows("SELECT * FROM webhooks ORDER BY created_at")
-    return [_webhook(r) for r in rows]
+        return [_webhook(r) for r in webhook_rows.every(tx)]
 
 
 @router.delete("/webhooks/{webhook_id}", response_model=Webhook, tags=["webhooks"])
 def deactivate(webhook_id: str, caller: Caller, svc: Service, request: Request) -> Webhook:
     caller.require("admin", doing="manage webhooks")
-    with svc.store.lock(FLEET) as tx:
-        r = tx.one("SELECT * FROM webhooks WHERE id = ?", (webhook_id,))
+    with svc.store.write() as tx:
+        r = webhook_rows.get(tx, webhook_id)
         if r is None:
             raise NotFound(f"no webhook {webhook_id!r}", where="webhook_id")
-        tx.execute("UPDATE webhooks SET active = 0 WHERE id = ?", (webhook_id,))
+        webhook_rows.deactivate(tx, webhook_id)
     request.app.state.webhooks.refresh()
     return _webhook({**r, "active": 0})
 
@@ -84,11 +82,10 @@ def dead_letters(caller: Caller, svc: Service, limit: int = 100) -> list[Deliver
     """Deliveries that failed every attempt, newest first, with the last error."""
     caller.require("admin", doing="manage webhooks")
     with svc.store.read() as tx:
-        rows = tx.rows("SELECT * FROM deliveries WHERE status = 'dead' ORDER BY created_at DESC "
-                       "LIMIT ?", (max(1, min(limit, 1000)),))
+        dead = webhook_rows.dead(tx, max(1, min(limit, 1000)))
     return [Delivery(id=r["id"], webhook_id=r["webhook_id"], message=json.loads(r["message"]),
                      attempts=r["attempts"], status=r["status"], last_error=r["last_error"],
-                     created_at=r["created_at"]) for r in rows]
+                     created_at=r["created_at"]) for r in dead]
 
 
 class Dispatcher:
@@ -108,8 +105,8 @@ class Dispatcher:
 
     def refresh(self) -> None:
         with self.service.store.read() as tx:
-            rows = tx.rows("SELECT id, url, secret, kinds FROM webhooks WHERE active = 1")
-        self._hooks = [{**r, "kinds": set(json.loads(r["kinds"]))} for r in rows]
+            active = webhook_rows.active(tx)
+        self._hooks = [{**r, "kinds": set(json.loads(r["kinds"]))} for r in active]
         self._refreshed = time.monotonic()
 
     def start(self) -> None:
@@ -139,42 +136,31 @@ class Dispatcher:
         sub.close()
 
     def enqueue(self, messages: list[Message]) -> int:
-        rows = []
+        new: list[tuple[str, str, str, float]] = []
         now = time.time()
         for m in messages:
             for h in self._hooks:
                 if "*" in h["kinds"] or m.get("kind") in h["kinds"]:
                     did = "dl_" + hashlib.sha256(canonical([h["id"], m])).hexdigest()[:24]
-                    rows.append((did, h["id"], json.dumps(m, default=str), now))
-        if not rows:
+                    new.append((did, h["id"], json.dumps(m, default=str), now))
+        if not new:
             return 0
-        with self.service.store.lock(FLEET) as tx:
-            for r in rows:
-                tx.execute("INSERT INTO deliveries (id, webhook_id, message, attempts, next_at, "
-                           "status, created_at) VALUES (?,?,?,0,?,'pending',?) "
-                           "ON CONFLICT (id) DO NOTHING", (r[0], r[1], r[2], r[3], r[3]))
-        return len(rows)
+        with self.service.store.write() as tx:
+            webhook_rows.enqueue(tx, new)
+        return len(new)
 
     def pending(self) -> int:
         """Deliveries waiting to be sent (due or backing off): the queue /metrics reports."""
         with self.service.store.read() as tx:
-            r = tx.one("SELECT COUNT(*) AS n FROM deliveries WHERE status = 'pending'")
-        return int(r["n"]) if r else 0
+            return webhook_rows.pending(tx)
 
     def deliver_due(self, http: httpx.Client) -> None:
         now = time.time()
         with self.service.store.read() as tx:  # the common case writes nothing
-            if tx.one("SELECT id FROM deliveries WHERE status = 'pending' AND next_at <= ? "
-                      "LIMIT 1", (now,)) is None:
+            if not webhook_rows.any_due(tx, now):
                 return
-        with self.service.store.lock(FLEET) as tx:  # lease due rows so one replica sends each
-            due = tx.rows("SELECT d.id, d.webhook_id, d.message, d.attempts, w.url, w.secret "
-                          "FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE "
-                          "d.status = 'pending' AND d.next_at <= ? ORDER BY d.next_at LIMIT 50",
-                          (now,))
-            for d in due:
-                tx.execute("UPDATE deliveries SET next_at = ? WHERE id = ?",
-                           (now + self.timeout * 2, d["id"]))
+        with self.service.store.write() as tx:  # lease due rows so one replica sends each
+            due = webhook_rows.lease_due(tx, now, now + self.timeout * 2)
         for d in due:
             self._send(http, d)
 
@@ -198,7 +184,5 @@ class Dispatcher:
             status, next_at = "dead", time.time()
         else:
             status, next_at = "pending", time.time() + self.backoff * 2 ** (attempts - 1)
-        with self.service.store.lock(FLEET) as tx:
-            tx.execute("UPDATE deliveries SET attempts = ?, status = ?, next_at = ?, "
-                       "last_error = ? WHERE id = ?",
-                       (attempts, status, next_at, error, d["id"]))
+        with self.service.store.write() as tx:
+            webhook_rows.settle(tx, d["id"], attempts, status, next_at, error)

@@ -29,6 +29,8 @@ from typing import Any, Literal
 from accord._errors import InvalidInput
 from accord._holdout import in_holdout
 from accord._time import iso, parse_duration, to_epoch
+from accord.store import _reports as reports
+from accord.store._reports import customer_pages
 
 from . import _stats
 from ._stats import Interval
@@ -201,15 +203,8 @@ def lift_report(service: Any, since: Any = None, until: Any = None, *,
                            "to the policy (docs/lift.md) and let traffic accumulate")
     start, end = window(since, until, now=service.clock())
     groups = {False: Group(), True: Group()}
-    after = ""
-    while True:
-        with service.store.read() as tx:
-            ids = [r["id"] for r in tx.rows("SELECT id FROM customers WHERE id > ? ORDER BY id "
-                                            "LIMIT ?", (after, page_size))]
-            if not ids:
-                break
-            per = _page(tx, ids, start, end)
-        after = ids[-1]
+    for _, per in customer_pages(service.store, page_size,
+                                 lambda tx, ids: _page(tx, ids, start, end)):
         split: dict[bool, list[list[float]]] = {False: [], True: []}
         for customer, values in per.items():
             split[in_holdout(customer, holdout)].append(values)
@@ -222,16 +217,11 @@ def lift_report(service: Any, since: Any = None, until: Any = None, *,
 def _page(tx: Any, ids: list[str], start: float, end: float) -> dict[str, list[float]]:
     """Per customer of ``ids`` proposed for in the window: ``[converted, revenue, unsubscribed,
     complained, contacts]``."""
-    marks = ", ".join("?" * len(ids))
-    per = {r["customer"]: [0.0, 0.0, 0.0, 0.0, 0.0] for r in tx.rows(
-        f"SELECT DISTINCT customer FROM decisions WHERE customer IN ({marks}) AND at >= ? "
-        "AND at < ?", (*ids, start, end))}
+    per = {c: [0.0, 0.0, 0.0, 0.0, 0.0] for c in reports.decided(tx, ids, start, end)}
     if not per:
         return per
     types = (*CONVERSION_TYPES, *UNSUBSCRIBE_TYPES, *COMPLAINT_TYPES)
-    for r in tx.rows(f"SELECT customer, type, data FROM events WHERE customer IN ({marks}) AND "
-                     f"at >= ? AND at < ? AND type IN ({', '.join('?' * len(types))})",
-                     (*ids, start, end, *types)):
+    for r in reports.events_between(tx, ids, start, end, types):
         row = per.get(r["customer"])
         if row is None:
             continue
@@ -242,9 +232,7 @@ def _page(tx: Any, ids: list[str], start: float, end: float) -> dict[str, list[f
             row[2] = 1.0
         else:
             row[3] = 1.0
-    for r in tx.rows(f"SELECT customer, COUNT(*) AS n FROM touches WHERE customer IN ({marks}) "
-                     "AND at >= ? AND at < ? AND status IN ('executed', 'pending') "
-                     "GROUP BY customer", (*ids, start, end)):
+    for r in reports.contacts_between(tx, ids, start, end):
         if r["customer"] in per:
             per[r["customer"]][4] = float(r["n"])
     return per

@@ -17,6 +17,7 @@ from accord._errors import AccordError, Forbidden, InvalidInput
 from accord._time import iso, parse_duration
 from accord.model import Decision
 from accord.service import Accord
+from accord.store import _views as views
 
 ResolveAgent = Callable[[str], str | None]
 """A bearer token → the agent id it stands for, or None for an unknown or revoked token
@@ -214,8 +215,7 @@ def follow_up(svc: Accord, customer: str, decision_id: str) -> dict[str, Any] | 
     decision the gate made then (its outcome and, for a go, the touch_id to report on). After a
     kept defer was re-decided: the kept proposal's status and its latest decision."""
     with svc.store.read() as tx:
-        row = tx.one("SELECT body FROM ledger WHERE customer = ? AND kind = 'approval' "
-                     "AND ref = ? ORDER BY seq DESC LIMIT 1", (customer, decision_id))
+        row = views.latest_review(tx, customer, decision_id)
     if row is None:
         scheduled_id = svc.decision(decision_id).follow_up
         if scheduled_id is None:
@@ -263,8 +263,7 @@ def timeline(svc: Accord, agent: str, customer: str) -> list[dict[str, Any]]:
         raise Forbidden(f"agent {agent!r} is not a registered seat", where="agent")
     readable = None if "*" in seat.context.read else set(seat.context.read)
     with svc.store.read() as tx:
-        rows = tx.rows("SELECT seq, kind, at, agent, trace_id, parent_id, ref, body FROM ledger "
-                       "WHERE customer = ? ORDER BY seq DESC LIMIT ?", (customer, TIMELINE_LIMIT))
+        rows = views.newest_entries(tx, customer, TIMELINE_LIMIT)
         personal.reveal(tx, rows, customer)
     out = []
     for r in reversed(rows):

@@ -28,8 +28,8 @@ from typing import Any
 import anyio
 from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated, SubscriptionBus
 
-from accord.bus import Message, Subscription
 from accord.service import Accord
+from accord.store.bus import Message, Subscription
 
 DECISION_URI = "accord://decisions/{decision_id}"
 MAX_CONNECTIONS = 64

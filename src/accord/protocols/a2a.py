@@ -51,11 +51,11 @@ from a2a.utils.errors import TaskNotCancelableError
 from starlette.routing import BaseRoute, Route
 
 from accord._errors import AccordError, Forbidden, InvalidInput
+from accord.auth import Usage
 from accord.ledger import canonical
 from accord.protocols import _actions as act
 from accord.protocols._a2a_access import MAX_REQUEST_BYTES, A2AAccess, SeatTasks, owner
 from accord.protocols._actions import ResolveAgent
-from accord.protocols._usage import Usage
 from accord.service import Accord
 
 RPC_PATH = "/a2a"
@@ -152,7 +152,7 @@ class AccordExecutor(AgentExecutor):
 
     def __init__(self, service: Accord) -> None:
         self.service = service
-        self.usage = Usage(service, "a2a")
+        self.usage = Usage(service.store, "a2a", every=10.0, clock=lambda: service.clock())
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         message = context.message

@@ -34,12 +34,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import Receive, Scope, Send
 
 from accord._batch import MAX_BATCH
-from accord._errors import AccordError, Forbidden, NotFound
+from accord._errors import AccordError, Forbidden, NotFound, Unauthorized
+from accord.auth import Usage
 from accord.model import Offer
 from accord.protocols import _actions as act
 from accord.protocols._actions import ResolveAgent
 from accord.protocols._followups import DECISION_URI, FollowUps
-from accord.protocols._usage import Usage
 from accord.service import EVENT_TYPES, Accord
 
 AGENT_SCOPE_KEY = "accord.agent"
@@ -409,7 +409,7 @@ def build_server(service: Accord, agent: str | None = None, *,
 
 def run_stdio(service: Accord, agent: str) -> None:
     """Serve ``agent`` over stdin/stdout until the client disconnects."""
-    usage = Usage(service, "mcp")
+    usage = Usage(service.store, "mcp", every=10.0, clock=lambda: service.clock())
     followups = FollowUps(service)
     server = build_server(service, agent, usage=usage, followups=followups)
 
@@ -452,7 +452,7 @@ class MCPHttpApp:
     """
 
     def __init__(self, service: Accord, resolve_agent: ResolveAgent) -> None:
-        self.usage = Usage(service, "mcp")
+        self.usage = Usage(service.store, "mcp", every=10.0, clock=lambda: service.clock())
         self.followups = FollowUps(service)
         self.server = build_server(service, usage=self.usage, followups=self.followups)
         # Bearer tokens already bind every request to an agent; DNS-rebinding checks on Host
@@ -533,11 +533,11 @@ class MCPHttpApp:
                     return
 
 
-UNAUTHORIZED = {"type": "https://accord.dev/problems/Unauthorized", "title": "Unauthorized",
-                "status": 401, "where": "Authorization",
-                "detail": "MCP over HTTP needs an agent's token: Authorization: Bearer <token>",
-                "hint": "use the API token issued for the agent's seat (`accord token create "
-                        "--agent ID`)"}
+UNAUTHORIZED = Unauthorized(
+    "MCP over HTTP needs an agent's token: Authorization: Bearer <token>",
+    where="Authorization",
+    hint="use the API token issued for the agent's seat (`accord token create --agent ID`)",
+).to_problem()
 
 
 async def _problem(send: Send, problem: dict[str, Any],

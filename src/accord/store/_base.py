@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from accord.bus import Bus
+    from accord.store.bus import Bus
 
 
 @dataclass(slots=True)

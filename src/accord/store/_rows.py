@@ -237,7 +237,7 @@ after a higher one; the feed orders by (writer transaction, seq) and serves only
 writer is older than every transaction still running, a set no later commit can add to.
 Rows written before schema 2 have no ``tx`` and count as 0 (all committed before it).
 ``bus_replicas`` (schema 4) lists the replicas listening for live updates, each with a lease
-(``accord.bus_pg``): a replica alone on its database sends no notifications."""
+(``accord.store.bus_pg``): a replica alone on its database sends no notifications."""
 
 FEED = {
     "sqlite": ("SELECT 0 AS feed_tx, * FROM ledger WHERE seq > ? ORDER BY seq LIMIT ?"),

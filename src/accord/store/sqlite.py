@@ -20,12 +20,12 @@ from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, Literal
 
 from accord._errors import InvalidInput, StoreUnavailable
-from accord.bus import Bus
 from accord.store import _rows
 from accord.store._base import CustomerRow
+from accord.store.bus import Bus
 
 if TYPE_CHECKING:
-    from accord.bus_sqlite import SQLiteBus
+    from accord.store.bus_sqlite import SQLiteBus
 
 RETRY = "retry with the same Idempotency-Key once the database file is writable again"
 
@@ -184,11 +184,11 @@ class SQLiteStore:
 
     def make_bus(self, **options: Any) -> Bus:
         """A bus that also carries the messages of other processes using this file (see
-        ``accord.bus_sqlite``); the plain in-process bus for a ``:memory:`` store. Closed with
+        ``accord.store.bus_sqlite``); the plain in-process bus for a ``:memory:`` store. Closed with
         the store."""
         if self.url in ("", ":memory:") or self.url.startswith("file::memory:"):
             return Bus()
-        from accord.bus_sqlite import SQLiteBus
+        from accord.store.bus_sqlite import SQLiteBus
 
         bus = SQLiteBus(self, **options)
         self._buses.append(bus)

@@ -10,7 +10,6 @@ plus the metrics).
 
 from __future__ import annotations
 
-import random
 import statistics
 import tempfile
 from collections.abc import Callable, Sequence
@@ -34,7 +33,9 @@ def _rounds(variants: Sequence[Callable[[int], object]], n: int,
 
 
 def _ratio(on: list[float], off: list[float]) -> float:
-    return round(statistics.median(a / b for a, b in zip(on, off, strict=True)), 3)
+    from accord.bench import median_ratio
+
+    return median_ratio(on, off)[0]
 
 
 def _recorder_ns(p: Any, n: int = 20_000) -> float:
@@ -75,10 +76,8 @@ def _on() -> Telemetry:
 def bench_telemetry(n: int = 20_000, decisions: int = 2000, rounds: int = 5,
                     customers: int = 500) -> dict[str, Any]:
     from accord import gate
-    from accord._time import ManualClock
-    from accord.bench import T0, bench_policy
+    from accord.bench import T0, bench_policy, decider
     from accord.model import Proposal
-    from accord.service import Accord
 
     pol = bench_policy()
     snap = gate.Snapshot("c1", gate.cel_fields({"stage": "active", "tier": "gold"}), 1)
@@ -110,18 +109,9 @@ def bench_telemetry(n: int = 20_000, decisions: int = 2000, rounds: int = 5,
         metrics_only = Telemetry(metrics=Metrics())
         for name, tel in (("off", OFF), ("metrics", metrics_only), ("on", on),
                           ("control", OFF)):
-            clock = ManualClock(T0)
-            acc = Accord.open(Path(tmp) / f"{name}.db", policy=pol, clock=clock, telemetry=tel)
+            one, acc = decider(str(Path(tmp) / f"{name}.db"), customers, telemetry=tel,
+                               agents=[(p.agent, p.intent) for p in proposals])
             services.append(acc)
-            rnd = random.Random(7)
-
-            def one(i: int, acc: Accord = acc, clock: ManualClock = clock,
-                    rnd: random.Random = rnd) -> None:
-                clock.now += 37.0
-                p = proposals[i % 4]
-                acc.propose(p.agent, f"c{rnd.randrange(customers)}", channel="email",
-                            intent=p.intent)
-
             one(0)
             deciders.append(one)
         try:

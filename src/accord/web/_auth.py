@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from accord._errors import Unauthorized
-from accord._principal import Principal
+from accord.auth import Principal
 
 ResolveRole = Callable[[str], "tuple[str, str] | None"]
 COOKIE = "accord_ui"

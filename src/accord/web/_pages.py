@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from accord._errors import AccordError, InvalidInput, Unauthorized
-from accord.bus import TooManyStreams
+from accord.store.bus import TooManyStreams
 from accord.fleet import compute_audit
 from accord.web import _auth, _csrf, _filters, _read
 from accord.web._auth import ResolveRole, Viewer

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from accord import _personal as personal
+from accord.store import _interfaces as interface_rows
 from accord.store import _outbox as outbox_rows
+from accord.store import _views as views
 from accord.store._decisions import DecisionFilter, decision_page, touch_statuses
 
 if TYPE_CHECKING:
@@ -50,9 +52,6 @@ class Entry:
                    e.body, e.trace_id)
 
 
-_COLUMNS = "seq, kind, at, customer, agent, ref, parent_id, body, trace_id"
-
-
 def decisions(service: Accord, f: DecisionFilter, *, limit: int = PAGE
               ) -> tuple[list[Entry], dict[str, str], bool]:
     """One page of decisions that match ``f``, newest first; where their touches stand now;
@@ -65,18 +64,15 @@ def decisions(service: Accord, f: DecisionFilter, *, limit: int = PAGE
 
 
 def last_acted(service: Accord) -> dict[str, float]:
-    marks = ",".join("?" * len(ACTING))
     with service.store.read() as tx:
-        rows = tx.rows(f"SELECT agent, MAX(at) AS at FROM ledger WHERE agent IS NOT NULL AND "
-                       f"kind IN ({marks}) GROUP BY agent", ACTING)
-    return {r["agent"]: float(r["at"]) for r in rows}
+        return views.last_acted(tx, ACTING)
 
 
 def protocols(service: Accord) -> dict[str, list[str]]:
     """Protocols each agent has been seen on (the API records them in ``interfaces``)."""
     out: dict[str, list[str]] = {}
     with service.store.read() as tx:
-        for r in tx.rows("SELECT agent, protocol FROM interfaces ORDER BY protocol"):
+        for r in interface_rows.every(tx):
             out.setdefault(r["agent"], []).append(r["protocol"])
     return out
 
@@ -85,8 +81,7 @@ def timeline(service: Accord, customer: str, *, limit: int = 500) -> list[Entry]
     """The customer's own chain, in order: decisions, events, revocations, approvals, handoffs,
     outcomes, claims, context writes."""
     with service.store.read() as tx:
-        rows = tx.rows(f"SELECT {_COLUMNS} FROM ledger WHERE chain = ? ORDER BY chain_seq "
-                       "LIMIT ?", (customer, limit))
+        rows = views.chain(tx, customer, limit)
         personal.reveal(tx, rows, customer)
     return [Entry.from_row(r) for r in rows]
 
@@ -95,18 +90,14 @@ def approval_states(service: Accord, decision_ids: list[str]) -> dict[str, str]:
     """Where each flagged decision stands now (pending, approved, rejected)."""
     if not decision_ids:
         return {}
-    marks = ",".join("?" * len(decision_ids))
     with service.store.read() as tx:
-        rows = tx.rows(f"SELECT id, approval FROM decisions WHERE id IN ({marks})",
-                       tuple(decision_ids))
-    return {r["id"]: r["approval"] for r in rows if r["approval"]}
+        return views.approvals(tx, decision_ids)
 
 
 def touch_states(service: Accord, customer: str) -> dict[str, str]:
     """Where each of the customer's touches stands now (pending, executed, revoked …)."""
     with service.store.read() as tx:
-        rows = tx.rows("SELECT id, status FROM touches WHERE customer = ?", (customer,))
-    return {r["id"]: r["status"] for r in rows}
+        return views.touches_of(tx, customer)
 
 
 def touch_states_of(service: Accord, touch_ids: list[str]) -> dict[str, str]:

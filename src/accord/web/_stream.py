@@ -13,10 +13,10 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from accord.bus import Message
+from accord.store.bus import Message
 
 if TYPE_CHECKING:
-    from accord.bus import Subscription
+    from accord.store.bus import Subscription
     from accord.web._auth import Viewer
 
 KEEPALIVE_S = 15.0

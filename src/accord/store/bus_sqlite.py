@@ -22,8 +22,8 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
-from accord.bus import Bus, Message, Subscription
 from accord.store import _bus
+from accord.store.bus import Bus, Message, Subscription
 
 if TYPE_CHECKING:
     from accord.store.sqlite import SQLiteStore, SQLiteTx

@@ -41,8 +41,8 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from accord.bus import Bus, Message, Subscription
 from accord.store._rows import POSTGRES_SCHEMA
+from accord.store.bus import Bus, Message, Subscription
 
 log = logging.getLogger("accord.bus")
 

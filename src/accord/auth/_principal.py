@@ -1,12 +1,13 @@
 """Who is calling: a role and a subject, shared by every shell that authenticates (HTTP, the
-dashboard). What each shell adds (acting as an agent, signing in) stays in the shell."""
+dashboard), and the one rule of acting as an agent: an agent token acts only as itself. What a
+shell adds (where the credential came from, signing in) stays in the shell."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from accord._errors import Forbidden
+from accord._errors import Forbidden, InvalidInput
 
 Role = Literal["agent", "reviewer", "admin"]
 ROLES: tuple[Role, ...] = ("agent", "reviewer", "admin")
@@ -49,3 +50,19 @@ class Principal:
         if self.role not in roles:
             raise Forbidden(f"a {self.role} token may not {doing}", where=self.credential,
                             hint=f"use a token with role {' or '.join(roles)}")
+
+    def acting_agent(self, agent: str | None, *, doing: str, where: str = "agent") -> str:
+        """The agent this call acts as: an agent token only ever as itself; an admin names one."""
+        if self.is_agent:
+            if agent is not None and agent != self.subject:
+                raise Forbidden(f"the token of agent {self.subject!r} cannot {doing} as "
+                                f"{agent!r}", where=where,
+                                hint=f"set {where} to {self.subject!r} or use {agent!r}'s token")
+            return self.subject
+        if self.role != "admin":
+            raise Forbidden(f"a {self.role} token may not {doing}", where="Authorization",
+                            hint="use the agent's own token")
+        if not agent:
+            raise InvalidInput(f"name the agent to {doing} as", where=where,
+                               hint="an admin token acts for any agent but must name it")
+        return agent
