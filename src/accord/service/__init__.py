@@ -30,7 +30,6 @@ from accord._time import Clock, system_clock
 from accord.bus import Bus, Message, Subscription
 from accord.fleet._handoff import Handoff
 from accord.fleet._seats import Seat, SeatChange
-from accord.ledger import FLEET
 from accord.model import (
     Claim,
     Context,
@@ -44,15 +43,15 @@ from accord.model import (
     Touch,
 )
 from accord.policy import Policy
+from accord.service import _policy
 from accord.service._context import EVENT_TYPES, ContextEvents
 from accord.service._decisions import Decisions, invalid
 from accord.service._erasure import CustomerData
 from accord.service._fleet import Handoffs, Seats
 from accord.service._ledger import LedgerView
 from accord.service._policy import PolicyHolder
-from accord.service._runtime import Runtime
-from accord.store import Store, open_store
-from accord.store import _policies as policies
+from accord.service._runtime import Runtime, Write
+from accord.store import CustomerRow, Store, Tx, open_store
 from accord.telemetry import OFF, Telemetry
 
 if TYPE_CHECKING:
@@ -172,7 +171,6 @@ class Accord:
         """Decide a validated ``Proposal`` (what ``propose`` and the HTTP API call)."""
         return self._decisions.submit(p, decision_id=decision_id)
 
-
     def propose_batch(self, proposals: Sequence[Proposal | dict[str, Any]], *,
                       idempotency_key: str | None = None) -> list[Decision]:
         """Decide a planning round together: for each customer, the contact budget goes to the
@@ -191,12 +189,10 @@ class Accord:
     def touch(self, touch_id: str) -> Touch:
         return self._decisions.touch(touch_id)
 
-    def _settle_touch(self, tx: Any, row: Any, t: dict[str, Any], status: str,
+    def _settle_touch(self, tx: Tx, row: CustomerRow, t: dict[str, Any], status: str,
                       detail: str | None, published: list[Message]) -> dict[str, Any]:
         """Move a pending touch to its outcome in the caller's transaction (the dispatcher's,
         which holds the customer's lock)."""
-        from accord.service._runtime import Write
-
         return self._decisions.settle_touch(Write(tx, row, published), t, status, detail)
 
     # -- approvals ---------------------------------------------------------------------------
@@ -210,12 +206,10 @@ class Accord:
         ``LedgerMismatch``)."""
         return self._decisions.decision(decision_id)
 
-
     def approve(self, decision_id: str, *, reviewer: str, note: str | None = None) -> Decision:
         """Approve a flagged proposal: the gate re-runs on the context as it is now, with the
         human standing in for every flag; stops and defers still hold."""
         return self._decisions.review(decision_id, reviewer, True, note)
-
 
     def reject(self, decision_id: str, *, reviewer: str, note: str | None = None) -> Decision:
         return self._decisions.review(decision_id, reviewer, False, note)
@@ -243,19 +237,10 @@ class Accord:
 
     # -- policy ------------------------------------------------------------------------------
 
-
     def apply_policy(self, text: str, *, by: str, source: str = "accord.yaml") -> Policy:
         """Validate and put a new policy in force without a restart. It is stored, so every
         replica picks it up (``refresh_policy``), and recorded in the fleet chain."""
-        new = Policy.from_text(text, source=source)
-        now = self._rt.clock()
-        with self._rt.write(FLEET) as w:  # a fleet-wide change: it takes the fleet chain
-            policies.applied(w.tx, new.version, text, now, by)
-            w.ledger("policy", now, body={"version": new.version,
-                                          "previous": self._rt.policies.file.version, "by": by})
-        self._rt.policies.applied(self._rt.store, new)
-        return new
-
+        return _policy.apply(self._rt, text, by=by, source=source)
 
     def refresh_policy(self) -> bool:
         """Adopt a policy another replica applied since this one started or last looked
@@ -267,7 +252,6 @@ class Accord:
         self._rt.policies.read(self._rt.store)
 
     # -- live updates ------------------------------------------------------------------------
-
 
     def subscribe(self, *, agent: str | None = None, customer: str | None = None,
                   kinds: set[str] | None = None, owner: str | None = None,
@@ -392,7 +376,6 @@ class Accord:
         the next policy apply; status changes go through pause / resume / retire."""
         return self._seats.update_seat(agent_id, changes, by=by)
 
-
     def pause_seat(self, agent_id: str, *, by: str, reason: str) -> SeatChange:
         """The kill switch: the seat's next proposal is stopped on every replica, and its pending
         touches are revoked now, each with a notice on the bus."""
@@ -400,10 +383,8 @@ class Accord:
             raise InvalidInput("say why the seat is paused", where="reason")
         return self._seats.set_status(agent_id, "paused", by, reason)
 
-
     def resume_seat(self, agent_id: str, *, by: str) -> SeatChange:
         return self._seats.set_status(agent_id, "active", by, None)
-
 
     def retire_seat(self, agent_id: str, *, by: str) -> SeatChange:
         """Retire for good; ``orphaned`` names every intent, channel and handoff kind left

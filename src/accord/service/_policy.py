@@ -19,13 +19,17 @@ import dataclasses
 import threading
 import time
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from accord.fleet._seats import Registry, reconcile
+from accord.ledger import FLEET
 from accord.policy import Policy
 from accord.store import Store, Tx
 from accord.store import _policies as policies
 from accord.store import _seats as seats
+
+if TYPE_CHECKING:
+    from accord.service._runtime import Runtime
 
 REFRESH_EVERY = 1.0
 """Seconds between checks for a policy applied by another replica."""
@@ -147,3 +151,16 @@ class PolicyHolder:
         next apply)."""
         with store.read() as tx:
             self.seen_applied = policies.newest_at(tx)
+
+
+def apply(rt: Runtime, text: str, *, by: str, source: str) -> Policy:
+    """Validate ``text``, store it for every replica, record it in the fleet chain (a
+    fleet-wide change: it takes the fleet chain) and put it in force here."""
+    new = Policy.from_text(text, source=source)
+    now = rt.clock()
+    with rt.write(FLEET) as w:
+        policies.applied(w.tx, new.version, text, now, by)
+        w.ledger("policy", now, body={"version": new.version,
+                                      "previous": rt.policies.file.version, "by": by})
+    rt.policies.applied(rt.store, new)
+    return new

@@ -30,7 +30,3 @@ def newest(tx: Tx) -> dict[str, Any] | None:
     return tx.one("SELECT version, text, applied_at FROM policies ORDER BY applied_at DESC "
                   "LIMIT 1")
 
-
-def get(tx: Tx, version: str) -> dict[str, Any] | None:
-    return tx.one("SELECT version, text, applied_at, applied_by FROM policies WHERE version = ?",
-                  (version,))
