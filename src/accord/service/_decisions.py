@@ -86,7 +86,7 @@ class Decisions:
         at = p.at.timestamp() if p.at else rt.clock()
         rhash = request_hash(p)
         # the recorder's phases: lock, snapshot, evaluate, write, then commit (until it exits)
-        with rt.telemetry.decision(p) as ph, rt.write(p.customer) as w:
+        with rt.decision(p) as (w, ph):
             pol = self.policy(w)
             ph.mark("lock")
             if p.idempotency_key:
@@ -358,7 +358,7 @@ class Decisions:
         p = flagged.proposal
         if reviewer in (p.agent, f"agent:{p.agent}"):
             raise Forbidden(f"{p.agent} cannot approve its own proposal", where="reviewer")
-        with self.rt.telemetry.decision(p) as ph, self.rt.write(p.customer) as w:
+        with self.rt.decision(p) as (w, ph):
             pol = self.policy(w)
             ph.mark("lock")
             state = decisions.approval_of(w.tx, p.customer, decision_id)

@@ -22,11 +22,12 @@ from typing import Any
 from accord import ledger
 from accord._time import Clock
 from accord.bus import Bus, Message
+from accord.model import Proposal
 from accord.service._policy import PolicyHolder
 from accord.store import Store, Tx
 from accord.store import _rows as rows
 from accord.store._base import CustomerRow
-from accord.telemetry import Telemetry
+from accord.telemetry import Phases, Telemetry
 
 
 @dataclass(slots=True)
@@ -76,12 +77,27 @@ class Runtime:
     def write(self, customer: str) -> Iterator[Write]:
         """The write unit for ``customer`` (or a fleet chain such as ``ledger.FLEET``)."""
         with self.store.lock(customer) as tx:
-            row = tx.customer()
-            w = Write(tx, row)
-            w._saved = (row.version, row.chain_seq)
+            w = self._begin(tx)
             yield w
             w.save()
         self._after(w)
+
+    @contextmanager
+    def decision(self, p: Proposal) -> Iterator[tuple[Write, Phases]]:
+        """The write unit of a decision on ``p``'s customer, recorded by telemetry from before
+        the lock until the commit (publishing is not part of the decision's time)."""
+        with self.telemetry.decision(p) as ph, self.store.lock(p.customer) as tx:
+            w = self._begin(tx)
+            yield w, ph
+            w.save()
+        self._after(w)
+
+    @staticmethod
+    def _begin(tx: Tx) -> Write:
+        row = tx.customer()
+        w = Write(tx, row)
+        w._saved = (row.version, row.chain_seq)
+        return w
 
     @contextmanager
     def write_unlocked(self, *, durable: bool = True) -> Iterator[Tx]:
