@@ -32,8 +32,8 @@ from accord.telemetry import Phases, Telemetry
 
 @dataclass(slots=True)
 class Write:
-    """One write in progress: its transaction, the locked customer's row (None for an unlocked
-    write), the messages to publish after commit and the callbacks to run then."""
+    """One write in progress: its transaction, the locked customer's row, the messages to
+    publish after commit and the callbacks to run then."""
 
     tx: Tx
     row: CustomerRow

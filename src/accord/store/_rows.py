@@ -14,7 +14,7 @@ from typing import Any
 
 from accord._json import dumps, jsonable
 from accord.ledger import GENESIS
-from accord.ledger import append as append_ledger
+from accord.ledger import append as append_ledger  # the ledger's own; kept for older callers
 from accord.store._base import CustomerRow, Tx
 from accord.store._ledger import FEED, NAMED_TRACE, TRACE
 from accord.store._spend import SPEND_SHARDS
