@@ -9,15 +9,12 @@ such as a renamed positional parameter.
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 import accord
 from accord import Accord, AccordAPI, AsyncAccordAPI
-
-if TYPE_CHECKING:
-    from accord.lift import LiftReport
 
 Shape = list[tuple[str, Any, Any, Any]]
 ASYNC_ONLY = frozenset({"aclose"})  # AsyncClient.aclose: httpx's name for close, kept beside it
@@ -34,15 +31,8 @@ def shape(fn: Any) -> Shape:
     return [(p.name, p.kind, p.default, p.annotation) for p in params]
 
 
-def _lift_report(self: Any, *, since: Any = None, until: Any = None) -> LiftReport:
-    """``Accord.lift_report`` as it is to be: one line, ``return lift_report(self,
-    since=since, until=until)``. Stands in for it until service.py has it; remove it then."""
-    raise NotImplementedError
-
-
 def embedded() -> dict[str, Any]:
     methods = public_methods(Accord)
-    methods.setdefault("lift_report", _lift_report)
     assert {"propose", "pause_seat", "subscribe", "iter_ledger", "close"} <= set(methods)
     return methods
 

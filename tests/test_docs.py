@@ -153,7 +153,8 @@ def _defines(path: Path, dotted: str) -> bool:
 def test_the_architecture_page_names_the_path_of_a_proposal() -> None:
     assert len(NAMED) >= 10
     assert ("src/accord/gate.py", "evaluate") in NAMED
-    assert ("src/accord/service.py", "Accord.submit") in NAMED
+    assert ("src/accord/service/__init__.py", "Accord.submit") in NAMED
+    assert ("src/accord/service/_decisions.py", "Decisions.decide") in NAMED
 
 
 @pytest.mark.parametrize(("path", "name"), NAMED, ids=[f"{p}:{n}" for p, n in NAMED])

@@ -189,9 +189,7 @@ if TYPE_CHECKING:
     from accord.service import Accord
 
     def _conforms(embedded: Accord, remote: Client, remote_async: AsyncClient) -> None:
-        # Accord.lift_report (a one-line delegation to accord.lift.lift_report) is not in
-        # service.py yet; once it is, this ignore is unused and mypy says so: delete it
-        _a: AccordAPI = embedded  # type: ignore[assignment]
+        _a: AccordAPI = embedded
         _b: AccordAPI = remote
         _c: AsyncAccordAPI = remote_async
 

@@ -9,22 +9,18 @@ proposals of the round that took the slot. Customers are independent: each commi
 
 from __future__ import annotations
 
-import hashlib
 import math
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from accord import _holdout, arbitration, gate
-from accord._errors import IdempotencyConflict, InvalidInput
-from accord.bus import Message
+from accord._errors import InvalidInput, field_errors
 from accord.model import Decision, Outcome, Proposal, Reason
-from accord.store import _rows as sql
 
 if TYPE_CHECKING:
-    from accord.service import Accord
+    from accord.service._decisions import Decisions
 
 MAX_BATCH = 100
 """The most proposals one ``propose_batch`` call (or ``POST /v1/proposals:batch``) takes."""
@@ -51,13 +47,11 @@ def validated(items: Sequence[Proposal | dict[str, Any]],
         try:
             p = item if isinstance(item, Proposal) else Proposal.model_validate(item)
         except ValidationError as exc:
-            problems = [f"proposals.{i}.{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                        for e in exc.errors()]
-            first = exc.errors()[0]
-            raise InvalidInput(f"proposal {i}: {first['msg']}", where=f"proposals.{i}."
-                               + ".".join(map(str, first["loc"])),
+            found = field_errors(exc.errors(), prefix=("proposals", i))
+            raise InvalidInput(f"proposal {i}: {found[0]['message']}", where=found[0]["field"],
                                hint="see the proposal fields in docs/api.md",
-                               extra={"problems": problems}) from None
+                               extra={"problems": [f"{e['field']}: {e['message']}"
+                                                   for e in found]}) from None
         if p.value is not None and not math.isfinite(p.value):
             raise InvalidInput(f"proposal {i}: value must be a finite number",
                                where=f"proposals.{i}.value",
@@ -75,31 +69,30 @@ def validated(items: Sequence[Proposal | dict[str, Any]],
     return out
 
 
-def propose_batch(svc: Accord, proposals: list[Proposal]) -> list[Decision]:
+def propose_batch(decider: Decisions, proposals: list[Proposal]) -> list[Decision]:
     by_customer: dict[str, list[int]] = {}
     for i, p in enumerate(proposals):
         by_customer.setdefault(p.customer, []).append(i)
-    if time.monotonic() >= svc._next_refresh:
-        svc.refresh_policy()
+    decider.follow_applied()
+    clock = decider.rt.clock
     answers: dict[int, Decision] = {}
     for customer, indices in by_customer.items():
-        published: list[Message] = []
-        with svc.store.lock(customer) as tx:
-            row = tx.customer()
-            svc._refresh_seats(tx)
-            policy = svc.policy
+        with decider.rt.write(customer) as w:
+            policy = decider.policy(w)
             todo: list[arbitration.Candidate] = []
             hashes: dict[int, str] = {}
             for i in indices:
                 p = proposals[i]
-                hashes[i] = (hashlib.sha256(p.model_dump_json().encode()).hexdigest()
-                             if p.idempotency_key else "")
-                seen = _seen(tx, p, i, hashes[i])
+                hashes[i] = decider.request_hash(p)
+                seen = decider.seen(w.tx, p, hashes[i], f"proposals.{i}.idempotency_key",
+                                    "a retried batch must send the same proposals in the same "
+                                    "order; use a new key for a new round"
+                                    ) if p.idempotency_key else None
                 if seen is not None:
                     answers[i] = seen
                     continue
-                at = p.at.timestamp() if p.at else svc.clock()
-                todo.append(arbitration.Candidate(i, p, at, svc._snapshot(tx, row, p, at)))
+                at = p.at.timestamp() if p.at else clock()
+                todo.append(arbitration.Candidate(i, p, at, decider.snapshot(w, policy, p, at)))
             if not todo:
                 continue
             chosen = arbitration.plan(todo, policy)
@@ -107,38 +100,20 @@ def propose_batch(svc: Accord, proposals: list[Proposal]) -> list[Decision]:
             won: dict[str, Decision] = {}  # touch id -> the round's go that holds it
             for i in chosen.order:
                 c = cands[i]
-                snap = svc._snapshot(tx, row, c.proposal, c.at)
+                snap = decider.snapshot(w, policy, c.proposal, c.at)
                 v = _holdout.decide(c.proposal.customer, gate.evaluate(
-                    c.proposal, c.at, snap, policy, hold=set(won), now=svc.clock()), policy)
+                    c.proposal, c.at, snap, policy, hold=set(won), now=clock()), policy)
                 if v.outcome is not Outcome.GO:
                     _explain(v, c.proposal, won)
                 p, at = c.proposal, c.at
                 if v.proposal is not None:  # an accepted amend: the variant is what goes
                     p = v.proposal
                     at = p.at.timestamp() if p.at else at
-                d = svc._record(tx, row, p, at, v, hashes[i], None, published)
+                d = decider.record(w, policy, p, at, v, hashes[i], None)
                 if d.touch_id is not None:
                     won[d.touch_id] = d
                 answers[i] = d
-            sql.save_chain(tx, row)
-        svc.bus.publish(published)
     return [answers[i] for i in range(len(proposals))]
-
-
-def _seen(tx: Any, p: Proposal, i: int, request_hash: str) -> Decision | None:
-    if not p.idempotency_key:
-        return None
-    seen = tx.one("SELECT body, request_hash FROM decisions WHERE customer = ? AND agent = ? "
-                  "AND idem_key = ?", (p.customer, p.agent, p.idempotency_key))
-    if seen is None:
-        return None
-    if seen["request_hash"] != request_hash:
-        raise IdempotencyConflict(
-            f"idempotency key {p.idempotency_key!r} was used for a different proposal",
-            where=f"proposals.{i}.idempotency_key",
-            hint="a retried batch must send the same proposals in the same order; use a new "
-                 "key for a new round")
-    return Decision.model_validate_json(seen["body"])
 
 
 def _explain(v: gate.Verdict, p: Proposal, won: dict[str, Decision]) -> None:

@@ -15,9 +15,9 @@ import json
 import secrets
 from typing import Any
 
-from accord.ledger import canonical
+from accord._json import canonical, dumps
 from accord.store import Tx
-from accord.store._rows import dumps
+from accord.store import _personal as kept
 
 SEALED = "$personal"
 SEALED_FIELDS = ("data", "changes")
@@ -35,8 +35,7 @@ def seal(tx: Tx, customer: str, ref: str, value: dict[str, Any]) -> dict[str, An
         return value
     salt = secrets.token_hex(16)
     text = dumps(value)
-    tx.execute("INSERT INTO personal (customer, ref, salt, value) VALUES (?,?,?,?)",
-               (customer, ref, salt, text))
+    kept.insert(tx, customer, ref, salt, text)
     return {SEALED: ref, "digest": digest(salt, value)}
 
 
@@ -54,14 +53,8 @@ def unseal(tx: Tx, rows: list[dict[str, Any]], customer: str | None = None
                 wanted.add((customer or _owner(r), v[SEALED]))
     if not wanted:
         return rows
-    found: dict[tuple[str, str], Any] = {}
-    refs = sorted({ref for _, ref in wanted})
-    for i in range(0, len(refs), 500):
-        part = refs[i:i + 500]
-        marks = ",".join("?" * len(part))
-        for p in tx.rows(f"SELECT customer, ref, value FROM personal WHERE ref IN ({marks})",
-                         tuple(part)):
-            found[(p["customer"], p["ref"])] = json.loads(p["value"])
+    found = {(p["customer"], p["ref"]): json.loads(p["value"])
+             for p in kept.by_refs(tx, sorted({ref for _, ref in wanted}))}
     for r in rows:
         body = r["body_value"]
         for key in SEALED_FIELDS:
@@ -88,14 +81,7 @@ def _owner(r: dict[str, Any]) -> str:
 def erase(tx: Tx, customer: str) -> dict[str, int]:
     """Delete ``customer``'s personal values everywhere they are kept; counts by place. The
     caller clears the context on the customer row and records the erasure in the chain."""
-    counts: dict[str, int] = {}
-    for table, clear in (("personal", "DELETE FROM personal WHERE customer = ?"),
-                         ("events", "UPDATE events SET data = '{}' WHERE customer = ?"),
-                         ("handoffs", "UPDATE handoffs SET payload = '{}', artifacts = '[]' "
-                                      "WHERE customer = ?")):
-        n = tx.one(f"SELECT COUNT(*) AS n FROM {table} WHERE customer = ?", (customer,))
-        counts[table] = int(n["n"]) if n else 0
-        tx.execute(clear, (customer,))
+    counts = kept.erase(tx, customer)
     counts["requests"] = _erase_replays(tx, customer)
     return counts
 
@@ -107,14 +93,8 @@ def _erase_replays(tx: Tx, customer: str) -> int:
     gone = json.dumps({"type": "https://accord.dev/problems/Erased", "title": "Erased",
                        "status": 410, "detail": "the answer to this request was erased with "
                        "the customer's personal data", "where": "customer"})
-    n = 0
-    for pattern in (f'%"customer": {quoted}%', f'%"customer":{quoted}%'):
-        found = tx.one("SELECT COUNT(*) AS n FROM requests WHERE response LIKE ? ESCAPE '!'",
-                       (pattern,))
-        n += int(found["n"]) if found else 0
-        tx.execute("UPDATE requests SET status = 410, response = ? WHERE response LIKE ? "
-                   "ESCAPE '!'", (gone, pattern))
-    return n
+    return sum(kept.replace_answers(tx, pattern, 410, gone)
+               for pattern in (f'%"customer": {quoted}%', f'%"customer":{quoted}%'))
 
 
 def sealed_in(body: str) -> list[tuple[str, str]]:
@@ -139,14 +119,12 @@ def check(tx: Tx, sealed: list[tuple[str, str, str, str, int]],
     position) must find its value with that digest, or its chain must record an erasure after
     it (``erased``: each chain's last erasure position)."""
     problems: list[str] = []
-    for i in range(0, len(sealed), 500):
+    for i in range(0, len(sealed), 500):  # a page of sealed values at a time
         part = sealed[i:i + 500]
-        marks = ",".join("?" * len(part))
-        kept = {(p["customer"], p["ref"]): p for p in tx.rows(
-            f"SELECT customer, ref, salt, value FROM personal WHERE ref IN ({marks})",
-            tuple(ref for _, ref, _, _, _ in part))}
+        values = {(p["customer"], p["ref"]): p
+                  for p in kept.by_refs(tx, [ref for _, ref, _, _, _ in part])}
         for customer, ref, want, where, position in part:
-            p = kept.get((customer, ref))
+            p = values.get((customer, ref))
             if p is None:
                 if erased.get(customer, 0) < position:
                     problems.append(f"{where}: its personal values were removed without a "

@@ -26,9 +26,7 @@ from accord import _checkpoint
 from accord._checkpoint import Checkpoint
 from accord._client_calls import LEDGER_PAGE, Call, Calls, error
 from accord._client_stream import RemoteSubscription
-from accord._context import events_granted, readable_fields, visible_to
 from accord._errors import Forbidden, NotFound, StoreUnavailable
-from accord.store.bus import Message
 from accord.fleet import Handoff, Seat, SeatChange
 from accord.model import (
     Claim,
@@ -43,6 +41,8 @@ from accord.model import (
     Touch,
 )
 from accord.policy import Policy
+from accord.service._context import events_granted, readable_fields, visible_to
+from accord.store.bus import Message
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (

@@ -149,3 +149,21 @@ def test_only_active_seats_send_handoffs_and_only_declared_kinds(acc: Accord) ->
     acc.pause_seat("lead-scoring", by="person:cto", reason="bad model")
     with pytest.raises(Forbidden, match="paused"):
         acc.handoff("lead-scoring", "upsell", "scored-lead", {})
+
+
+def test_decisions_after_a_pause_record_the_file_version_whose_text_the_store_keeps(
+        acc: Accord) -> None:
+    """A seat change is not a new policy: decisions made after it still name the policy they
+    ran under, and that version's text can be read back (docs/api.md: "each decision records
+    the policy_version it was made under")."""
+    file_version = Policy.from_text(EXAMPLE_POLICY.read_text()).version
+    assert acc.propose("upsell", "c1", channel="email", intent="upsell").policy_version \
+        == file_version
+    acc.pause_seat("reengage", by="person:cto", reason="tone review")
+    after = acc.propose("upsell", "c2", channel="email", intent="upsell")
+    assert after.go and after.policy_version == file_version
+    assert acc.policy.version == file_version
+    with acc.store.read() as tx:
+        kept = tx.one("SELECT text FROM policies WHERE version = ?", (after.policy_version,))
+    assert kept is not None, "the version a decision records is not in the policies table"
+    assert Policy.from_text(kept["text"]).version == after.policy_version

@@ -1,6 +1,6 @@
 """Fleet governance: seats, handoffs, traces an auditor accepts, and the fleet audit.
 
-The service methods live on ``Accord`` (``accord._fleet.FleetMixin``); this package holds the
+The service methods live on ``Accord`` (``accord.service._fleet``); this package holds the
 pure parts they and the CLI share.
 """
 

@@ -68,3 +68,48 @@ def touch_statuses(tx: Tx, touch_ids: list[str]) -> dict[str, str]:
     marks = ",".join("?" * len(touch_ids))
     rows = tx.rows(f"SELECT id, status FROM touches WHERE id IN ({marks})", tuple(touch_ids))
     return {r["id"]: r["status"] for r in rows}
+
+
+# -- the service's statements on decisions -----------------------------------------------------
+
+def insert(tx: Tx, customer: str, decision_id: str, agent: str, outcome: str,
+           approval: str | None, at: float, trace_id: str | None, idem_key: str | None,
+           request_hash: str, body: str) -> None:
+    tx.execute("INSERT INTO decisions (customer, id, agent, outcome, approval, at, trace_id, "
+               "idem_key, request_hash, body) VALUES (?,?,?,?,?,?,?,?,?,?)",
+               (customer, decision_id, agent, outcome, approval, at, trace_id, idem_key,
+                request_hash, body))
+
+
+def by_idempotency_key(tx: Tx, customer: str, agent: str, key: str) -> dict[str, Any] | None:
+    """``body, request_hash`` of the agent's decision on ``customer`` under ``key``."""
+    return tx.one("SELECT body, request_hash FROM decisions WHERE customer = ? AND agent = ? "
+                  "AND idem_key = ?", (customer, agent, key))
+
+
+def body_of(tx: Tx, decision_id: str) -> str | None:
+    r = tx.one("SELECT body FROM decisions WHERE id = ?", (decision_id,))
+    return None if r is None else str(r["body"])
+
+
+def trace_of(tx: Tx, decision_id: str) -> str | None:
+    r = tx.one("SELECT trace_id FROM decisions WHERE id = ?", (decision_id,))
+    return r["trace_id"] if r is not None and r["trace_id"] else None
+
+
+def waiting_for_review(tx: Tx) -> list[str]:
+    """The bodies of flagged decisions waiting for a human, oldest first."""
+    return [r["body"] for r in tx.rows(
+        "SELECT body FROM decisions WHERE approval = 'pending' ORDER BY at")]
+
+
+def approval_of(tx: Tx, customer: str, decision_id: str) -> str | None:
+    """The decision's approval state; ``missing`` when there is no such decision."""
+    r = tx.one("SELECT approval FROM decisions WHERE customer = ? AND id = ?",
+               (customer, decision_id))
+    return "missing" if r is None else r["approval"]
+
+
+def set_approval(tx: Tx, customer: str, decision_id: str, verdict: str, body: str) -> None:
+    tx.execute("UPDATE decisions SET approval = ?, body = ? WHERE customer = ? AND id = ?",
+               (verdict, body, customer, decision_id))

@@ -1,7 +1,9 @@
-"""Every SQL statement Accord runs, in the subset SQLite and PostgreSQL share.
+"""The schema, the customer row and the gate's touch reads, in the subset SQLite and PostgreSQL
+share. Every other statement lives beside its table in ``store/`` (``_decisions``, ``_ledger``,
+``_touches``…), each a named function taking a ``Tx``.
 
 Backends differ only in connection handling, locking and the serial type; the rows and queries
-are written once, here. Every hot query names one customer, so a table distributed by customer
+are written once. Every hot query names one customer, so a table distributed by customer
 (Citus) answers each decision inside one shard.
 """
 
@@ -10,11 +12,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import orjson
-
-from accord._errors import InvalidInput
-from accord.ledger import GENESIS, entry_hash
+from accord._json import dumps, jsonable
+from accord.ledger import GENESIS
+from accord.ledger import append as append_ledger  # the ledger's own; kept for older callers
 from accord.store._base import CustomerRow, Tx
+from accord.store._ledger import FEED, NAMED_TRACE, TRACE
+from accord.store._spend import SPEND_SHARDS
 
 SCHEMA_VERSION = 4
 
@@ -162,16 +165,6 @@ PARTIAL = ("decisions_approval", "decisions_idem", "ledger_trace", "ledger_ref")
 """The indexes schema 3 made partial (``WHERE … IS NOT NULL``; ``NAMED_TRACE`` for traces)."""
 
 
-NAMED_TRACE = "trace_id IS NOT NULL AND (ref IS NULL OR trace_id <> ref)"
-"""The ledger entries ``ledger_trace`` holds. A decision whose caller named no trace is its own
-trace (``trace_id`` = its id = ``ref``), so its entry and its incidents are found through
-``ledger_ref`` instead: ``TRACE`` reads both, and most decisions write one index entry fewer."""
-
-TRACE = (f"SELECT * FROM ledger WHERE trace_id = ? AND ({NAMED_TRACE.split(' AND ', 1)[1]}) "
-         "UNION ALL SELECT * FROM ledger WHERE ref = ? AND trace_id = ref ORDER BY seq")
-"""Every ledger entry of trace ``?`` (pass the id twice), in order."""
-
-
 def schema(backend: str) -> str:
     """``SCHEMA`` for ``backend`` (``sqlite`` or ``postgres``), statements separated by ``;``."""
     own_trace = f"WHERE {NAMED_TRACE}"
@@ -239,36 +232,6 @@ Rows written before schema 2 have no ``tx`` and count as 0 (all committed before
 ``bus_replicas`` (schema 4) lists the replicas listening for live updates, each with a lease
 (``accord.store.bus_pg``): a replica alone on its database sends no notifications."""
 
-FEED = {
-    "sqlite": ("SELECT 0 AS feed_tx, * FROM ledger WHERE seq > ? ORDER BY seq LIMIT ?"),
-    "postgres": ("SELECT COALESCE(tx, 0) AS feed_tx, * FROM ledger "
-                 "WHERE (COALESCE(tx, 0), seq) > (?, ?) "
-                 "AND COALESCE(tx, 0) < pg_snapshot_xmin(pg_current_snapshot())::text::bigint "
-                 "ORDER BY COALESCE(tx, 0), seq LIMIT ?"),
-}
-"""One page of the ledger feed after a (writer transaction, seq) position. SQLite serializes
-writers, so its ``seq`` order is commit order and the writer part is always 0."""
-
-SPEND_SHARDS = 16
-"""Per-agent spend is spread over this many rows (by customer) so one busy agent's decisions do
-not all queue on one counter row; reading the day's spend sums them."""
-
-
-def dumps(value: Any) -> str:
-    return jsonable(value).decode()
-
-
-def jsonable(value: Any, option: int = 0) -> bytes:
-    """JSON bytes, or ``InvalidInput`` for what JSON storage cannot hold (integers beyond 64
-    bits, lone surrogates) — a client's mistake, never a server error."""
-    try:
-        return orjson.dumps(value, default=str, option=option)
-    except orjson.JSONEncodeError as exc:
-        raise InvalidInput(f"a value cannot be stored as JSON: {exc}",
-                           hint="integers must fit in 64 bits; text must be valid Unicode"
-                           ) from None
-
-
 def new_customer(customer: str, now: float) -> tuple[str, tuple[Any, ...]]:
     return ("INSERT INTO customers (id, version, fields, provenance, chain_seq, chain_head, "
             "created_at) VALUES (?, 0, '{}', '{}', 0, ?, ?) ON CONFLICT (id) DO NOTHING",
@@ -291,23 +254,6 @@ def save_customer(tx: Tx, row: CustomerRow) -> None:
                "chain_head = ? WHERE id = ?",
                (row.version, dumps(row.fields), dumps(row.provenance), row.chain_seq,
                 row.chain_head, row.id))
-
-
-def append_ledger(tx: Tx, row: CustomerRow, kind: str, at: float, *, agent: str | None = None,
-                  trace_id: str | None = None, parent_id: str | None = None,
-                  ref: str | None = None, body: dict[str, Any] | str) -> str:
-    """Extend ``row``'s chain by one entry; the caller saves ``row`` before commit. ``body``
-    may come already serialized (JSON text), as a decision's does."""
-    seq = row.chain_seq + 1
-    text = body if isinstance(body, str) else dumps(body)
-    digest = entry_hash(row.chain_head, row.id, seq, kind, round(at, 6), agent, trace_id,
-                        parent_id, ref, text)
-    tx.execute("INSERT INTO ledger (chain, chain_seq, kind, at, customer, agent, trace_id, "
-               "parent_id, ref, body, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-               (row.id, seq, kind, round(at, 6), None if row.id.startswith("_") else row.id,
-                agent, trace_id, parent_id, ref, text, row.chain_head, digest))
-    row.chain_seq, row.chain_head = seq, digest
-    return digest
 
 
 TOUCH_COLUMNS = "id, agent, channel, intent, at, status, seq"
@@ -335,3 +281,10 @@ def pending_touches(tx: Tx, customer: str, since: float) -> list[dict[str, Any]]
     return tx.rows("SELECT id, decision_id, agent, at, seq, proposal FROM touches "
                    "WHERE customer = ? AND at > ? AND status = 'pending' ORDER BY seq",
                    (customer, since))
+
+
+__all__ = ["CLUSTERED", "FEED", "GENESIS", "MIGRATIONS", "NAMED_TRACE", "PARTIAL",
+           "POSTGRES_SCHEMA", "SCHEMA", "SCHEMA_VERSION", "SPEND_SHARDS", "TOUCH_COLUMNS",
+           "TRACE", "append_ledger", "customer_row", "dumps", "jsonable", "new_customer",
+           "pending_touches", "save_chain", "save_customer", "schema", "sqlite_upgrade",
+           "touches_near"]

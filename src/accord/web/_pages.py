@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from accord._errors import AccordError, InvalidInput, Unauthorized
-from accord.store.bus import TooManyStreams
 from accord.fleet import compute_audit
+from accord.store.bus import TooManyStreams
 from accord.web import _auth, _csrf, _filters, _read
 from accord.web._auth import ResolveRole, Viewer
 from accord.web._journey import journey, visible

@@ -8,11 +8,11 @@ from typing import Any
 
 import orjson
 
-from accord.bus import Message
+from accord import ledger
 from accord.model import Decision, Outcome, Proposal, Scheduled, ScheduledStatus
-from accord.store import _rows as sql
 from accord.store import _scheduled as rows
 from accord.store._base import CustomerRow, Tx
+from accord.store.bus import Message
 
 APPROVAL_HOLD = 7 * 86400.0
 """How long Accord keeps an approved proposal whose re-check deferred it, when the proposal
@@ -37,7 +37,7 @@ def keep(tx: Tx, row: CustomerRow, sid: str, d: Decision, approval: str | None,
         end(tx, row, r, "lapsed", "the defer clears only after its deadline"
             if due else "the defer names no time to retry", now, published)
         return
-    sql.append_ledger(tx, row, "schedule", now, agent=p.agent, trace_id=p.trace_id,
+    ledger.append(tx, row, "schedule", now, agent=p.agent, trace_id=p.trace_id,
                       parent_id=d.id, ref=sid,
                       body={"scheduled_id": sid, "decision_id": d.id, "due_at": due,
                             "deadline": deadline, "approval": approval})
@@ -53,7 +53,7 @@ def advance(tx: Tx, row: CustomerRow, r: dict[str, Any], d: Decision, now: float
     elif due is None or due > r["deadline"]:
         rows.advance(tx, r, d.id, "defer", status="lapsed", due_at=None,
                      note="deferred again past its deadline", now=now)
-        sql.append_ledger(tx, row, "lapse", now, agent=r["agent"],
+        ledger.append(tx, row, "lapse", now, agent=r["agent"],
                           trace_id=d.proposal.trace_id, parent_id=d.id, ref=r["id"],
                           body={"scheduled_id": r["id"], "decision_id": d.id,
                                 "why": "deferred again past its deadline"})
@@ -61,7 +61,7 @@ def advance(tx: Tx, row: CustomerRow, r: dict[str, Any], d: Decision, now: float
     else:
         rows.advance(tx, r, d.id, "defer", status="waiting", due_at=due, note=None,
                      now=now)
-        sql.append_ledger(tx, row, "schedule", now, agent=r["agent"],
+        ledger.append(tx, row, "schedule", now, agent=r["agent"],
                           trace_id=d.proposal.trace_id, parent_id=d.id, ref=r["id"],
                           body={"scheduled_id": r["id"], "decision_id": d.id,
                                 "due_at": due, "deadline": r["deadline"]})
@@ -73,7 +73,7 @@ def end(tx: Tx, row: CustomerRow, r: dict[str, Any], status: str, why: str, now:
     rows.end(tx, r, status, why, now)
     chain = orjson.loads(r["decisions"])
     p = Proposal.model_validate_json(r["proposal"])
-    sql.append_ledger(tx, row, "lapse" if status == "lapsed" else "cancel", now,
+    ledger.append(tx, row, "lapse" if status == "lapsed" else "cancel", now,
                       agent=r["agent"], trace_id=p.trace_id, parent_id=chain[-1],
                       ref=r["id"], body={"scheduled_id": r["id"], "why": why})
     return _publish(tx, row.id, r["id"], published)

@@ -1,4 +1,4 @@
-"""Events, shared context and claims on the service. Mixed into ``Accord``.
+"""Events, shared context and claims: a component of ``Accord``.
 
 An event and a context write take the decision's path: lock the customer, change the
 context, and in the same transaction revoke every pending touch the new state forbids.
@@ -14,8 +14,8 @@ from accord import _holdout, gate, reducers
 from accord import _personal as personal
 from accord._errors import Conflict, Forbidden, InvalidInput, StaleVersion
 from accord._ids import new_id
-from accord._time import Clock, iso, to_epoch
-from accord.bus import Bus, Message
+from accord._json import dumps, jsonable
+from accord._time import iso, to_epoch
 from accord.model import (
     EARLIEST,
     LATEST,
@@ -26,14 +26,20 @@ from accord.model import (
     Outcome,
     Proposal,
     Provenance,
-    Reason,
     check_customer,
     check_json,
 )
 from accord.policy import Policy
-from accord.store import Store
-from accord.store import _rows as sql
+from accord.store import _claims as claims
+from accord.store import _customers as customers
+from accord.store import _events as events
+from accord.store import _rows as rows
 from accord.store._base import CustomerRow, Tx
+
+if TYPE_CHECKING:
+    from accord.policy._schema import ContextGrant
+    from accord.service._decisions import Decisions
+    from accord.service._runtime import Runtime, Write
 
 EVENT_TYPES = ("purchase", "opt_out", "opt_in", "ticket_opened", "ticket_closed", "reply",
                "meeting_booked", "stage_changed", "unsubscribe", "complaint", "login",
@@ -79,8 +85,7 @@ def _recorded(tx: Tx, customer: str, eid: str, type: str, at: float | None,
               data: dict[str, Any], source: str | None) -> Event | None:
     """The stored event ``eid`` if it is this same event; a 409 if the id holds another.
     ``at`` is ``None`` when the caller left it to the clock: any stored time then matches."""
-    r = tx.one("SELECT type, at, data, source, version FROM events WHERE customer = ? AND "
-               "id = ?", (customer, eid))
+    r = events.get(tx, customer, eid)
     if r is None:
         return None
     stored = {"type": r["type"], "at": float(r["at"]), "data": json.loads(r["data"]),
@@ -114,28 +119,19 @@ def visible_to(ctx: Context, readable: frozenset[str] | None) -> Context:
         "provenance": {k: v for k, v in ctx.provenance.items() if k in readable}})
 
 
-class ContextMixin:
-    store: Store
-    policy: Policy
-    clock: Clock
-    bus: Bus
+class ContextEvents:
+    """Events, context writes and claims. A change of context re-checks, in the same write,
+    every pending touch and kept proposal of the customer (``Decisions``)."""
 
-    if TYPE_CHECKING:
-        def _revoke(self, tx: Tx, row: CustomerRow, touch_id: str, why: str, at: float,
-                    published: list[Message], *, trace_id: str | None = None,
-                    parent_id: str | None = None,
-                    reasons: list[Reason] | None = None) -> set[str]: ...
-        def _recheck_kept(self, tx: Tx, row: CustomerRow, published: list[Message]) -> None: ...
+    def __init__(self, rt: Runtime, decisions: Decisions) -> None:
+        self.rt = rt
+        self.decisions = decisions
 
     # -- events and context ------------------------------------------------------------------
 
     def record_event(self, customer: str, type: str, *, at: Any = None,
                      data: dict[str, Any] | None = None, source: str | None = None,
                      event_id: str | None = None, check_grant: bool = True) -> Event:
-        """A fact about a customer. Reducers update the context and, in the same transaction,
-        every pending touch the new state forbids is revoked. When ``source`` is a seat, the
-        type must be in its ``context.events`` grant (``check_grant=False`` only to re-record
-        a fact the ledger already holds, as ``policy replay`` does)."""
         _check_customer(customer)
         if not isinstance(type, str) or not re.match(NAME, type):
             raise InvalidInput("type must be a non-empty string", where="type",
@@ -145,26 +141,26 @@ class ContextMixin:
         data = dict(data or {})
         _storable(data, "data")
         try:
-            when = to_epoch(at) if at is not None else self.clock()
+            when = to_epoch(at) if at is not None else self.rt.clock()
         except ValueError as exc:
             raise InvalidInput(str(exc), where="at") from None
-        if check_grant and source is not None and source in self.policy.agents:
+        if check_grant and source is not None and source in self.rt.policies.policy.agents:
             self._may_record(source, type)
         _in_range(when, "at")
         if event_id is not None and (not isinstance(event_id, str) or not event_id
                                      or "\x00" in event_id):
             raise InvalidInput("event_id must be non-empty text without NUL", where="event_id")
         eid = event_id or new_id("e")
-        published: list[Message] = []
-        with self.store.lock(customer) as tx:
-            row = tx.customer()
+        with self.rt.write(customer) as w:
+            row = w.row
             if event_id is not None:
-                seen = _recorded(tx, customer, eid, type, None if at is None else when, data,
+                seen = _recorded(w.tx, customer, eid, type, None if at is None else when, data,
                                  source)
                 if seen is not None:  # the same event again: replay it, change nothing
                     return seen
+            pol = self.rt.policies.current(w.tx)
             try:
-                fields, changed = reducers.apply(self.policy, type, when, data, row.fields)
+                fields, changed = reducers.apply(pol, type, when, data, row.fields)
             except Exception as exc:
                 raise InvalidInput(f"a reducer for {type!r} failed on this event: {exc}",
                                    where="data", hint="check the event's data fields against "
@@ -175,43 +171,40 @@ class ContextMixin:
                 for name in changed:
                     row.provenance[name] = {"by": f"event:{type}:{eid}", "at": iso(when),
                                             "version": row.version}
-            tx.execute("INSERT INTO events (customer, id, type, at, data, source, version) "
-                       "VALUES (?,?,?,?,?,?,?)",
-                       (customer, eid, type, when, sql.dumps(data), source, row.version))
-            sql.append_ledger(tx, row, "event", self.clock(), agent=source, ref=eid,
-                              body={"type": type, "at": when,
-                                    "data": personal.seal(tx, customer, eid, data),
-                                    "changed": changed, "version": row.version})
-            revoked = self._recheck_pending(tx, row, when, f"event {type} ({eid})", published,
+            events.insert(w.tx, customer, eid, type, when, dumps(data), source, row.version)
+            w.ledger("event", self.rt.clock(), agent=source, ref=eid,
+                     body={"type": type, "at": when,
+                           "data": personal.seal(w.tx, customer, eid, data),
+                           "changed": changed, "version": row.version})
+            revoked = self._recheck_pending(w, pol, when, f"event {type} ({eid})",
                                             eid) if changed else []
-            tx.save_customer(row)
-        if changed:
-            published.append({"kind": "context", "customer": customer, "agents": [],
-                              "version": row.version, "changed": changed, "by": f"event:{type}"})
-        self.bus.publish(published)
+            w.save()
+            if changed:
+                w.publish({"kind": "context", "customer": customer, "agents": [],
+                           "version": row.version, "changed": changed, "by": f"event:{type}"})
         return Event(id=eid, customer=customer, type=type, at=when, data=data, source=source,
                      context_version=row.version, revoked=revoked)
 
-    def _recheck_pending(self, tx: Tx, row: CustomerRow, since: float, cause: str,
-                         published: list[Message], parent: str) -> list[str]:
+    def _recheck_pending(self, w: Write, pol: Policy, since: float, cause: str,
+                         parent: str) -> list[str]:
+        row = w.row
         revoked = []
-        lease = self.policy.spec.settings.touch_lease
-        for t in sql.pending_touches(tx, row.id, since - lease):
+        lease = pol.spec.settings.touch_lease
+        for t in rows.pending_touches(w.tx, row.id, since - lease):
             p = Proposal.model_validate_json(t["proposal"])
             snap = gate.Snapshot(row.id, gate.cel_fields(row.fields), row.version)
-            v = _holdout.decide(row.id, gate.evaluate(p, t["at"], snap, self.policy,
-                                                      context_only=True), self.policy)
+            v = _holdout.decide(row.id, gate.evaluate(p, t["at"], snap, pol,
+                                                      context_only=True), pol)
             if v.outcome is Outcome.GO:
                 continue
             rules = ", ".join(r.rule for r in v.reasons)
-            self._revoke(tx, row, t["id"], f"{cause} makes it {v.outcome.value} ({rules})",
-                         t["at"], published, parent_id=parent, reasons=v.reasons)
+            self.decisions.revoke(w, t["id"], f"{cause} makes it {v.outcome.value} ({rules})",
+                                  t["at"], parent_id=parent, reasons=v.reasons)
             revoked.append(t["id"])
-        self._recheck_kept(tx, row, published)
+        self.decisions.recheck_kept(w, pol)
         return revoked
 
     def event_grant(self, agent: str) -> tuple[str, ...]:
-        """The event types ``agent`` may record (``"*"``: every type)."""
         return events_granted(self._grant(agent).events)
 
     def _may_record(self, agent: str, type: str) -> None:
@@ -225,35 +218,28 @@ class ContextMixin:
                                  "a seat that may record it do so")
 
     def context(self, customer: str, *, agent: str | None = None) -> Context:
-        """The customer's context; with ``agent``, only the fields its grant may read."""
         _check_customer(customer)
-        with self.store.read() as tx:
-            r = tx.one("SELECT * FROM customers WHERE id = ?", (customer,))
-        row = sql.customer_row(r) if r else CustomerRow(customer, 0, {}, {}, 0, "")
+        with self.rt.store.read() as tx:
+            r = customers.get(tx, customer)
+        row = rows.customer_row(r) if r else CustomerRow(customer, 0, {}, {}, 0, "")
         ctx = Context(customer=customer, version=row.version, fields=row.fields,
                       provenance={k: Provenance(**v) for k, v in row.provenance.items()})
         return self.visible(ctx, agent)
 
     def readable(self, agent: str | None) -> frozenset[str] | None:
-        """The context fields ``agent`` may read; None: all of them (an admin, a reviewer, or
-        a seat whose grant reads ``"*"``)."""
         return None if agent is None else readable_fields(self._grant(agent).read)
 
     def visible(self, ctx: Context, agent: str | None) -> Context:
-        """``ctx`` as ``agent`` may see it: only the fields (and their provenance) its grant
-        may read. Every interface that shows a context to an agent goes through this."""
         return visible_to(ctx, self.readable(agent))
 
-    def _grant(self, agent: str) -> Any:
-        seat = self.policy.agents.get(agent)
+    def _grant(self, agent: str) -> ContextGrant:
+        seat = self.rt.policies.policy.agents.get(agent)
         if seat is None:
             raise Forbidden(f"agent {agent!r} is not a registered seat", where="agent")
         return seat.context
 
     def update_context(self, customer: str, changes: dict[str, Any], *, expected_version: int,
                        agent: str | None = None, actor: str | None = None) -> Context:
-        """Write fields, naming the version you read. A stale version is refused, never merged.
-        A ``None`` value removes the field."""
         _check_customer(customer)
         if not isinstance(changes, dict) or not changes:
             raise InvalidInput("changes must be a non-empty object of field: value",
@@ -261,7 +247,7 @@ class ContextMixin:
         for name, value in changes.items():
             _storable(value, f"changes.{name}")
         try:
-            sql.jsonable(changes)
+            jsonable(changes)
         except InvalidInput as exc:
             exc.where = "changes"
             raise
@@ -272,36 +258,33 @@ class ContextMixin:
                 raise Forbidden(f"{agent} may not write {', '.join(denied)}", where="changes",
                                 hint=f"its grant allows: {', '.join(writable) or 'nothing'}")
         by = f"agent:{agent}" if agent else (actor or "admin")
-        published: list[Message] = []
-        with self.store.lock(customer) as tx:
-            row = tx.customer()
+        with self.rt.write(customer) as w:
+            row = w.row
             if expected_version != row.version:
                 raise StaleVersion(customer, expected_version, row.version)
+            pol = self.rt.policies.current(w.tx)
             row.version += 1
-            now = self.clock()
+            now = self.rt.clock()
             for k, v in changes.items():
                 if v is None:
                     row.fields.pop(k, None)
                 else:
                     row.fields[k] = v
                 row.provenance[k] = {"by": by, "at": iso(now), "version": row.version}
-            sql.append_ledger(tx, row, "context", now, agent=agent,
-                              body={"changes": personal.seal(
-                                        tx, customer, f"context:v{row.version}", changes),
-                                    "version": row.version, "by": by})
-            self._recheck_pending(tx, row, now, f"context change by {by}", published,
-                                  f"v{row.version}")
-            tx.save_customer(row)
-        published.append({"kind": "context", "customer": customer, "agents": [],
-                          "version": row.version, "changed": sorted(changes), "by": by})
-        self.bus.publish(published)
+            w.ledger("context", now, agent=agent,
+                     body={"changes": personal.seal(
+                               w.tx, customer, f"context:v{row.version}", changes),
+                           "version": row.version, "by": by})
+            self._recheck_pending(w, pol, now, f"context change by {by}", f"v{row.version}")
+            w.save()
+            w.publish({"kind": "context", "customer": customer, "agents": [],
+                       "version": row.version, "changed": sorted(changes), "by": by})
         return self.context(customer, agent=agent)
 
     # -- claims ------------------------------------------------------------------------------
 
     def claim(self, agent: str, customer: str, purpose: str, until: Any) -> Claim:
-        """Declare interest in a customer; lower-precedence agents defer until it expires."""
-        if agent not in self.policy.agents:
+        if agent not in self.rt.policies.policy.agents:
             raise Forbidden(f"agent {agent!r} is not a registered seat", where="agent")
         _check_customer(customer)
         try:
@@ -309,36 +292,27 @@ class ContextMixin:
         except ValueError as exc:
             raise InvalidInput(str(exc), where="until") from None
         _in_range(until_at, "until")
-        now = self.clock()
+        now = self.rt.clock()
         if until_at > now + MAX_CLAIM_S:
             raise InvalidInput(f"a claim lasts at most {MAX_CLAIM_S // 86400} days; "
                                f"until {iso(until_at)} is further away", where="until",
                                hint="claim for the work at hand and renew the claim later")
         cid = new_id("cl")
-        with self.store.lock(customer) as tx:
-            row = tx.customer()
-            tx.execute("INSERT INTO claims (customer, id, agent, purpose, until, created_at) "
-                       "VALUES (?,?,?,?,?,?)", (customer, cid, agent, purpose, until_at, now))
-            sql.append_ledger(tx, row, "claim", now, agent=agent, ref=cid,
-                              body={"purpose": purpose, "until": until_at})
-            tx.save_customer(row)
-        self.bus.publish([{"kind": "claim", "customer": customer, "agents": [agent],
-                           "claim_id": cid}])
+        with self.rt.write(customer) as w:
+            claims.insert(w.tx, customer, cid, agent, purpose, until_at, now)
+            w.ledger("claim", now, agent=agent, ref=cid,
+                     body={"purpose": purpose, "until": until_at})
+            w.publish({"kind": "claim", "customer": customer, "agents": [agent],
+                       "claim_id": cid})
         return Claim(id=cid, agent=agent, customer=customer, purpose=purpose, until=until_at,
                      created_at=now)
 
     def release(self, agent: str, customer: str) -> int:
-        """Release the agent's open claims on the customer; returns how many were released."""
         _check_customer(customer)
-        now = self.clock()
-        with self.store.lock(customer) as tx:
-            row = tx.customer()
-            open_ = tx.rows("SELECT id FROM claims WHERE customer = ? AND agent = ? AND "
-                            "released = 0 AND until > ?", (customer, agent, now))
-            tx.execute("UPDATE claims SET released = 1 WHERE customer = ? AND agent = ? AND "
-                       "released = 0", (customer, agent))
+        now = self.rt.clock()
+        with self.rt.write(customer) as w:
+            open_ = claims.open_of(w.tx, customer, agent, now)
+            claims.release(w.tx, customer, agent)
             if open_:
-                sql.append_ledger(tx, row, "release", now, agent=agent,
-                                  body={"claims": [c["id"] for c in open_]})
-            tx.save_customer(row)
+                w.ledger("release", now, agent=agent, body={"claims": [c["id"] for c in open_]})
         return len(open_)
