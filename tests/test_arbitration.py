@@ -8,11 +8,11 @@ from functools import cache
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accord import arbitration
-from accord.arbitration import Candidate, plan, score
 from accord.gate import Snapshot, TouchView, evaluate
 from accord.model import Outcome, Proposal
 from accord.policy import Policy
+from accord.service import _arbitration as arbitration
+from accord.service._arbitration import Candidate, plan, score
 from tests.conftest import T0
 
 HOUR = 3600.0

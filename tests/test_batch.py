@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from accord import Accord
 from accord._errors import InvalidInput
 from accord._time import to_datetime
-from accord.arbitration import score
 from accord.gate import Snapshot, TouchView, evaluate
 from accord.model import Outcome, Proposal
+from accord.service._arbitration import score
 from tests.conftest import Clock
 from tests.test_arbitration import policy, proposals
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from accord import Accord
 from accord.cli import main
 from accord.policy import Policy
-from accord.replay import replay
+from accord.policy.replay import replay
 from tests.conftest import EXAMPLE_POLICY
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from accord._checkpoint import Checkpoint
 from accord.fleet import Handoff, Seat, SeatChange
+from accord.ledger._checkpoint import Checkpoint
 from accord.model import (
     Claim,
     Context,

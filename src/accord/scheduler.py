@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from accord._passes import Passes
+from accord.service._passes import Passes
 from accord.store import _scheduled as kept
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from accord import Accord, gate
 from accord.gate import Snapshot, TouchView, evaluate
 from accord.model import Outcome, Proposal
 from accord.policy import Policy
-from accord.replay import replay
+from accord.policy.replay import replay
 from tests.conftest import EXAMPLE_POLICY, T0, Clock
 
 HOUR = 3600.0

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from accord._checkpoint import new_key, private_key
+from accord.ledger._checkpoint import new_key, private_key
 
 from .live_server import Server
 

@@ -20,8 +20,8 @@ from accord import (
     PolicyError,
     StaleVersion,
 )
-from accord._client_stream import RemoteSubscription
 from accord.client import AsyncClient, Client
+from accord.client._stream import RemoteSubscription
 from accord.fleet import Handoff, SeatChange
 from accord.store.bus import Subscription
 

@@ -128,7 +128,7 @@ def test_replay_re_records_a_seats_event_that_a_narrower_policy_would_refuse(
     """An event in the ledger is a fact: replaying it under a policy that no longer grants the
     type to its seat re-records it rather than failing the replay."""
     from accord.policy import Policy
-    from accord.replay import replay
+    from accord.policy.replay import replay
 
     text = any_acc.policy.text.replace(UPSELL_GRANT, '    context: {read: ["*"], '
                                        'write: [upsell_score], events: ["*"]}')

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accord import Forbidden, InvalidInput, NotFound
-from accord._checkpoint import Checkpoint, new_key, private_key, public_key
 from accord._errors import LedgerMismatch
 from accord.client import AsyncClient, Client
+from accord.ledger._checkpoint import Checkpoint, new_key, private_key, public_key
 from accord.model import LedgerEntry
 from tests.conftest import wait_until
 from tests.ledger.test_checkpoint import SCENARIOS, fill

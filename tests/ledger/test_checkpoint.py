@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accord import Accord
-from accord._checkpoint import Checkpoint, new_key, private_key, public_key
 from accord._errors import LedgerMismatch
 from accord.cli import main
 from accord.ledger import GENESIS, entry_hash
+from accord.ledger._checkpoint import Checkpoint, new_key, private_key, public_key
 from tests.conftest import EXAMPLE_POLICY, wait_until
 
 CHAINS = ("c1", "c2", "c3")
@@ -237,7 +237,7 @@ def test_the_cli_writes_a_checkpoint_and_verifies_against_it(tmp_path: Path) -> 
 
 def test_scheduled_checkpoints_are_written_whole_and_each_verifies(
         any_acc: Accord, keys: tuple[Any, Any], tmp_path: Path) -> None:
-    from accord._checkpoint import Scheduled
+    from accord.ledger._checkpoint import Scheduled
 
     signer, verifier = keys
     fill(any_acc)

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from accord import Accord
-from accord._holdout import in_holdout
 from accord.cli import main
 from accord.policy import Policy
+from accord.service._holdout import in_holdout
 from accord.simulate import SimConfig
 from accord.simulate._agents import fleet
 from accord.simulate._arms import Coordinated, example_policy_text, with_fleet_seats

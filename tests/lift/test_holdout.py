@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from accord import Accord
 from accord._errors import PolicyError
-from accord._holdout import bucket, in_holdout
 from accord.policy import Policy
 from accord.policy._schema import HoldoutSpec
+from accord.service._holdout import bucket, in_holdout
 from tests.conftest import EXAMPLE_POLICY, ROOT, Clock
 
 HOUR = 3600.0
@@ -52,7 +52,7 @@ def held(store_url: str, clock: Clock) -> Iterator[Accord]:
 def test_assignment_is_the_same_in_another_process_with_another_hash_seed() -> None:
     ids = [f"cust-{i}" for i in range(2_000)]
     here = "".join("1" if bucket(c, SALT) < 0.3 else "0" for c in ids)
-    script = ("from accord._holdout import bucket\n"
+    script = ("from accord.service._holdout import bucket\n"
               f"print(''.join('1' if bucket(f'cust-{{i}}', {SALT!r}) < 0.3 else '0' "
               "for i in range(2000)))")
     env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(ROOT / "src")}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from accord._holdout import in_holdout
+from accord.service._holdout import in_holdout
 from tests.http.conftest import BACKENDS, store_for
 from tests.http.live_server import Server, start
 from tests.lift.test_holdout import holdout_policy

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from accord import Accord
-from accord._holdout import in_holdout
 from accord.lift import lift_report
+from accord.service._holdout import in_holdout
 from tests.conftest import T0, Clock
 from tests.lift.test_holdout import holdout_policy
 

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from accord import PolicyError
-from accord.cases import run_cases
 from accord.cli import main
 from accord.policy import Policy
+from accord.policy._cases import run_cases
 from tests.conftest import EXAMPLE_POLICY
 
 BASE = """\

@@ -246,7 +246,7 @@ def ledger_verify(db: str, policy: str, checkpoint_file: str | None, key_file: s
 
     With --checkpoint and --key, also exit 1 if any entry the checkpoint covers was removed,
     rewritten, reordered or forged, even with every hash recomputed."""
-    from accord import _checkpoint
+    from accord.ledger import _checkpoint
 
     cp = key = None
     if checkpoint_file is not None or key_file is not None:
@@ -283,7 +283,7 @@ def ledger_checkpoint(db: str, policy: str, key_file: str, out: str) -> None:
 
     Keep checkpoints where whoever can write the database cannot (another host, object storage
     with retention); `ledger verify --checkpoint` later proves the ledger extends them."""
-    from accord import _checkpoint
+    from accord.ledger import _checkpoint
 
     key = _checkpoint.private_key(_read(key_file, "--key"), where="--key")
     with open_accord(db, policy) as acc:
@@ -298,7 +298,7 @@ def ledger_checkpoint(db: str, policy: str, key_file: str, out: str) -> None:
               help="Private key file to create (PEM, mode 0600); the public key goes to OUT.pub.")
 def ledger_keygen(out: str) -> None:
     """Create an Ed25519 key pair for signing checkpoints."""
-    from accord import _checkpoint
+    from accord.ledger import _checkpoint
 
     private, public = _checkpoint.new_key()
     path = Path(out)
@@ -318,7 +318,7 @@ def scheduled_checkpoints(db: str, policy: str, key_file: str | None, directory:
         return None
     if key_file is None or directory is None:
         raise click.UsageError("--checkpoint-key and --checkpoint-dir go together")
-    from accord import _checkpoint
+    from accord.ledger import _checkpoint
 
     key = _checkpoint.private_key(_read(key_file, "--checkpoint-key"), where="--checkpoint-key")
     acc = open_accord(db, policy)
@@ -337,6 +337,6 @@ def _read(path: str, option: str) -> bytes:
 @click.option("--db", default=":memory:", show_default=True, help="Store for the walk-through.")
 def demo(db: str) -> None:
     """Walk through what the gate prevents, scenario by scenario, on an embedded store."""
-    from accord.demo import run
+    from accord.cli._demo import run
 
     run(db)

@@ -59,8 +59,8 @@ def check(path: str, as_json: bool) -> None:
 @friendly
 def test_(path: str, as_json: bool) -> None:
     """Run the policy's own examples (its `tests:` section). Exit 1 on any failure."""
-    from accord.cases import run_cases
     from accord.policy import Policy
+    from accord.policy._cases import run_cases
 
     results = run_cases(Policy.load(path))
     failed = [r for r in results if not r.ok]
@@ -84,7 +84,7 @@ def test_(path: str, as_json: bool) -> None:
 def replay(new_policy: str, db: str, as_json: bool) -> None:
     """Re-decide the recorded history in --db under NEW_POLICY and print what would change."""
     from accord.policy import Policy
-    from accord.replay import replay as run
+    from accord.policy.replay import replay as run
     from accord.service import Accord
 
     new = Policy.load(new_policy)

@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from accord import _holdout, gate
+from accord import gate
 from accord._ids import new_id
-from accord._passes import Passes
 from accord.delivery._links import UnsubscribeLinks
 from accord.delivery._message import DeliveryFailed, Outbound, Sender
 from accord.model import Outcome, Proposal
+from accord.service import _holdout
+from accord.service._passes import Passes
 from accord.store import _outbox as outbox
 from accord.store.bus import Message
 

@@ -12,11 +12,11 @@ import statistics
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
-from accord import _personal as personal
 from accord._time import iso
 from accord.fleet._collusion import co_movement
 from accord.fleet._handoff import is_person
 from accord.fleet._seats import overlaps, unconsumed_outputs
+from accord.service import _personal as personal
 from accord.store import _interfaces as interface_rows
 from accord.store import _reports as reports
 from accord.store import redacted

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from accord._batch import MAX_KEY
 from accord._errors import Forbidden, InvalidInput
 from accord.http._common import COMMON, Caller, Service, once
 from accord.http._idem import key_of
 from accord.http._shapes import BatchIn, OutcomeIn, ProposalIn, ReviewIn
 from accord.model import Decision, LedgerEntry, LedgerReport, Touch
+from accord.service._batch import MAX_KEY
 
 router = APIRouter(prefix="/v1", responses=COMMON)
 

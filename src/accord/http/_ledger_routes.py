@@ -9,10 +9,10 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from accord import _checkpoint
-from accord._checkpoint import Checkpoint
 from accord._errors import InvalidInput
 from accord.http._common import COMMON, Caller, Service
+from accord.ledger import _checkpoint
+from accord.ledger._checkpoint import Checkpoint
 from accord.model import LedgerPage, LedgerReport
 
 router = APIRouter(prefix="/v1", responses=COMMON, tags=["ledger"])

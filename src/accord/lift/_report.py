@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from accord._errors import InvalidInput
-from accord._holdout import in_holdout
 from accord._time import iso, parse_duration, to_epoch
+from accord.service._holdout import in_holdout
 from accord.store import _reports as reports
 from accord.store._reports import customer_pages
 

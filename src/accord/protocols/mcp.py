@@ -33,7 +33,6 @@ from mcp.types import INVALID_REQUEST, CallToolResult, TextContent, ToolAnnotati
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import Receive, Scope, Send
 
-from accord._batch import MAX_BATCH
 from accord._errors import AccordError, Forbidden, NotFound, Unauthorized
 from accord.auth import Usage
 from accord.model import Offer
@@ -41,6 +40,7 @@ from accord.protocols import _actions as act
 from accord.protocols._actions import ResolveAgent
 from accord.protocols._followups import DECISION_URI, FollowUps
 from accord.service import EVENT_TYPES, Accord
+from accord.service._batch import MAX_BATCH
 
 AGENT_SCOPE_KEY = "accord.agent"
 """Where ``build_asgi`` puts the authenticated agent id in the ASGI scope for the tools."""

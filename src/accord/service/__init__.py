@@ -22,13 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from accord import _batch
-from accord._checkpoint import Checkpoint
 from accord._errors import AccordError, InvalidInput, invalid_input
 from accord._ids import new_id
 from accord._time import Clock, system_clock
 from accord.fleet._handoff import Handoff
 from accord.fleet._seats import Seat, SeatChange
+from accord.ledger._checkpoint import Checkpoint
 from accord.model import (
     Claim,
     Context,
@@ -42,7 +41,7 @@ from accord.model import (
     Touch,
 )
 from accord.policy import Policy
-from accord.service import _policy
+from accord.service import _batch, _policy
 from accord.service._context import EVENT_TYPES, ContextEvents
 from accord.service._decisions import Decisions
 from accord.service._erasure import CustomerData
@@ -177,7 +176,7 @@ class Accord:
                       idempotency_key: str | None = None) -> list[Decision]:
         """Decide a planning round together: for each customer, the contact budget goes to the
         highest-value set of the round's proposals that the rules allow (score = value ×
-        uplift; precedence, then submission order, break ties; see ``accord.arbitration``).
+        uplift; precedence, then submission order, break ties; see ``accord.service._arbitration``).
         Answers come in submission order. With ``idempotency_key`` (at most 190 characters)
         a retry of the same batch gets the same answers and changes nothing."""
         return _batch.propose_batch(self._decisions,

@@ -10,8 +10,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from accord import _holdout, gate, reducers
-from accord import _personal as personal
+from accord import gate
 from accord._errors import Conflict, Forbidden, InvalidInput, StaleVersion
 from accord._ids import new_id
 from accord._json import dumps, jsonable
@@ -30,6 +29,9 @@ from accord.model import (
     check_json,
 )
 from accord.policy import Policy
+from accord.policy import _reducers as reducers
+from accord.service import _holdout
+from accord.service import _personal as personal
 from accord.store import _claims as claims
 from accord.store import _customers as customers
 from accord.store import _events as events

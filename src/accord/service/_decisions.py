@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from accord import _holdout, gate, ledger
+from accord import gate, ledger
 from accord._errors import Conflict, Forbidden, IdempotencyConflict, InvalidInput, NotFound
 from accord._ids import new_id
 from accord._json import dumps
 from accord._time import iso, parse_duration, to_datetime
 from accord.model import Decision, Outcome, Proposal, Reason, Scheduled, Touch, TouchStatus
 from accord.policy import Policy
+from accord.service import _holdout
 from accord.service import _keeping as keeping
 from accord.store import _claims as claims
 from accord.store import _commitments as commitments

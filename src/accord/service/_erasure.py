@@ -8,10 +8,10 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from accord import _personal as personal
 from accord._errors import InvalidInput, NotFound
 from accord._time import iso
 from accord.model import NAME
+from accord.service import _personal as personal
 from accord.store import _customers as customers
 from accord.store import _ledger as ledger_rows
 

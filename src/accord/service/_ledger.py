@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from accord import _checkpoint, ledger
-from accord._checkpoint import Checkpoint
+from accord import ledger
 from accord._errors import InvalidInput, LedgerMismatch
-from accord.ledger import Walk
+from accord.ledger import Walk, _checkpoint
+from accord.ledger._checkpoint import Checkpoint
 from accord.model import LedgerEntry, LedgerPage, LedgerReport
 from accord.store import _customers as customers
 from accord.store import _decisions as decisions

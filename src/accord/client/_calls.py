@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives import serialization
 from pydantic import TypeAdapter
 
 from accord import _errors
-from accord._checkpoint import Checkpoint
 from accord._errors import AccordError, InvalidInput, StoreUnavailable
 from accord.fleet import Handoff, Seat, SeatChange
+from accord.ledger._checkpoint import Checkpoint
 from accord.model import (
     Claim,
     Context,

@@ -12,10 +12,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from accord import _personal as personal
 from accord._errors import InvalidInput, LedgerMismatch
 from accord._json import canonical, dumps
 from accord.model import Decision, LedgerEntry
+from accord.service import _personal as personal
 from accord.store import _ledger as rows
 from accord.store._base import CustomerRow, Tx
 

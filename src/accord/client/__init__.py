@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from accord import _checkpoint
-from accord._checkpoint import Checkpoint
-from accord._client_calls import LEDGER_PAGE, Call, Calls, error
-from accord._client_stream import RemoteSubscription
 from accord._errors import Forbidden, NotFound, StoreUnavailable
+from accord.client._calls import LEDGER_PAGE, Call, Calls, error
+from accord.client._stream import RemoteSubscription
 from accord.fleet import Handoff, Seat, SeatChange
+from accord.ledger import _checkpoint
+from accord.ledger._checkpoint import Checkpoint
 from accord.model import (
     Claim,
     Context,

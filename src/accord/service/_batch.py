@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from accord import _holdout, arbitration, gate
+from accord import gate
 from accord._errors import InvalidInput, field_errors
 from accord.model import Decision, Outcome, Proposal, Reason
+from accord.service import _arbitration as arbitration
+from accord.service import _holdout
 
 if TYPE_CHECKING:
     from accord.service._decisions import Decisions

@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 
-from accord._client_calls import error
 from accord._errors import AccordError, StoreUnavailable
+from accord.client._calls import error
 from accord.store.bus import Bus, Message, Subscription
 
 RECONNECT_MAX = 5.0
