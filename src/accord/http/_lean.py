@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import inspect
 import json
 import queue
 import threading
@@ -41,7 +42,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from accord._errors import AccordError
@@ -164,9 +165,7 @@ class LeanProposals:
         except Exception as exc:
             response = await self._handled(request, exc)
             if response is None:
-                await PlainTextResponse("Internal Server Error", status_code=500)(
-                    scope, receive, send)
-                raise
+                raise  # a defect: the server-error middleware around us answers the 500
         else:
             response = Response(answer, media_type="application/json")
         await response(scope, receive, send)
@@ -195,7 +194,7 @@ class LeanProposals:
                     break
         if handler is None:
             return None
-        if asyncio.iscoroutinefunction(handler):
+        if inspect.iscoroutinefunction(handler):
             response: Response = await handler(request, exc)
         else:
             response = await run_in_threadpool(handler, request, exc)
