@@ -39,6 +39,7 @@ from accord.http import (
 )
 from accord.http._auth import Principal, Refusals, Tokens, Usage
 from accord.http._idem import Requests
+from accord.http._lean import Lane, LeanProposals
 from accord.http._limits import Limits
 from accord.http._overload import InFlight, OverloadLimiter
 from accord.scheduler import Scheduler
@@ -87,7 +88,7 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
                base_url: str | None = None, close_service: bool = False,
                delivery: DeliverySettings | None = None, metrics: bool | None = None,
                metrics_token: str | None = None, threads: int | None = None,
-               freeze_gc: bool = True) -> FastAPI:
+               freeze_gc: bool = True, lean: bool = True) -> FastAPI:
     """Build the HTTP API over ``service``.
 
     ``max_in_flight`` bounds concurrent requests (beyond it: 429 + Retry-After);
@@ -104,7 +105,9 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     pool size, so requests wait for a connection in one queue instead of as threads fighting
     for it; 40, AnyIO's default, on a store without a pool);
     ``freeze_gc`` freezes what start-up built out of the garbage collector's way
-    (``accord.http._collector``)."""
+    (``accord.http._collector``);
+    ``lean`` decides ``POST /v1/proposals`` before FastAPI's routing, on a lane of ``threads``
+    threads, with the route's checks and answers (``accord.http._lean``)."""
     if metrics if metrics is not None else _telemetry.metrics_available():
         _telemetry.enable_metrics(service)
     settings = delivery if delivery is not None else DeliverySettings.from_env(os.environ)
@@ -125,6 +128,8 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
         if threads:
             limiter.total_tokens = threads
         state.threads = limiter.total_tokens
+        if lean:
+            state.lane = Lane(int(limiter.total_tokens))
         if background:
             dispatcher.start()
             scheduler.start()
@@ -140,6 +145,9 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
                     stack.callback(_collector.thaw)
                 yield
         finally:
+            lane, state.lane = state.lane, None
+            if lane is not None:
+                lane.close()
             if background:
                 dispatcher.stop()
                 scheduler.stop()
@@ -169,6 +177,7 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
     state.scheduler = scheduler
     state.lifespans = []
     state.threads = None
+    state.lane = None
     _problems.install(app)
     for module in (_gate_routes, _context_routes, _customer_routes, _ledger_routes,
                    _seat_routes, _fleet_routes, _records_routes, webhooks, _delivery_routes,
@@ -185,6 +194,7 @@ def create_app(service: Accord, *, max_in_flight: int = 64, retry_after: int = 1
                 "threads": state.threads}
 
     _mount_protocols(app, service, base_url)
+    app.add_middleware(LeanProposals, api=app)  # innermost: inside every check below
     app.add_middleware(OverloadLimiter, gauge=state.in_flight)
     app.add_middleware(Limits)
     _telemetry.install(app, service, metrics_token=metrics_token)  # outermost: spans see 429s

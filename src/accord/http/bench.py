@@ -211,6 +211,88 @@ async def _drive_both(url: str, token: str, rate: int, seconds: float,
     return result
 
 
+def cpu_per_request(db_url: str, *, n: int = 1500, rounds: int = 3,
+                    policy: str | Path | None = None) -> list[dict[str, Any]]:
+    """CPU (ms, every thread of this process) per ``POST /v1/proposals`` through the whole app,
+    with the lean path off and on, alternated for ``rounds`` rounds, 10 requests in flight and
+    no network in between: the decision is the same in both, so the difference is what the
+    framework and the thread hand-off cost. CPU time moves far less with the machine's load
+    than latency does."""
+    import resource
+
+    from accord import Accord
+    from accord.http import create_app, create_token
+
+    pol = str(policy) if policy else str(resources.files("accord") / "templates" / "accord.yaml")
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    async def post(app: Any, token: str, customer: str) -> None:
+        body = json.dumps({"agent": "email-cadence", "customer": customer, "channel": "email",
+                           "intent": "nurture"}).encode()
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": "POST", "scheme": "http", "path": PROPOSALS,
+                 "raw_path": PROPOSALS.encode(), "root_path": "", "query_string": b"",
+                 "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode()),
+                             (b"content-type", b"application/json"),
+                             (b"content-length", str(len(body)).encode())],
+                 "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {}}
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        if sent[0]["status"] != 200:
+            raise RuntimeError(f"the bench's proposal was answered {sent[0]['status']}")
+
+    async def drive(app: Any, token: str, count: int, tag: str) -> None:
+        gate = asyncio.Semaphore(10)
+
+        async def one(i: int) -> None:
+            async with gate:
+                await post(app, token, f"{tag}-{i}")
+
+        await asyncio.gather(*(one(i) for i in range(count)))
+
+    async def served(app: Any, token: str, tag: str) -> tuple[float, float]:
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        await inbox.put({"type": "lifespan.startup"})
+        life = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"},
+                                         "state": {}}, inbox.get, outbox.put))
+        await outbox.get()
+        try:
+            await drive(app, token, 100, f"warm-{tag}")  # caches, prepared statements
+            c0, t0 = cpu(), time.perf_counter()
+            await drive(app, token, n, tag)
+            return (cpu() - c0) / n * 1000, n / (time.perf_counter() - t0)
+        finally:
+            await inbox.put({"type": "lifespan.shutdown"})
+            await outbox.get()
+            await life
+
+    run = f"{random.getrandbits(32):08x}"
+    out: list[dict[str, Any]] = []
+    for i in range(rounds):
+        for lean in (False, True):
+            service = Accord.open(db_url, policy=pol)
+            try:
+                token = create_token(service.store, "admin", "bench")
+                app = create_app(service, lean=lean, background=False)
+                ms, per_s = asyncio.run(served(app, token, f"c{run}-{i}-{int(lean)}"))
+            finally:
+                service.close()
+            out.append({"round": i, "lean": lean, "cpu_ms_per_request": round(ms, 3),
+                        "per_s": round(per_s, 1), "load": round(os.getloadavg()[0], 2)})
+    return out
+
+
 if __name__ == "__main__":  # URL TOKEN RATE SECONDS [FLOOR_URL]
     _url, _token, _rate, _seconds = sys.argv[1:5]
     _floor = sys.argv[5] if len(sys.argv) > 5 else ""
