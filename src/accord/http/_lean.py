@@ -157,7 +157,7 @@ class LeanProposals:
         request = Request(scope, receive)
         request.state.principal = principal  # as `authenticate` leaves it
         if principal.is_agent:
-            state.usage.seen(principal.subject)
+            state.usage.note(principal.subject)
         route = self._route or self._find_route()
         scope.update(route=route, endpoint=route.endpoint, path_params={})
         try:
