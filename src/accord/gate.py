@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as dtime
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -35,6 +35,34 @@ _LIVE = ("pending", "executed")
 # the one touch that matters. Below it, every decision is exact and O(n log n).
 SNAPSHOT_TOUCHES = 20_000
 _MAX_RETRY_ROUNDS = 12
+
+
+class _Reason(NamedTuple):
+    """A reason as the gate builds it: a tuple. ``evaluate`` returns each as a ``Reason``
+    model (building one costs several microseconds; most built inside are never returned)."""
+
+    rule: str
+    effect: Outcome
+    message: str
+    shadow: bool = False
+    refs: dict[str, Any] | None = None
+
+
+_new_reason = Reason.__new__
+_set = object.__setattr__
+_REASON_FIELDS = frozenset(Reason.model_fields)
+
+
+def _full(r: _Reason) -> Reason:
+    """The ``Reason`` model of ``r``: what ``Reason.model_construct`` builds, without its
+    per-field default handling (the values are the gate's own, already valid)."""
+    m = _new_reason(Reason)
+    _set(m, "__dict__", {"rule": r.rule, "effect": r.effect, "message": r.message,
+                         "shadow": r.shadow, "refs": {} if r.refs is None else r.refs})
+    _set(m, "__pydantic_fields_set__", set(_REASON_FIELDS))
+    _set(m, "__pydantic_extra__", None)
+    _set(m, "__pydantic_private__", None)
+    return m
 
 
 @dataclass(slots=True)
@@ -82,6 +110,10 @@ class Snapshot:
     trace_tokens: int = 0
     trace_count: int = 0
     truncated: bool = False  # more than SNAPSHOT_TOUCHES live touches: ``touches`` is a part
+    # what the gate derives from the touches and the context once per snapshot (sorted live
+    # touches, their times, the context as conditions read it): a cache, not state. A snapshot
+    # is read-only once decided on; to change one, build another (``dataclasses.replace``).
+    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
 
 @dataclass(slots=True)
@@ -96,6 +128,29 @@ class Verdict:
     applied: dict[str, Any] = field(default_factory=dict)  # the accepted amend that went
     proposal: Proposal | None = None  # the variant decided, when an amend was applied
     asked: Verdict | None = None  # then: the verdict on the proposal as asked
+
+
+@dataclass(slots=True)
+class _Out:
+    """A verdict as the gate builds it, its reasons still tuples (``_Reason``)."""
+
+    outcome: Outcome
+    reasons: list[_Reason]
+    retry_at: float | None = None
+    amend: dict[str, Any] = field(default_factory=dict)
+    shadow: list[_Reason] = field(default_factory=list)
+    preempt: list[str] = field(default_factory=list)
+    incidents: list[str] = field(default_factory=list)
+    applied: dict[str, Any] = field(default_factory=dict)
+    proposal: Proposal | None = None
+    asked: _Out | None = None
+
+    def verdict(self) -> Verdict:
+        """The verdict as ``evaluate`` returns it: reasons as ``Reason`` models."""
+        return Verdict(self.outcome, [_full(r) for r in self.reasons], self.retry_at,
+                       self.amend, [_full(r) for r in self.shadow], self.preempt,
+                       self.incidents, self.applied, self.proposal,
+                       None if self.asked is None else self.asked.verdict())
 
 
 def cel_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -131,12 +186,13 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     v = _evaluate(p, at, snap, policy, context_only=context_only, approval=approval,
                   hold=hold, now=at if now is None else now, _amend=_amend)
     if v.outcome is Outcome.GO or not p.accept or context_only or not _amend:
-        return v
-    return _apply_amend(p, at, snap, policy, v, approval, hold, at if now is None else now)
+        return v.verdict()
+    return _apply_amend(p, at, snap, policy, v, approval, hold,
+                        at if now is None else now).verdict()
 
 
-def _apply_amend(p: Proposal, at: float, snap: Snapshot, policy: Policy, v: Verdict,
-                 approval: str | None, hold: Collection[str], now: float) -> Verdict:
+def _apply_amend(p: Proposal, at: float, snap: Snapshot, policy: Policy, v: _Out,
+                 approval: str | None, hold: Collection[str], now: float) -> _Out:
     """The verdict on the accepted variant of ``p``, if it is a go; else ``v`` as it was."""
     accepted = set(p.accept or ())
     applied: dict[str, Any] = {k: v.amend[k] for k in ("offer", "channel")
@@ -162,7 +218,7 @@ def _apply_amend(p: Proposal, at: float, snap: Snapshot, policy: Policy, v: Verd
     if again.outcome is not Outcome.GO:
         return v
     said = "; ".join(f"{k} {_said(k, applied[k])}" for k in applied)
-    again.reasons = [*v.reasons, *again.reasons, Reason.model_construct(
+    again.reasons = [*v.reasons, *again.reasons, _Reason(
         rule="amend", effect=Outcome.GO, refs={"applied": applied},
         message=f"go with the variant the proposal accepts: {said} (as asked, it would be "
                 f"{v.outcome.value})")]
@@ -180,10 +236,10 @@ def _said(key: str, value: Any) -> str:
 
 def _evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
               context_only: bool, approval: str | None, hold: Collection[str], now: float,
-              _amend: bool) -> Verdict:
+              _amend: bool) -> _Out:
     """``evaluate`` without applying an amend."""
-    reasons: list[Reason] = []
-    shadow: list[Reason] = []
+    reasons: list[_Reason] = []
+    shadow: list[_Reason] = []
     amend: dict[str, Any] = {}
     incidents: list[str] = []
     defer_until: list[float] = []
@@ -191,10 +247,10 @@ def _evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
 
     if seat is None or seat.status != "active":
         what = "is not a registered seat" if seat is None else f"is {seat.status}"
-        reasons.append(Reason.model_construct(rule="seat", effect=Outcome.STOP,
+        reasons.append(_Reason(rule="seat", effect=Outcome.STOP,
                                               message=f"agent {p.agent!r} {what}",
                               refs={"agent": p.agent}))
-        return Verdict(Outcome.STOP, reasons)
+        return _Out(Outcome.STOP, reasons)
 
     _mandate(p, seat, reasons)
     outbound = p.intent not in policy.spec.outbound_exempt_intents
@@ -211,7 +267,7 @@ def _evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
         _budgets(p, snap, policy, seat, reasons, incidents)
         _claims(p, at, snap, policy, reasons, defer_until)
         if snap.truncated:
-            reasons.append(Reason.model_construct(
+            reasons.append(_Reason(
                 rule="history-limit", effect=Outcome.DEFER, refs={},
                 message=f"this customer has more than {SNAPSHOT_TOUCHES:,} live touches within "
                         "the policy's horizon; the gate reads no more and holds rather than "
@@ -233,7 +289,7 @@ def _evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
 
     if approval is not None:
         reasons = [r for r in reasons if r.effect is not Outcome.FLAG]
-        reasons.append(Reason.model_construct(rule="approval", effect=Outcome.GO,
+        reasons.append(_Reason(rule="approval", effect=Outcome.GO,
                                               message=approval, shadow=False, refs={}))
         amend.pop("offer", None)  # the reviewer accepted the offer as it stands
     outcome = max((r.effect for r in reasons), key=lambda o: o.severity, default=Outcome.GO)
@@ -243,7 +299,7 @@ def _evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
         amend["at"] = iso(retry_at)
     if preempt and outcome is Outcome.GO:
         names = sorted({t.agent for t in snap.touches if t.id in preempt})
-        reasons.append(Reason.model_construct(
+        reasons.append(_Reason(
             rule="precedence", effect=Outcome.GO,
             message=f"pre-empts the pending touch of {', '.join(names)}: "
                     f"{p.agent} comes first in precedence",
@@ -253,11 +309,11 @@ def _evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     if outcome is Outcome.STOP and _amend and len(seat.mandate.channels) > 1:
         _suggest_channel(p, at, snap, policy, seat, reasons, amend, live_now,
                          now + policy.spec.settings.commit_horizon)
-    return Verdict(outcome, reasons, retry_at, amend, shadow, preempt, incidents)
+    return _Out(outcome, reasons, retry_at, amend, shadow, preempt, incidents)
 
 
-def _quiet_hours(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: list[Reason],
-                 shadow: list[Reason], defer_until: list[float]) -> None:
+def _quiet_hours(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: list[_Reason],
+                 shadow: list[_Reason], defer_until: list[float]) -> None:
     """Defer what would reach the customer inside a quiet window of their local day to the
     window's end, in their time zone (daylight saving included)."""
     for q in policy.spec.quiet_hours:
@@ -278,7 +334,7 @@ def _quiet_hours(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons
         end_h, end_m = (int(x) for x in q.end.split(":"))
         day = local.date() + (timedelta(days=1) if overnight and now >= q.start else timedelta())
         until = datetime.combine(day, dtime(end_h, end_m), tzinfo=zone).timestamp()
-        r = Reason.model_construct(
+        r = _Reason(
             rule=q.id, effect=Outcome.DEFER, shadow=q.mode == "shadow",
             message=f"quiet hours {q.start}–{q.end} in {where}: it is {now} there; "
                     f"next allowed at {q.end} local ({iso(until)})",
@@ -298,7 +354,7 @@ def _zone(name: str) -> ZoneInfo | None:
         return None
 
 
-def _mandate(p: Proposal, seat: AgentSpec, reasons: list[Reason]) -> None:
+def _mandate(p: Proposal, seat: AgentSpec, reasons: list[_Reason]) -> None:
     m = seat.mandate
     problems = []
     if p.intent not in m.intents:
@@ -308,7 +364,7 @@ def _mandate(p: Proposal, seat: AgentSpec, reasons: list[Reason]) -> None:
     if m.actions is not None and p.action not in m.actions:
         problems.append(f"action {p.action!r} (allowed: {', '.join(m.actions)})")
     if problems:
-        reasons.append(Reason.model_construct(rule="mandate", effect=Outcome.STOP,
+        reasons.append(_Reason(rule="mandate", effect=Outcome.STOP,
                               message=f"{p.agent} is not mandated for {'; '.join(problems)}",
                               refs={"agent": p.agent}))
 
@@ -327,7 +383,7 @@ def _action_value(p: Proposal, fields: frozenset[str] | None) -> dict[str, Any]:
 
 
 def _conditions(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: AgentSpec,
-                outbound: bool, reasons: list[Reason], shadow: list[Reason],
+                outbound: bool, reasons: list[_Reason], shadow: list[_Reason],
                 defer_until: list[float]) -> None:
     scope = policy.scope(p.intent, p.channel, p.agent, outbound)
     if not scope.rules:
@@ -399,7 +455,7 @@ def _conditions(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: Ag
                     else "guard optional fields with has(), or set on_error: ignore")
             message = (f"rule {s.id} could not be evaluated ({error}); failing closed. "
                        f"To fix: {hint}")
-        reason = Reason.model_construct(rule=s.id, effect=effect, message=message,
+        reason = _Reason(rule=s.id, effect=effect, message=message,
                                         shadow=s.mode == "shadow", refs={})
         if s.mode == "shadow":
             shadow.append(reason)
@@ -431,11 +487,11 @@ def _until(rule: Any, variables: dict[str, Any], context: Any, at: float) -> flo
     return when if when is not None else at + 3600.0
 
 
-def _authority(p: Proposal, seat: AgentSpec, reasons: list[Reason], amend: dict[str, Any]) -> None:
+def _authority(p: Proposal, seat: AgentSpec, reasons: list[_Reason], amend: dict[str, Any]) -> None:
     auth = seat.authority
     if (p.offer is not None and p.offer.discount_pct is not None
             and auth.max_discount_pct is not None and p.offer.discount_pct > auth.max_discount_pct):
-        reasons.append(Reason.model_construct(
+        reasons.append(_Reason(
             rule="authority", effect=Outcome.FLAG,
             message=f"{p.agent} may offer up to {auth.max_discount_pct:g}% on its own; "
                     f"{p.offer.discount_pct:g}% needs a reviewer",
@@ -443,15 +499,15 @@ def _authority(p: Proposal, seat: AgentSpec, reasons: list[Reason], amend: dict[
         amend["offer"] = {**p.offer.model_dump(exclude_none=True),
                           "discount_pct": auth.max_discount_pct}
     if p.cost is not None and auth.max_cost_usd is not None and p.cost.usd > auth.max_cost_usd:
-        reasons.append(Reason.model_construct(rule="authority", effect=Outcome.FLAG,
+        reasons.append(_Reason(rule="authority", effect=Outcome.FLAG,
                               message=f"cost ${p.cost.usd:g} is over {p.agent}'s per-action "
                                       f"authority of ${auth.max_cost_usd:g}"))
     if not p.reversible and auth.irreversible != "go":
-        reasons.append(Reason.model_construct(rule="authority", effect=Outcome(auth.irreversible),
+        reasons.append(_Reason(rule="authority", effect=Outcome(auth.irreversible),
                               message=f"{p.agent} may not take irreversible actions on its own"))
 
 
-def _commitments(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: list[Reason],
+def _commitments(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: list[_Reason],
                  amend: dict[str, Any]) -> None:
     if p.offer is None or p.offer.product is None:
         return
@@ -468,14 +524,14 @@ def _commitments(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons
             continue  # the seat replaces its own offer; the new commitment supersedes it
         said = ", ".join(f"{k}={c.offer.get(k)}" for k in differs)
         if own == "stop":
-            reasons.append(Reason.model_construct(
+            reasons.append(_Reason(
                 rule="commitment", effect=Outcome.STOP,
                 message=f"{p.agent} already offered {c.product} ({said}, valid until "
                         f"{iso(c.valid_until)}; decision {c.decision_id}) and the policy "
                         "(commitments.own_offer: stop) lets no seat change its own offer",
                 refs={"commitment": c.id, "agent": c.agent, "decision": c.decision_id}))
             continue
-        reasons.append(Reason.model_construct(
+        reasons.append(_Reason(
             rule="commitment", effect=Outcome(policy.spec.commitments.on_contradiction),
             message=f"contradicts {c.agent}'s earlier offer on {c.product} ({said}, valid until "
                     f"{iso(c.valid_until)}; decision {c.decision_id})",
@@ -484,13 +540,13 @@ def _commitments(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons
 
 
 def _budgets(p: Proposal, snap: Snapshot, policy: Policy, seat: AgentSpec,
-             reasons: list[Reason], incidents: list[str]) -> None:
+             reasons: list[_Reason], incidents: list[str]) -> None:
     usd = p.cost.usd if p.cost else 0.0
     tokens = p.cost.tokens if p.cost else 0
     b, tr = seat.budget, policy.spec.traces
 
     def over(rule: str, message: str) -> None:
-        reasons.append(Reason.model_construct(rule=rule, effect=Outcome.STOP, message=message))
+        reasons.append(_Reason(rule=rule, effect=Outcome.STOP, message=message))
         incidents.append(rule)
 
     if b.daily_usd is not None and snap.agent_spend_usd + usd > b.daily_usd:
@@ -512,12 +568,12 @@ def _budgets(p: Proposal, snap: Snapshot, policy: Policy, seat: AgentSpec,
                               f"the ceiling is {tr.max_depth} — a runaway chain?")
 
 
-def _claims(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: list[Reason],
+def _claims(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: list[_Reason],
             defer_until: list[float]) -> None:
     mine = policy.rank_of(p.agent)
     for c in snap.claims:
         if c.agent != p.agent and c.until > at and policy.rank_of(c.agent) < mine:
-            reasons.append(Reason.model_construct(
+            reasons.append(_Reason(
                 rule="claim", effect=Outcome.DEFER,
                 message=f"{c.agent} holds a claim on this customer ({c.purpose}) until "
                         f"{iso(c.until)} and comes before {p.agent} in precedence",
@@ -608,12 +664,12 @@ def _windows(p: Proposal, at: float, live: list[TouchView], times: list[float],
     return hits, [], []
 
 
-def _respects(final: list[TouchView], policy: Policy, reasons: list[Reason]) -> None:
+def _respects(final: list[TouchView], policy: Policy, reasons: list[_Reason]) -> None:
     """The reason a higher seat waits for the goes it would have pre-empted, were they not
     due within the commit horizon."""
     horizon = format_duration(policy.spec.settings.commit_horizon)
     names = ", ".join(f"{t.agent}'s go (touch {t.id}, due {iso(t.at)})" for t in final)
-    reasons.append(Reason.model_construct(
+    reasons.append(_Reason(
         rule="go-is-final", effect=Outcome.DEFER,
         message=f"respects {names}: a go due within the {horizon} commit horizon is final and "
                 "is never pre-empted; this proposal waits for it instead",
@@ -691,7 +747,7 @@ def _window_reason(h: _Hit, p: Proposal, policy: Policy) -> Reason:
                  else "holds the customer")
         message = (f"mixed signals: {first.agent} ({first.intent}) {order}; {p.agent} "
                    f"({p.intent}) would contradict it within {format_duration(spec.within)}")
-    return Reason.model_construct(rule=spec.id, effect=Outcome(spec.effect), message=message,
+    return _Reason(rule=spec.id, effect=Outcome(spec.effect), message=message,
                                   shadow=spec.mode == "shadow",
                                   refs={"touches": ids, "agents": who})
 
@@ -749,7 +805,7 @@ def _retry(p: Proposal, at: float, snap: Snapshot | list[TouchView], policy: Pol
 
 
 def _suggest_channel(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: AgentSpec,
-                     reasons: list[Reason], amend: dict[str, Any],
+                     reasons: list[_Reason], amend: dict[str, Any],
                      live: list[TouchView] | None, final_before: float) -> None:
     """The first other channel of the seat's mandate on which ``p`` would not be stopped.
 
@@ -769,7 +825,7 @@ def _suggest_channel(p: Proposal, at: float, snap: Snapshot, policy: Policy, sea
         if channel == p.channel:
             continue
         other = p.model_copy(update={"channel": channel})
-        found: list[Reason] = []
+        found: list[_Reason] = []
         _conditions(other, at, snap, policy, seat, outbound, found, [], [])
         if any(r.effect is Outcome.STOP for r in found):
             continue
