@@ -48,6 +48,7 @@ class _Reason(NamedTuple):
     refs: dict[str, Any] | None = None
 
 
+_SEVERITY = {o: o.severity for o in Outcome}
 _new_reason = Reason.__new__
 _set = object.__setattr__
 _REASON_FIELDS = frozenset(Reason.model_fields)
@@ -254,13 +255,14 @@ def _evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
 
     _mandate(p, seat, reasons)
     outbound = p.intent not in policy.spec.outbound_exempt_intents
-    _conditions(p, at, snap, policy, seat, outbound, reasons, shadow, defer_until)
+    _conditions(p, p.channel, at, snap, policy, seat, outbound, reasons, shadow, defer_until)
     if outbound and policy.spec.quiet_hours:
         _quiet_hours(p, at, snap, policy, reasons, shadow, defer_until)
     preempt: list[str] = []
     hits: list[_Hit] | None = None
-    every: list[TouchView] | None = None
-    live_now: list[TouchView] | None = None  # the live touches, those past their lease gone
+    prep: _Prep | None = None
+    live: list[TouchView] = []  # the live touches, those past their lease gone
+    times: list[float] = []
     if not context_only:
         _authority(p, seat, reasons, amend)
         _commitments(p, at, snap, policy, reasons, amend)
@@ -273,13 +275,14 @@ def _evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
                         "the policy's horizon; the gate reads no more and holds rather than "
                         "decide on part of the history. To fix: cancel or expire the touches "
                         "of the agent flooding this customer"))
-        every = live = _live(snap)
+        prep = _prep(snap)
+        live, times = prep.every, prep.times
         lease = policy.spec.settings.touch_lease
-        if any(t.status == "pending" and t.at + lease < at for t in live):
+        if prep.first_pending + lease < at:  # some pending touch is past its lease: gone
             live = [t for t in live if not (t.status == "pending" and t.at + lease < at)]
-        times = [t.at for t in live]
+            times = [t.at for t in live]
         # a cap of 0 blocks even with no touch
-        hits, preempt, final = _windows(p, at, live, times, policy, hold,
+        hits, preempt, final = _windows(p, p.channel, at, live, times, policy, hold,
                                         now + policy.spec.settings.commit_horizon)
         if final:
             _respects(final, policy, reasons)
@@ -290,15 +293,21 @@ def _evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     if approval is not None:
         reasons = [r for r in reasons if r.effect is not Outcome.FLAG]
         reasons.append(_Reason(rule="approval", effect=Outcome.GO,
-                                              message=approval, shadow=False, refs={}))
+                               message=approval, shadow=False, refs={}))
         amend.pop("offer", None)  # the reviewer accepted the offer as it stands
-    outcome = max((r.effect for r in reasons), key=lambda o: o.severity, default=Outcome.GO)
+    outcome = Outcome.GO
+    for r in reasons:
+        if _SEVERITY[r.effect] > _SEVERITY[outcome]:
+            outcome = r.effect
     retry_at = None
     if outcome is Outcome.DEFER:
-        retry_at = _retry(p, at, snap if every is None else every, policy, defer_until, hits)
+        if prep is None:
+            prep = _prep(snap)
+        retry_at = _retry(p, at, prep.every, prep.times, policy, defer_until, hits)
         amend["at"] = iso(retry_at)
     if preempt and outcome is Outcome.GO:
-        names = sorted({t.agent for t in snap.touches if t.id in preempt})
+        gone = set(preempt)
+        names = sorted({t.agent for t in snap.touches if t.id in gone})
         reasons.append(_Reason(
             rule="precedence", effect=Outcome.GO,
             message=f"pre-empts the pending touch of {', '.join(names)}: "
@@ -307,7 +316,8 @@ def _evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     else:
         preempt = []
     if outcome is Outcome.STOP and _amend and len(seat.mandate.channels) > 1:
-        _suggest_channel(p, at, snap, policy, seat, reasons, amend, live_now,
+        _suggest_channel(p, at, snap, policy, seat, reasons, amend,
+                         live if prep is not None else None, times,
                          now + policy.spec.settings.commit_horizon)
     return _Out(outcome, reasons, retry_at, amend, shadow, preempt, incidents)
 
@@ -369,10 +379,10 @@ def _mandate(p: Proposal, seat: AgentSpec, reasons: list[_Reason]) -> None:
                               refs={"agent": p.agent}))
 
 
-def _action_value(p: Proposal, fields: frozenset[str] | None) -> dict[str, Any]:
+def _action_value(p: Proposal, channel: str, fields: frozenset[str] | None) -> dict[str, Any]:
     """The proposal as CEL sees it, with only the fields the conditions read: converting each
     value into CEL costs about a microsecond, so unread fields are not converted."""
-    full = {"kind": p.action, "channel": p.channel, "intent": p.intent, "agent": p.agent,
+    full = {"kind": p.action, "channel": channel, "intent": p.intent, "agent": p.agent,
             "reversible": p.reversible, "topic": p.topic, "value": p.value}
     action = {k: v for k, v in full.items() if v is not None and (fields is None or k in fields)}
     if p.offer is not None and (fields is None or "offer" in fields):
@@ -382,47 +392,46 @@ def _action_value(p: Proposal, fields: frozenset[str] | None) -> dict[str, Any]:
     return action
 
 
-def _conditions(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: AgentSpec,
-                outbound: bool, reasons: list[_Reason], shadow: list[_Reason],
-                defer_until: list[float]) -> None:
-    scope = policy.scope(p.intent, p.channel, p.agent, outbound)
+def _seat_value(policy: Policy, seat: AgentSpec) -> dict[str, Any]:
+    return {"id": seat.id, "owner": seat.owner, "team": seat.team or "",
+            "precedence": policy.rank_of(seat.id)}
+
+
+def _conditions(p: Proposal, channel: str, at: float, snap: Snapshot, policy: Policy,
+                seat: AgentSpec, outbound: bool, reasons: list[_Reason], shadow: list[_Reason],
+                defer_until: list[float], only: frozenset[int] | None = None) -> None:
+    """The rules' conditions on ``p`` sent on ``channel``; with ``only``, just those rules."""
+    scope = policy.scope(p.intent, channel, p.agent, outbound)
     if not scope.rules:
         return
     needs, fields, action_fields = scope.variables, scope.customer_fields, scope.action_fields
+    compiled = scope.closures is not None
     variables: dict[str, Any] = {"now": to_datetime(at)}
     if "action" in needs:
-        variables["action"] = _action_value(p, action_fields)
+        variables["action"] = _action_value(p, channel, action_fields)
     if "customer" in needs:
         ctx = snap.context
-        variables["customer"] = ctx if fields is None else {k: ctx[k] for k in fields if k in ctx}
+        if compiled:  # closures read only the fields they name: no projection needed
+            variables["customer"] = _prep(snap).plain_context(ctx)
+        else:
+            variables["customer"] = ctx if fields is None else {k: ctx[k] for k in fields
+                                                                if k in ctx}
     if "agent" in needs:
-        variables["agent"] = {"id": seat.id, "owner": seat.owner, "team": seat.team or "",
-                              "precedence": policy.rank_of(seat.id)}
-    compiled = scope.closures is not None
+        variables["agent"] = _seat_value(policy, seat)
     if "touches" in needs:
-        live = [t for t in snap.touches if t.status in _LIVE]
-        if len(live) > TOUCHES_IN_CONDITIONS:  # the bound policy check counts on
-            live = heapq.nsmallest(TOUCHES_IN_CONDITIONS, live, key=lambda t: abs(t.at - at))
-        variables["touches"] = [
-            {"id": t.id, "agent": t.agent, "team": policy.team_of(t.agent) or "",
-             "channel": t.channel, "intent": t.intent, "status": t.status,
-             "at": to_datetime(t.at) if compiled else _cel.timestamp(t.at)}
-            for t in live]
-    results: list[Any] = []
-    errors: list[_cel.CelError | None] = []
+        variables["touches"] = _prep(snap).condition_touches(at, policy, compiled)
+    results: list[Any]
+    errors: list[_cel.CelError | None]
     context: Any = None
+    indices = scope.rules
     if scope.closures is not None:  # every condition compiled: no crossing into CEL
-        if "customer" in needs:
-            variables["customer"] = {k: _closure.plain(v)
-                                     for k, v in variables["customer"].items()}
         context = variables
-        for closure in scope.closures:
-            try:
-                results.append(_closure.run(closure, variables))
-                errors.append(None)
-            except _cel.CelError as exc:
-                results.append(None)
-                errors.append(exc)
+        closures = scope.closures
+        if only is not None:
+            picked = [k for k, i in enumerate(indices) if i in only]
+            indices = tuple(indices[k] for k in picked)
+            closures = tuple(closures[k] for k in picked)
+        results, errors = _closure.run_all(closures, variables)
     else:
         context = _cel.bind(_cel.RULES, variables)
         try:
@@ -437,15 +446,20 @@ def _conditions(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: Ag
                 except _cel.CelError as exc:
                     results.append(None)
                     errors.append(exc)
-    for i, matched, error in zip(scope.rules, results, errors, strict=True):
+        if only is not None:
+            keep = [k for k, i in enumerate(indices) if i in only]
+            indices = tuple(indices[k] for k in keep)
+            results = [results[k] for k in keep]
+            errors = [errors[k] for k in keep]
+    for i, matched, error in zip(indices, results, errors, strict=True):
+        if error is None and matched is not True:
+            continue
         rule = policy.rules[i]
         s = rule.spec
-        if error is not None:
-            # a rule that cannot be evaluated fails closed: it contributes its effect. Only a
-            # missing field may be waived (on_error: ignore); a spent budget never is.
-            if s.on_error == "ignore" and not isinstance(error, _cel.CelLimitError):
-                continue
-        elif matched is not True:
+        # a rule that cannot be evaluated fails closed: it contributes its effect. Only a
+        # missing field may be waived (on_error: ignore); a spent budget never is.
+        if (error is not None and s.on_error == "ignore"
+                and not isinstance(error, _cel.CelLimitError)):
             continue
         effect = Outcome(s.effect)
         message = s.message or f"condition holds: {s.when}"
@@ -456,7 +470,7 @@ def _conditions(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: Ag
             message = (f"rule {s.id} could not be evaluated ({error}); failing closed. "
                        f"To fix: {hint}")
         reason = _Reason(rule=s.id, effect=effect, message=message,
-                                        shadow=s.mode == "shadow", refs={})
+                         shadow=s.mode == "shadow", refs={})
         if s.mode == "shadow":
             shadow.append(reason)
             continue
@@ -582,14 +596,67 @@ def _claims(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: lis
 
 
 _AT = attrgetter("at")
+_INF = float("inf")
 
 
-def _live(snap: Snapshot) -> list[TouchView]:
-    """The snapshot's live touches, sorted by time (the store reads them so: the sort is
-    then one pass)."""
-    live = [t for t in snap.touches if t.status in _LIVE]
-    live.sort(key=_AT)
-    return live
+class _Prep:
+    """What the gate reads from a snapshot's touches and context, derived once per snapshot
+    (kept in ``Snapshot._memo``): the live touches sorted by time and their times, the first
+    pending one's time (are any past their lease?), and the context as closures read it."""
+
+    __slots__ = (
+        "_ctx",
+        "_plain",
+        "cond",
+        "count",
+        "every",
+        "first_pending",
+        "times",
+        "touches",
+    )
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.touches, self.count = snap.touches, len(snap.touches)
+        # the live touches in the snapshot's order (conditions see them so), then by time (the
+        # store reads them so: the sort is then one pass)
+        self.cond = [t for t in snap.touches if t.status in _LIVE]
+        self.every = sorted(self.cond, key=_AT)
+        self.times = [t.at for t in self.every]
+        self.first_pending = min((t.at for t in self.cond if t.status == "pending"),
+                                 default=_INF)
+        self._ctx: Any = None
+        self._plain: dict[str, Any] = {}
+
+    def plain_context(self, ctx: dict[str, Any]) -> dict[str, Any]:
+        """The context with CEL timestamps as datetimes, as compiled conditions read it."""
+        if self._ctx is not ctx:
+            self._plain = {k: _closure.plain(v) for k, v in ctx.items()}
+            self._ctx = ctx
+        return self._plain
+
+    def condition_touches(self, at: float, policy: Policy, compiled: bool) -> list[dict[str, Any]]:
+        """``touches`` as conditions see it: the live ones, at most the
+        ``TOUCHES_IN_CONDITIONS`` nearest to ``at``."""
+        live = self.cond
+        if len(live) > TOUCHES_IN_CONDITIONS:  # the bound policy check counts on
+            live = heapq.nsmallest(TOUCHES_IN_CONDITIONS, live, key=lambda t: abs(t.at - at))
+        teams: dict[str, str] = {}
+        out = []
+        for t in live:
+            team = teams.get(t.agent)
+            if team is None:
+                team = teams[t.agent] = policy.team_of(t.agent) or ""
+            out.append({"id": t.id, "agent": t.agent, "team": team, "channel": t.channel,
+                        "intent": t.intent, "status": t.status,
+                        "at": to_datetime(t.at) if compiled else _cel.timestamp(t.at)})
+        return out
+
+
+def _prep(snap: Snapshot) -> _Prep:
+    found: _Prep | None = snap._memo.get("prep")
+    if found is None or found.touches is not snap.touches or found.count != len(snap.touches):
+        found = snap._memo["prep"] = _Prep(snap)
+    return found
 
 
 def _near(live: list[TouchView], times: list[float], at: float, span: float) -> list[TouchView]:
@@ -637,30 +704,34 @@ class _Hit:
     span: float
 
 
-def _windows(p: Proposal, at: float, live: list[TouchView], times: list[float],
+def _windows(p: Proposal, channel: str, at: float, live: list[TouchView], times: list[float],
              policy: Policy, hold: Collection[str] = (), final_before: float = float("-inf"),
              ) -> tuple[list[_Hit], list[str], list[TouchView]]:
-    """The windows that block ``p`` and the pending touches it pre-empts instead: when every
-    blocking touch is a pending one of a lower seat (and not in ``hold``), and without them
-    nothing blocks. When one of those is due before ``final_before`` (within the commit
-    horizon) its go is final: nothing is pre-empted, the windows block, and the third item
-    names the final goes that stood in the way."""
-    hits = _window_hits(p, at, live, policy, times)  # a cap of 0 blocks even with no touch
+    """The windows that block ``p`` (sent on ``channel``) and the pending touches it pre-empts
+    instead: when every blocking touch is a pending one of a lower seat (and not in ``hold``),
+    and without them nothing blocks. When one of those is due before ``final_before`` (within
+    the commit horizon) its go is final: nothing is pre-empted, the windows block, and the
+    third item names the final goes that stood in the way."""
+    hits = _window_hits(p, channel, at, live, policy, times)  # a cap of 0 blocks, touches or not
     blockers = [h for h in hits if h.spec.mode != "shadow"]
     if blockers:
         ranks, last, mine = policy.rank, len(policy.rank), policy.rank_of(p.agent)
-        pre = {t.id for t in live if t.status == "pending" and t.id not in hold
-               and ranks.get(t.agent, last) > mine}
+
+        def lower(t: TouchView) -> bool:
+            return (t.status == "pending" and t.id not in hold
+                    and ranks.get(t.agent, last) > mine)
+
         # (all() stops at the first blocking touch that is not such a one)
-        if (pre and any(h.touches for h in blockers)
-                and all(t.id in pre for h in blockers for t in h.touches)
-                and not _blocking(_window_hits(
-                    p, at, [t for t in live if t.id not in pre], policy))):
-            blocking = _blocking(hits)
-            final = [t for t in live if t.id in blocking and t.at <= final_before]
-            if final:
-                return hits, [], final
-            return [h for h in hits if h.spec.mode == "shadow"], sorted(blocking), []
+        if (any(h.touches for h in blockers)
+                and all(lower(t) for h in blockers for t in h.touches)):
+            pre = {t.id for t in live if lower(t)}
+            if not _blocking(_window_hits(p, channel, at, [t for t in live if t.id not in pre],
+                                          policy)):
+                blocking = _blocking(hits)
+                final = [t for t in live if t.id in blocking and t.at <= final_before]
+                if final:
+                    return hits, [], final
+                return [h for h in hits if h.spec.mode == "shadow"], sorted(blocking), []
     return hits, [], []
 
 
@@ -676,52 +747,87 @@ def _respects(final: list[TouchView], policy: Policy, reasons: list[_Reason]) ->
         refs={"touches": [t.id for t in final], "agents": sorted({t.agent for t in final})}))
 
 
-def _window_hits(p: Proposal, at: float, live: list[TouchView], policy: Policy,
+@dataclass(frozen=True, slots=True)
+class _Windows:
+    """The caps, spacing and conflicts that apply to one proposal shape (intent, channel),
+    with their filters as sets: found once per shape and policy."""
+
+    caps: tuple[tuple[Any, frozenset[str] | None, frozenset[str] | None, frozenset[str]], ...]
+    spacing: tuple[tuple[Any, frozenset[str] | None, frozenset[str]], ...]
+    conflicts: tuple[tuple[Any, frozenset[str]], ...]
+
+
+def _shape_windows(policy: Policy, intent: str, channel: str) -> _Windows:
+    key = ("windows", intent, channel)
+    found: _Windows | None = policy._cache.get(key)
+    if found is not None:
+        return found
+    caps = []
+    for cap in policy.caps:
+        chans, intents, exempt = cap.channels, cap.intents, cap.exempt_intents
+        if ((chans is not None and channel not in chans)
+                or (intents is not None and intent not in intents) or intent in exempt):
+            continue
+        caps.append((cap, None if chans is None else frozenset(chans),
+                     None if intents is None else frozenset(intents), frozenset(exempt)))
+    spacing = [(sp, frozenset(sp.channels) if sp.channels else None,
+                frozenset(sp.exempt_intents)) for sp in policy.spacing
+               if not (intent in sp.exempt_intents or (sp.channels and channel not in sp.channels))]
+    conflicts = [(cf, frozenset(cf.intents)) for cf in policy.conflicts if intent in cf.intents]
+    found = policy._cache[key] = _Windows(tuple(caps), tuple(spacing), tuple(conflicts))
+    return found
+
+
+def _window_hits(p: Proposal, channel: str, at: float, live: list[TouchView], policy: Policy,
                  times: list[float] | None = None) -> list[_Hit]:
-    """Caps, spacing and conflicts that block ``p`` at time ``at`` (shadow ones included).
+    """Caps, spacing and conflicts that block ``p`` sent on ``channel`` at time ``at`` (shadow
+    ones included).
 
     ``live`` is sorted by time: each window is a slice found by bisection, so a busy customer
     costs a pass over the touches near ``at``, not a pass per rule over all of them.
     """
     hits: list[_Hit] = []
+    shape = _shape_windows(policy, p.intent, channel)
     if times is None:
         times = [t.at for t in live]
-    for cap in policy.caps:
-        chans, intents, exempt = cap.channels, cap.intents, cap.exempt_intents
-        if ((chans is not None and p.channel not in chans)
-                or (intents is not None and p.intent not in intents) or p.intent in exempt):
-            continue
-        counted = _near(live, times, at, cap.per)
+    for cap, chans, intents, exempt in shape.caps:
+        per, limit = cap.per, cap.limit
+        lo, hi = bisect_right(times, at - per), bisect_left(times, at + per)
+        if hi - lo < limit:
+            continue  # even all of them together leave room
+        counted = live[lo:hi]
         if chans is not None or intents is not None or exempt:
             counted = [t for t in counted if (chans is None or t.channel in chans)
                        and (intents is None or t.intent in intents)
                        and t.intent not in exempt]
-        if len(counted) < cap.limit:
-            continue  # even all of them together leave room
-        window = _fullest([t.at for t in counted], at, cap.limit, cap.per)
+            if len(counted) < limit:
+                continue
+            window = _fullest([t.at for t in counted], at, limit, per)
+        else:
+            window = _fullest(times[lo:hi], at, limit, per)
         if window is not None:
-            hits.append(_Hit(cap, "cap", counted[window[0]:window[1]], cap.per))
-    for sp in policy.spacing:
-        if p.intent in sp.exempt_intents or (sp.channels and p.channel not in sp.channels):
-            continue
-        chans, exempt, between, agent = sp.channels, sp.exempt_intents, sp.between, p.agent
+            hits.append(_Hit(cap, "cap", counted[window[0]:window[1]], per))
+    if not live:
+        return hits
+    agent = p.agent
+    for sp, chans, exempt in shape.spacing:
+        between = sp.between
         same = between == "same_agent"
         near = [t for t in _near(live, times, at, sp.min_gap) if t.intent not in exempt
-                and (not chans or t.channel in chans)
+                and (chans is None or t.channel in chans)
                 and (between == "any" or (t.agent == agent) == same)]
         if near:
             hits.append(_Hit(sp, "spacing", near, sp.min_gap))
-    ranks, last = policy.rank, len(policy.rank)
-    mine = ranks.get(p.agent, last)
-    for cf in policy.conflicts:
-        if p.intent not in cf.intents:
-            continue
-        intents, agent, intent = cf.intents, p.agent, p.intent
-        clash = [t for t in _near(live, times, at, cf.within)
-                 if t.agent != agent and t.intent in intents and t.intent != intent
-                 and (ranks.get(t.agent, last) <= mine or t.status == "pending")]
-        if clash:
-            hits.append(_Hit(cf, "conflict", clash, cf.within))
+    if shape.conflicts:
+        ranks, last = policy.rank, len(policy.rank)
+        mine = ranks.get(agent, last)
+        intent = p.intent
+        for cf, intents in shape.conflicts:
+            clash = [t for t in _near(live, times, at, cf.within)
+                     if t.agent != agent and t.intent in intents and t.intent != intent
+                     and (ranks.get(t.agent, last) <= mine or t.status == "pending")]
+            if clash:
+                hits.append(_Hit(cf, "conflict", clash, cf.within))
     return hits
 
 
@@ -729,7 +835,7 @@ def _blocking(hits: list[_Hit]) -> set[str]:
     return {t.id for h in hits if h.spec.mode != "shadow" for t in h.touches}
 
 
-def _window_reason(h: _Hit, p: Proposal, policy: Policy) -> Reason:
+def _window_reason(h: _Hit, p: Proposal, policy: Policy) -> _Reason:
     who = sorted({t.agent for t in h.touches})
     ids = [t.id for t in h.touches]
     spec = h.spec
@@ -773,6 +879,11 @@ def _clears(h: _Hit, at: float) -> float:
     if limit == 1 or ts[-1] < ts[0] + per:
         # every candidate lies past the last touch (or the cap holds one touch), so a window
         # containing it is full exactly when the touches near it are: count them
+        if len(ts) - first <= 48:  # few: bisection beats building arrays
+            for candidate in sorted({t + per for t in ts[first:]}):
+                if bisect_left(ts, candidate + per) - bisect_right(ts, candidate - per) < limit:
+                    return candidate
+            return last
         arr = np.array(ts)
         candidates = np.unique(arr[first:] + per)
         near = (np.searchsorted(arr, candidates + per, "left")
@@ -786,16 +897,14 @@ def _clears(h: _Hit, at: float) -> float:
     return last
 
 
-def _retry(p: Proposal, at: float, snap: Snapshot | list[TouchView], policy: Policy,
+def _retry(p: Proposal, at: float, live: list[TouchView], times: list[float], policy: Policy,
            defer_until: list[float], hits: list[_Hit] | None) -> float:
-    """The earliest time at which every blocking window and condition clears (``snap``: the
-    snapshot, or its live touches sorted by time when the caller has them)."""
-    live = _live(snap) if isinstance(snap, Snapshot) else snap
-    times = [t.at for t in live]
+    """The earliest time at which every blocking window and condition clears (``live``: the
+    snapshot's live touches sorted by time, ``times`` theirs)."""
     t = at
     for _ in range(_MAX_RETRY_ROUNDS):
         if hits is None:
-            hits = _window_hits(p, t, live, policy, times)
+            hits = _window_hits(p, p.channel, t, live, policy, times)
         blocked = [h for h in hits if h.spec.mode != "shadow" and h.spec.effect == "defer"]
         hits = None
         if not blocked:
@@ -806,30 +915,42 @@ def _retry(p: Proposal, at: float, snap: Snapshot | list[TouchView], policy: Pol
 
 def _suggest_channel(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: AgentSpec,
                      reasons: list[_Reason], amend: dict[str, Any],
-                     live: list[TouchView] | None, final_before: float) -> None:
+                     live: list[TouchView] | None, times: list[float],
+                     final_before: float) -> None:
     """The first other channel of the seat's mandate on which ``p`` would not be stopped.
 
-    Only what depends on the channel is decided again (the conditions that apply to the other
-    channel's shape, and the windows): every other stop would hold on any channel, and then
-    this returns before trying one.
+    Only what depends on the channel is decided again, and only what can stop: the conditions
+    of rules whose effect is stop that apply to the other channel's shape, and the windows.
+    Every other stop would hold on any channel, and then this returns before trying one.
     """
     stops = [r for r in reasons if r.effect is Outcome.STOP]
     if not all(r.rule in policy.channel_rules for r in stops):
         return  # another channel would be stopped all the same
     if live is None:
         lease = policy.spec.settings.touch_lease
-        live = [t for t in _live(snap) if not (t.status == "pending" and t.at + lease < at)]
-    times = [t.at for t in live]
+        live = [t for t in _prep(snap).every
+                if not (t.status == "pending" and t.at + lease < at)]
+        times = [t.at for t in live]
     outbound = p.intent not in policy.spec.outbound_exempt_intents
+    stopping = _stopping_rules(policy)
     for channel in seat.mandate.channels:
         if channel == p.channel:
             continue
-        other = p.model_copy(update={"channel": channel})
         found: list[_Reason] = []
-        _conditions(other, at, snap, policy, seat, outbound, found, [], [])
+        _conditions(p, channel, at, snap, policy, seat, outbound, found, [], [], only=stopping)
         if any(r.effect is Outcome.STOP for r in found):
             continue
-        hits, _, _ = _windows(other, at, live, times, policy, (), final_before)
+        hits, _, _ = _windows(p, channel, at, live, times, policy, (), final_before)
         if not any(h.spec.mode != "shadow" and h.spec.effect == "stop" for h in hits):
             amend["channel"] = channel
             return
+
+
+def _stopping_rules(policy: Policy) -> frozenset[int]:
+    """The rules that can stop a proposal: effect stop, enforced."""
+    found: frozenset[int] | None = policy._cache.get("stopping")
+    if found is None:
+        found = policy._cache["stopping"] = frozenset(
+            i for i, r in enumerate(policy.rules)
+            if r.spec.effect == "stop" and r.spec.mode != "shadow")
+    return found

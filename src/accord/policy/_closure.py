@@ -67,6 +67,29 @@ def run(closure: Closure, env: Env) -> Any:
         raise CelError(f"no matching overload ({exc})") from None
 
 
+def run_all(closures: tuple[Closure, ...], env: Env) -> tuple[list[Any], list[CelError | None]]:
+    """``run`` each closure on ``env``: the results, and the error of each (None if it ran)."""
+    results: list[Any] = []
+    errors: list[CelError | None] = []
+    budget = env.get(BUDGET)
+    for closure in closures:
+        if budget is None or budget[0]:
+            budget = env[BUDGET] = [0]  # each condition has the runtime's whole budget
+        try:
+            results.append(closure(env))
+            errors.append(None)
+        except _Error as exc:
+            results.append(None)
+            errors.append(CelError(str(exc)))
+        except CelError as exc:
+            results.append(None)
+            errors.append(exc)
+        except (TypeError, ValueError, OverflowError, KeyError, IndexError) as exc:
+            results.append(None)
+            errors.append(CelError(f"no matching overload ({exc})"))
+    return results, errors
+
+
 class _Error(Exception):
     pass
 

@@ -129,6 +129,8 @@ class Policy:
     warnings: tuple[str, ...] = ()
     lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, repr=False)
     _scopes: dict[tuple[str, str, str, bool], Scope] = field(default_factory=dict, repr=False)
+    # what the gate derives from the policy once per proposal shape (its windows, ...)
+    _cache: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def scope(self, intent: str, channel: str, agent: str, outbound: bool) -> Scope:
         """The conditions that apply to proposals of this shape, and what they read.
