@@ -36,6 +36,13 @@ EXTRA = [
     "customer.flag || customer.missing",
     "customer.missing && false",
     "customer.tags == ['a', 'b'] || customer.meta == {'k': 1}",
+    # chains of && / || run as one closure; comparisons with a literal take a short path
+    "customer.tier && customer.flag && customer.missing",
+    "customer.flag || customer.score || customer.nope",
+    "customer.score != 3 && customer.tier != 'vip' || customer.flag == true",
+    "customer.score <= 2.5 || customer.score > 4",
+    "(customer.flag && customer.nope) && (customer.score >= 1 || customer.tier)",
+    "customer.score == 2.0 && customer.flag != false && customer.tier < 3",
 ]
 
 value_st = st.one_of(
