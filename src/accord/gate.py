@@ -386,10 +386,18 @@ def _action_value(p: Proposal, channel: str, fields: frozenset[str] | None) -> d
             "reversible": p.reversible, "topic": p.topic, "value": p.value}
     action = {k: v for k, v in full.items() if v is not None and (fields is None or k in fields)}
     if p.offer is not None and (fields is None or "offer" in fields):
-        action["offer"] = p.offer.model_dump(exclude_none=True)
+        action["offer"] = _offer_value(p.offer)
     if p.cost is not None and (fields is None or "cost" in fields):
         action["cost"] = {"usd": p.cost.usd, "tokens": p.cost.tokens}
     return action
+
+
+def _offer_value(offer: Offer) -> dict[str, Any]:
+    """``offer.model_dump(exclude_none=True)``: its fields are plain values, so without extra
+    keys the dump is its set fields (a dump costs more than the whole condition)."""
+    if offer.__pydantic_extra__:
+        return offer.model_dump(exclude_none=True)
+    return {k: v for k, v in offer.__dict__.items() if v is not None}
 
 
 def _seat_value(policy: Policy, seat: AgentSpec) -> dict[str, Any]:
@@ -402,7 +410,7 @@ def _conditions(p: Proposal, channel: str, at: float, snap: Snapshot, policy: Po
                 defer_until: list[float], only: frozenset[int] | None = None) -> None:
     """The rules' conditions on ``p`` sent on ``channel``; with ``only``, just those rules."""
     scope = policy.scope(p.intent, channel, p.agent, outbound)
-    if not scope.rules:
+    if not scope.rules or (only is not None and only.isdisjoint(scope.rules)):
         return
     needs, fields, action_fields = scope.variables, scope.customer_fields, scope.action_fields
     compiled = scope.closures is not None
@@ -424,6 +432,12 @@ def _conditions(p: Proposal, channel: str, at: float, snap: Snapshot, policy: Po
     errors: list[_cel.CelError | None]
     context: Any = None
     indices = scope.rules
+    if scope.fused is not None and only is None:  # one generated function for them all
+        context = variables
+        for k, error in scope.fused(variables):
+            _matched(policy, indices[k], error, at, variables, context, reasons, shadow,
+                     defer_until)
+        return
     if scope.closures is not None:  # every condition compiled: no crossing into CEL
         context = variables
         closures = scope.closures
@@ -452,31 +466,37 @@ def _conditions(p: Proposal, channel: str, at: float, snap: Snapshot, policy: Po
             results = [results[k] for k in keep]
             errors = [errors[k] for k in keep]
     for i, matched, error in zip(indices, results, errors, strict=True):
-        if error is None and matched is not True:
-            continue
-        rule = policy.rules[i]
-        s = rule.spec
-        # a rule that cannot be evaluated fails closed: it contributes its effect. Only a
-        # missing field may be waived (on_error: ignore); a spent budget never is.
-        if (error is not None and s.on_error == "ignore"
-                and not isinstance(error, _cel.CelLimitError)):
-            continue
-        effect = Outcome(s.effect)
-        message = s.message or f"condition holds: {s.when}"
-        if error is not None:
-            hint = ("simplify the condition (see `accord policy check`)"
-                    if isinstance(error, _cel.CelLimitError)
-                    else "guard optional fields with has(), or set on_error: ignore")
-            message = (f"rule {s.id} could not be evaluated ({error}); failing closed. "
-                       f"To fix: {hint}")
-        reason = _Reason(rule=s.id, effect=effect, message=message,
-                         shadow=s.mode == "shadow", refs={})
-        if s.mode == "shadow":
-            shadow.append(reason)
-            continue
-        reasons.append(reason)
-        if effect is Outcome.DEFER:
-            defer_until.append(_until(rule, variables, context, at))
+        if error is not None or matched is True:
+            _matched(policy, i, error, at, variables, context, reasons, shadow, defer_until)
+
+
+def _matched(policy: Policy, i: int, error: Exception | None, at: float,
+             variables: dict[str, Any], context: Any, reasons: list[_Reason],
+             shadow: list[_Reason], defer_until: list[float]) -> None:
+    """Rule ``i`` held (or, with ``error``, could not be evaluated): its reason."""
+    rule = policy.rules[i]
+    s = rule.spec
+    # a rule that cannot be evaluated fails closed: it contributes its effect. Only a
+    # missing field may be waived (on_error: ignore); a spent budget never is.
+    if (error is not None and s.on_error == "ignore"
+            and not isinstance(error, _cel.CelLimitError)):
+        return
+    effect = Outcome(s.effect)
+    message = s.message or f"condition holds: {s.when}"
+    if error is not None:
+        hint = ("simplify the condition (see `accord policy check`)"
+                if isinstance(error, _cel.CelLimitError)
+                else "guard optional fields with has(), or set on_error: ignore")
+        message = (f"rule {s.id} could not be evaluated ({error}); failing closed. "
+                   f"To fix: {hint}")
+    reason = _Reason(rule=s.id, effect=effect, message=message,
+                     shadow=s.mode == "shadow", refs={})
+    if s.mode == "shadow":
+        shadow.append(reason)
+        return
+    reasons.append(reason)
+    if effect is Outcome.DEFER:
+        defer_until.append(_until(rule, variables, context, at))
 
 
 def _until(rule: Any, variables: dict[str, Any], context: Any, at: float) -> float:
@@ -947,10 +967,14 @@ def _suggest_channel(p: Proposal, at: float, snap: Snapshot, policy: Policy, sea
 
 
 def _stopping_rules(policy: Policy) -> frozenset[int]:
-    """The rules that can stop a proposal: effect stop, enforced."""
+    """The rules whose verdict another channel can turn into a stop: effect stop, enforced,
+    and depending on the channel (``Policy.channel_rules``). Any other stopping rule decides
+    the same on every channel, and it did not stop the proposal as asked (or no other channel
+    would have been tried)."""
     found: frozenset[int] | None = policy._cache.get("stopping")
     if found is None:
         found = policy._cache["stopping"] = frozenset(
             i for i, r in enumerate(policy.rules)
-            if r.spec.effect == "stop" and r.spec.mode != "shadow")
+            if r.spec.effect == "stop" and r.spec.mode != "shadow"
+            and r.spec.id in policy.channel_rules)
     return found

@@ -157,3 +157,29 @@ def test_the_gate_decides_the_same_with_compiled_conditions_as_with_cel(
             [r.rule for r in fast.shadow], fast.amend) == (
         reference.outcome, reference.retry_at, [(r.rule, r.effect) for r in reference.reasons],
         [r.rule for r in reference.shadow], reference.amend)
+
+
+def exactly(fn: Any) -> tuple[str, Any]:
+    try:
+        return "value", fn()
+    except _cel.CelError as exc:
+        return type(exc).__name__, str(exc)
+
+
+@settings(max_examples=400, deadline=None)
+@given(source=st.sampled_from(SOURCES), context=context_st,
+       touches=st.lists(touch_st, max_size=4), action=action_st, hour=st.integers(0, 23))
+def test_generated_conditions_do_exactly_what_the_closures_do(
+        source: str, context: dict[str, Any], touches: list[dict[str, Any]],
+        action: dict[str, Any], hour: int) -> None:
+    """The same value, or the same error with the same message (a reason quotes it)."""
+    env = _closure.plain({
+        "now": datetime.fromtimestamp(T0 + hour * 3600, UTC), "action": action,
+        "customer": cel_fields(context),
+        "touches": [{**t, "at": datetime.fromtimestamp(t["at"], UTC)} for t in touches],
+        "agent": {"id": "upsell", "owner": "o", "team": "sales", "precedence": 1}})
+    generated = _closure.compile_closure(source, frozenset(VARIABLES))
+    closures = _closure.compile_tree_closure(source, frozenset(VARIABLES))
+    assert generated.__name__ == "condition" and closures.__name__ != "condition"
+    assert exactly(lambda: _closure.run(generated, dict(env))) == exactly(
+        lambda: _closure.run(closures, dict(env))), source

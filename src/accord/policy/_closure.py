@@ -48,6 +48,21 @@ def compile_closure(source: str, variables: frozenset[str]) -> Closure:
         tree = parse(source)
     except ValueError as exc:
         raise Unsupported(str(exc)) from None
+    closure = _compile(tree, variables, frozenset())  # refuses what is outside the subset
+    from accord.policy import _codegen
+
+    try:
+        return _codegen.generate(tree, variables, source)
+    except (RecursionError, SyntaxError, MemoryError):  # too deep to write out: the closures
+        return closure
+
+
+def compile_tree_closure(source: str, variables: frozenset[str]) -> Closure:
+    """The closures alone (no generated code): what the generated functions are held to."""
+    try:
+        tree = parse(source)
+    except ValueError as exc:
+        raise Unsupported(str(exc)) from None
     return _compile(tree, variables, frozenset())
 
 
