@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from accord._time import format_duration, iso, to_datetime, to_epoch
+from accord._time import format_duration as _format_duration
+from accord._time import iso, to_datetime, to_epoch
 from accord.model import Offer, Outcome, Proposal, Reason
 from accord.policy import Policy, _cel, _closure
 from accord.policy._cost import TOUCHES_IN_CONDITIONS
@@ -49,6 +50,7 @@ class _Reason(NamedTuple):
 
 
 _SEVERITY = {o: o.severity for o in Outcome}
+format_duration = functools.lru_cache(maxsize=256)(_format_duration)  # a policy has few spans
 _new_reason = Reason.__new__
 _set = object.__setattr__
 _REASON_FIELDS = frozenset(Reason.model_fields)
