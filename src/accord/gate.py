@@ -639,6 +639,10 @@ class _Prep:
 
     def __init__(self, snap: Snapshot) -> None:
         self.touches, self.count = snap.touches, len(snap.touches)
+        self._ctx: Any = None
+        if not snap.touches:
+            self.cond, self.every, self.times, self.first_pending = [], [], [], _INF
+            return
         # the live touches in the snapshot's order (conditions see them so), then by time (the
         # store reads them so: the sort is then one pass)
         self.cond = [t for t in snap.touches if t.status in _LIVE]
@@ -646,13 +650,13 @@ class _Prep:
         self.times = [t.at for t in self.every]
         self.first_pending = min((t.at for t in self.cond if t.status == "pending"),
                                  default=_INF)
-        self._ctx: Any = None
         self._plain: dict[str, Any] = {}
 
     def plain_context(self, ctx: dict[str, Any]) -> dict[str, Any]:
         """The context with CEL timestamps as datetimes, as compiled conditions read it."""
         if self._ctx is not ctx:
-            self._plain = {k: _closure.plain(v) for k, v in ctx.items()}
+            scalar, plain = _closure.PLAIN_TYPES, _closure.plain
+            self._plain = {k: v if type(v) in scalar else plain(v) for k, v in ctx.items()}
             self._ctx = ctx
         return self._plain
 

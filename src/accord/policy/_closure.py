@@ -496,12 +496,21 @@ def _comprehension(node: Node, variables: frozenset[str], bound: frozenset[str])
     return fold
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MIN_SECONDS, _MAX_SECONDS = -62135596800, 253402300799  # 0001-01-01 … 9999-12-31T23:59:59
+PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def plain(value: Any) -> Any:
     """A value as the closures take it: protobuf timestamps (as CEL takes them) as datetimes."""
     kind = type(value)
     if kind is str or kind is int or kind is float or kind is bool or value is None:
         return value
     if isinstance(value, Timestamp):
+        seconds, nanos = value.seconds, value.nanos
+        if _MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos < 1_000_000_000:
+            # what ``ToDatetime(tzinfo=UTC)`` computes, without its checks and calls
+            return _EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
         return value.ToDatetime(tzinfo=UTC)
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
