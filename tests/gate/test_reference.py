@@ -70,6 +70,7 @@ rules:
   - {id: fails, effect: stop, intents: [nurture], when: "customer.nope == 1"}
   - {id: watch, effect: stop, mode: shadow, when: "action.intent == 'upsell'"}
   - {id: cel-only, effect: flag, channels: [in_app], when: "customer.score * 2 > 7"}
+  - {id: high-score-quiet, effect: stop, channels: [sms, voice], when: "customer.score > 4"}
 """
 
 POLICIES = [Policy.load(EXAMPLE_POLICY), bench_policy()] + [
