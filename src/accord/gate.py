@@ -79,6 +79,10 @@ class TouchView:
     seq: int = 0
 
 
+# a cap's counted touches and their times, filtered once per snapshot: (cap, touches, times)
+_CapMemo = dict[int, tuple[Any, list[TouchView], list[float]]]
+
+
 @dataclass(slots=True)
 class ClaimView:
     id: str
@@ -285,7 +289,8 @@ def _evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
             times = [t.at for t in live]
         # a cap of 0 blocks even with no touch
         hits, preempt, final = _windows(p, p.channel, at, live, times, policy, hold,
-                                        now + policy.spec.settings.commit_horizon)
+                                        now + policy.spec.settings.commit_horizon,
+                                        prep.caps if live is prep.every else None)
         if final:
             _respects(final, policy, reasons)
         for h in hits:
@@ -305,7 +310,8 @@ def _evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     if outcome is Outcome.DEFER:
         if prep is None:
             prep = _prep(snap)
-        retry_at = _retry(p, at, prep.every, prep.times, policy, defer_until, hits)
+        retry_at = _retry(p, at, prep.every, prep.times, policy, defer_until, hits,
+                          prep.caps)
         amend["at"] = iso(retry_at)
     if preempt and outcome is Outcome.GO:
         gone = set(preempt)
@@ -629,6 +635,7 @@ class _Prep:
     __slots__ = (
         "_ctx",
         "_plain",
+        "caps",
         "cond",
         "count",
         "every",
@@ -640,6 +647,8 @@ class _Prep:
     def __init__(self, snap: Snapshot) -> None:
         self.touches, self.count = snap.touches, len(snap.touches)
         self._ctx: Any = None
+        # each filtered cap's touches and times, by the cap (``_window_hits``)
+        self.caps: _CapMemo = {}
         if not snap.touches:
             self.cond, self.every, self.times, self.first_pending = [], [], [], _INF
             return
@@ -732,13 +741,13 @@ class _Hit:
 
 def _windows(p: Proposal, channel: str, at: float, live: list[TouchView], times: list[float],
              policy: Policy, hold: Collection[str] = (), final_before: float = float("-inf"),
-             ) -> tuple[list[_Hit], list[str], list[TouchView]]:
+             memo: _CapMemo | None = None) -> tuple[list[_Hit], list[str], list[TouchView]]:
     """The windows that block ``p`` (sent on ``channel``) and the pending touches it pre-empts
     instead: when every blocking touch is a pending one of a lower seat (and not in ``hold``),
     and without them nothing blocks. When one of those is due before ``final_before`` (within
     the commit horizon) its go is final: nothing is pre-empted, the windows block, and the
     third item names the final goes that stood in the way."""
-    hits = _window_hits(p, channel, at, live, policy, times)  # a cap of 0 blocks, touches or not
+    hits = _window_hits(p, channel, at, live, policy, times, memo)  # a cap of 0 blocks anyway
     blockers = [h for h in hits if h.spec.mode != "shadow"]
     if blockers:
         ranks, last, mine = policy.rank, len(policy.rank), policy.rank_of(p.agent)
@@ -805,9 +814,11 @@ def _shape_windows(policy: Policy, intent: str, channel: str) -> _Windows:
 
 
 def _window_hits(p: Proposal, channel: str, at: float, live: list[TouchView], policy: Policy,
-                 times: list[float] | None = None) -> list[_Hit]:
+                 times: list[float] | None = None, memo: _CapMemo | None = None,
+                 ) -> list[_Hit]:
     """Caps, spacing and conflicts that block ``p`` sent on ``channel`` at time ``at`` (shadow
-    ones included).
+    ones included). ``memo`` (when ``live`` is a snapshot's live touches) keeps each filtered
+    cap's touches across calls: a retry asks again at later times.
 
     ``live`` is sorted by time: each window is a slice found by bisection, so a busy customer
     costs a pass over the touches near ``at``, not a pass per rule over all of them.
@@ -823,6 +834,22 @@ def _window_hits(p: Proposal, channel: str, at: float, live: list[TouchView], po
             continue  # even all of them together leave room
         counted = live[lo:hi]
         if chans is not None or intents is not None or exempt:
+            if memo is not None:  # the touches this cap counts, filtered once per snapshot
+                found = memo.get(id(cap))
+                if found is None or found[0] is not cap:
+                    kept = [t for t in live if (chans is None or t.channel in chans)
+                            and (intents is None or t.intent in intents)
+                            and t.intent not in exempt]
+                    found = memo[id(cap)] = (cap, kept, [t.at for t in kept])
+                _, kept, kept_times = found
+                flo, fhi = bisect_right(kept_times, at - per), bisect_left(kept_times, at + per)
+                if fhi - flo < limit:
+                    continue
+                counted = kept[flo:fhi]
+                window = _fullest(kept_times[flo:fhi], at, limit, per)
+                if window is not None:
+                    hits.append(_Hit(cap, "cap", counted[window[0]:window[1]], per))
+                continue
             counted = [t for t in counted if (chans is None or t.channel in chans)
                        and (intents is None or t.intent in intents)
                        and t.intent not in exempt]
@@ -924,13 +951,14 @@ def _clears(h: _Hit, at: float) -> float:
 
 
 def _retry(p: Proposal, at: float, live: list[TouchView], times: list[float], policy: Policy,
-           defer_until: list[float], hits: list[_Hit] | None) -> float:
+           defer_until: list[float], hits: list[_Hit] | None,
+           memo: _CapMemo | None = None) -> float:
     """The earliest time at which every blocking window and condition clears (``live``: the
     snapshot's live touches sorted by time, ``times`` theirs)."""
     t = at
     for _ in range(_MAX_RETRY_ROUNDS):
         if hits is None:
-            hits = _window_hits(p, p.channel, t, live, policy, times)
+            hits = _window_hits(p, p.channel, t, live, policy, times, memo)
         blocked = [h for h in hits if h.spec.mode != "shadow" and h.spec.effect == "defer"]
         hits = None
         if not blocked:
