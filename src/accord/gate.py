@@ -79,8 +79,9 @@ class TouchView:
     seq: int = 0
 
 
-# a cap's counted touches and their times, filtered once per snapshot: (cap, touches, times)
-_CapMemo = dict[int, tuple[Any, list[TouchView], list[float]]]
+# a cap's counted touches and their times, filtered once per snapshot from the index of the
+# first touch its window holds: (cap, index, touches, times)
+_CapMemo = dict[int, tuple[Any, int, list[TouchView], list[float]]]
 
 
 @dataclass(slots=True)
@@ -834,14 +835,14 @@ def _window_hits(p: Proposal, channel: str, at: float, live: list[TouchView], po
             continue  # even all of them together leave room
         counted = live[lo:hi]
         if chans is not None or intents is not None or exempt:
-            if memo is not None:  # the touches this cap counts, filtered once per snapshot
-                found = memo.get(id(cap))
-                if found is None or found[0] is not cap:
-                    kept = [t for t in live if (chans is None or t.channel in chans)
+            if memo is not None:  # the touches this cap counts from its window on, filtered
+                found = memo.get(id(cap))  # once per snapshot (a retry asks at later times)
+                if found is None or found[0] is not cap or found[1] > lo:
+                    kept = [t for t in live[lo:] if (chans is None or t.channel in chans)
                             and (intents is None or t.intent in intents)
                             and t.intent not in exempt]
-                    found = memo[id(cap)] = (cap, kept, [t.at for t in kept])
-                _, kept, kept_times = found
+                    found = memo[id(cap)] = (cap, lo, kept, [t.at for t in kept])
+                _, _, kept, kept_times = found
                 flo, fhi = bisect_right(kept_times, at - per), bisect_left(kept_times, at + per)
                 if fhi - flo < limit:
                     continue
