@@ -388,12 +388,22 @@ def _mandate(p: Proposal, seat: AgentSpec, reasons: list[_Reason]) -> None:
                               refs={"agent": p.agent}))
 
 
+_ACTION_FIELDS = ("kind", "channel", "intent", "agent", "reversible", "topic", "value")
+
+
+@functools.lru_cache(maxsize=256)
+def _action_keys(fields: frozenset[str] | None) -> tuple[str, ...]:
+    return tuple(k for k in _ACTION_FIELDS if fields is None or k in fields)
+
+
 def _action_value(p: Proposal, channel: str, fields: frozenset[str] | None) -> dict[str, Any]:
     """The proposal as CEL sees it, with only the fields the conditions read: converting each
     value into CEL costs about a microsecond, so unread fields are not converted."""
-    full = {"kind": p.action, "channel": channel, "intent": p.intent, "agent": p.agent,
-            "reversible": p.reversible, "topic": p.topic, "value": p.value}
-    action = {k: v for k, v in full.items() if v is not None and (fields is None or k in fields)}
+    action: dict[str, Any] = {}
+    for k in _action_keys(fields):
+        v = (p.action if k == "kind" else channel if k == "channel" else getattr(p, k))
+        if v is not None:
+            action[k] = v
     if p.offer is not None and (fields is None or "offer" in fields):
         action["offer"] = _offer_value(p.offer)
     if p.cost is not None and (fields is None or "cost" in fields):
@@ -410,8 +420,14 @@ def _offer_value(offer: Offer) -> dict[str, Any]:
 
 
 def _seat_value(policy: Policy, seat: AgentSpec) -> dict[str, Any]:
-    return {"id": seat.id, "owner": seat.owner, "team": seat.team or "",
-            "precedence": policy.rank_of(seat.id)}
+    """``agent`` as conditions see it (one per seat and policy: conditions only read it)."""
+    key = ("seat", seat.id)
+    found: tuple[AgentSpec, dict[str, Any]] | None = policy._cache.get(key)
+    if found is None or found[0] is not seat:
+        found = policy._cache[key] = (seat, {
+            "id": seat.id, "owner": seat.owner, "team": seat.team or "",
+            "precedence": policy.rank_of(seat.id)})
+    return found[1]
 
 
 def _conditions(p: Proposal, channel: str, at: float, snap: Snapshot, policy: Policy,
