@@ -444,8 +444,8 @@ def _conditions(p: Proposal, channel: str, at: float, snap: Snapshot, policy: Po
         variables["action"] = _action_value(p, channel, action_fields)
     if "customer" in needs:
         ctx = snap.context
-        if compiled:  # closures read only the fields they name: no projection needed
-            variables["customer"] = _prep(snap).plain_context(ctx)
+        if compiled:
+            variables["customer"] = _prep(snap).plain_context(ctx, fields)
         else:
             variables["customer"] = ctx if fields is None else {k: ctx[k] for k in fields
                                                                 if k in ctx}
@@ -652,6 +652,7 @@ class _Prep:
     __slots__ = (
         "_ctx",
         "_plain",
+        "_whole",
         "caps",
         "cond",
         "count",
@@ -664,6 +665,7 @@ class _Prep:
     def __init__(self, snap: Snapshot) -> None:
         self.touches, self.count = snap.touches, len(snap.touches)
         self._ctx: Any = None
+        self._whole = False
         # each filtered cap's touches and times, by the cap (``_window_hits``)
         self.caps: _CapMemo = {}
         if not snap.touches:
@@ -678,13 +680,25 @@ class _Prep:
                                  default=_INF)
         self._plain: dict[str, Any] = {}
 
-    def plain_context(self, ctx: dict[str, Any]) -> dict[str, Any]:
-        """The context with CEL timestamps as datetimes, as compiled conditions read it."""
+    def plain_context(self, ctx: dict[str, Any], fields: frozenset[str] | None) -> dict[str, Any]:
+        """The context with CEL timestamps as datetimes, as compiled conditions read it: the
+        ``fields`` they read (None: all), converted once per snapshot. Conditions read only
+        the fields they name, so the fields others read may be there too."""
         if self._ctx is not ctx:
-            scalar, plain = _closure.PLAIN_TYPES, _closure.plain
+            self._ctx, self._plain, self._whole = ctx, {}, False
+        if self._whole:
+            return self._plain
+        scalar, plain = _closure.PLAIN_TYPES, _closure.plain
+        if fields is None:
             self._plain = {k: v if type(v) in scalar else plain(v) for k, v in ctx.items()}
-            self._ctx = ctx
-        return self._plain
+            self._whole = True
+            return self._plain
+        done = self._plain
+        for k in fields:
+            if k not in done and k in ctx:
+                v = ctx[k]
+                done[k] = v if type(v) in scalar else plain(v)
+        return done
 
     def condition_touches(self, at: float, policy: Policy, compiled: bool) -> list[dict[str, Any]]:
         """``touches`` as conditions see it: the live ones, at most the
