@@ -147,7 +147,7 @@ def facts(v: Verdict | None) -> Any:
             None if v.proposal is None else v.proposal.model_dump(), facts(v.asked))
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=800, deadline=None)
 @given(case=case_st())
 def test_the_gate_decides_exactly_as_the_reference(
         case: tuple[Policy, Proposal, float, Snapshot, dict[str, Any]]) -> None:
