@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as dtime
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from accord._time import format_duration, iso, to_datetime, to_epoch
+from accord._time import format_duration as _format_duration
+from accord._time import iso, to_datetime, to_epoch
 from accord.model import Offer, Outcome, Proposal, Reason
 from accord.policy import Policy, _cel, _closure
 from accord.policy._cost import TOUCHES_IN_CONDITIONS
@@ -37,6 +38,36 @@ SNAPSHOT_TOUCHES = 20_000
 _MAX_RETRY_ROUNDS = 12
 
 
+class _Reason(NamedTuple):
+    """A reason as the gate builds it: a tuple. ``evaluate`` returns each as a ``Reason``
+    model (building one costs several microseconds; most built inside are never returned)."""
+
+    rule: str
+    effect: Outcome
+    message: str
+    shadow: bool = False
+    refs: dict[str, Any] | None = None
+
+
+_SEVERITY = {o: o.severity for o in Outcome}
+format_duration = functools.lru_cache(maxsize=256)(_format_duration)  # a policy has few spans
+_new_reason = Reason.__new__
+_set = object.__setattr__
+_REASON_FIELDS = frozenset(Reason.model_fields)
+
+
+def _full(r: _Reason) -> Reason:
+    """The ``Reason`` model of ``r``: what ``Reason.model_construct`` builds, without its
+    per-field default handling (the values are the gate's own, already valid)."""
+    m = _new_reason(Reason)
+    _set(m, "__dict__", {"rule": r.rule, "effect": r.effect, "message": r.message,
+                         "shadow": r.shadow, "refs": {} if r.refs is None else r.refs})
+    _set(m, "__pydantic_fields_set__", set(_REASON_FIELDS))
+    _set(m, "__pydantic_extra__", None)
+    _set(m, "__pydantic_private__", None)
+    return m
+
+
 @dataclass(slots=True)
 class TouchView:
     id: str
@@ -46,6 +77,11 @@ class TouchView:
     at: float
     status: str
     seq: int = 0
+
+
+# a cap's counted touches and their times, filtered once per snapshot from the index of the
+# first touch its window holds: (cap, index, touches, times)
+_CapMemo = dict[int, tuple[Any, int, list[TouchView], list[float]]]
 
 
 @dataclass(slots=True)
@@ -82,6 +118,10 @@ class Snapshot:
     trace_tokens: int = 0
     trace_count: int = 0
     truncated: bool = False  # more than SNAPSHOT_TOUCHES live touches: ``touches`` is a part
+    # what the gate derives from the touches and the context once per snapshot (sorted live
+    # touches, their times, the context as conditions read it): a cache, not state. A snapshot
+    # is read-only once decided on; to change one, build another (``dataclasses.replace``).
+    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
 
 @dataclass(slots=True)
@@ -96,6 +136,29 @@ class Verdict:
     applied: dict[str, Any] = field(default_factory=dict)  # the accepted amend that went
     proposal: Proposal | None = None  # the variant decided, when an amend was applied
     asked: Verdict | None = None  # then: the verdict on the proposal as asked
+
+
+@dataclass(slots=True)
+class _Out:
+    """A verdict as the gate builds it, its reasons still tuples (``_Reason``)."""
+
+    outcome: Outcome
+    reasons: list[_Reason]
+    retry_at: float | None = None
+    amend: dict[str, Any] = field(default_factory=dict)
+    shadow: list[_Reason] = field(default_factory=list)
+    preempt: list[str] = field(default_factory=list)
+    incidents: list[str] = field(default_factory=list)
+    applied: dict[str, Any] = field(default_factory=dict)
+    proposal: Proposal | None = None
+    asked: _Out | None = None
+
+    def verdict(self) -> Verdict:
+        """The verdict as ``evaluate`` returns it: reasons as ``Reason`` models."""
+        return Verdict(self.outcome, [_full(r) for r in self.reasons], self.retry_at,
+                       self.amend, [_full(r) for r in self.shadow], self.preempt,
+                       self.incidents, self.applied, self.proposal,
+                       None if self.asked is None else self.asked.verdict())
 
 
 def cel_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -131,12 +194,13 @@ def evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     v = _evaluate(p, at, snap, policy, context_only=context_only, approval=approval,
                   hold=hold, now=at if now is None else now, _amend=_amend)
     if v.outcome is Outcome.GO or not p.accept or context_only or not _amend:
-        return v
-    return _apply_amend(p, at, snap, policy, v, approval, hold, at if now is None else now)
+        return v.verdict()
+    return _apply_amend(p, at, snap, policy, v, approval, hold,
+                        at if now is None else now).verdict()
 
 
-def _apply_amend(p: Proposal, at: float, snap: Snapshot, policy: Policy, v: Verdict,
-                 approval: str | None, hold: Collection[str], now: float) -> Verdict:
+def _apply_amend(p: Proposal, at: float, snap: Snapshot, policy: Policy, v: _Out,
+                 approval: str | None, hold: Collection[str], now: float) -> _Out:
     """The verdict on the accepted variant of ``p``, if it is a go; else ``v`` as it was."""
     accepted = set(p.accept or ())
     applied: dict[str, Any] = {k: v.amend[k] for k in ("offer", "channel")
@@ -162,7 +226,7 @@ def _apply_amend(p: Proposal, at: float, snap: Snapshot, policy: Policy, v: Verd
     if again.outcome is not Outcome.GO:
         return v
     said = "; ".join(f"{k} {_said(k, applied[k])}" for k in applied)
-    again.reasons = [*v.reasons, *again.reasons, Reason.model_construct(
+    again.reasons = [*v.reasons, *again.reasons, _Reason(
         rule="amend", effect=Outcome.GO, refs={"applied": applied},
         message=f"go with the variant the proposal accepts: {said} (as asked, it would be "
                 f"{v.outcome.value})")]
@@ -180,10 +244,10 @@ def _said(key: str, value: Any) -> str:
 
 def _evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
               context_only: bool, approval: str | None, hold: Collection[str], now: float,
-              _amend: bool) -> Verdict:
+              _amend: bool) -> _Out:
     """``evaluate`` without applying an amend."""
-    reasons: list[Reason] = []
-    shadow: list[Reason] = []
+    reasons: list[_Reason] = []
+    shadow: list[_Reason] = []
     amend: dict[str, Any] = {}
     incidents: list[str] = []
     defer_until: list[float] = []
@@ -191,40 +255,43 @@ def _evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
 
     if seat is None or seat.status != "active":
         what = "is not a registered seat" if seat is None else f"is {seat.status}"
-        reasons.append(Reason.model_construct(rule="seat", effect=Outcome.STOP,
+        reasons.append(_Reason(rule="seat", effect=Outcome.STOP,
                                               message=f"agent {p.agent!r} {what}",
                               refs={"agent": p.agent}))
-        return Verdict(Outcome.STOP, reasons)
+        return _Out(Outcome.STOP, reasons)
 
     _mandate(p, seat, reasons)
     outbound = p.intent not in policy.spec.outbound_exempt_intents
-    _conditions(p, at, snap, policy, seat, outbound, reasons, shadow, defer_until)
+    _conditions(p, p.channel, at, snap, policy, seat, outbound, reasons, shadow, defer_until)
     if outbound and policy.spec.quiet_hours:
         _quiet_hours(p, at, snap, policy, reasons, shadow, defer_until)
     preempt: list[str] = []
     hits: list[_Hit] | None = None
-    every: list[TouchView] | None = None
-    live_now: list[TouchView] | None = None  # the live touches, those past their lease gone
+    prep: _Prep | None = None
+    live: list[TouchView] = []  # the live touches, those past their lease gone
+    times: list[float] = []
     if not context_only:
         _authority(p, seat, reasons, amend)
         _commitments(p, at, snap, policy, reasons, amend)
         _budgets(p, snap, policy, seat, reasons, incidents)
         _claims(p, at, snap, policy, reasons, defer_until)
         if snap.truncated:
-            reasons.append(Reason.model_construct(
+            reasons.append(_Reason(
                 rule="history-limit", effect=Outcome.DEFER, refs={},
                 message=f"this customer has more than {SNAPSHOT_TOUCHES:,} live touches within "
                         "the policy's horizon; the gate reads no more and holds rather than "
                         "decide on part of the history. To fix: cancel or expire the touches "
                         "of the agent flooding this customer"))
-        every = live = _live(snap)
+        prep = _prep(snap)
+        live, times = prep.every, prep.times
         lease = policy.spec.settings.touch_lease
-        if any(t.status == "pending" and t.at + lease < at for t in live):
+        if prep.first_pending + lease < at:  # some pending touch is past its lease: gone
             live = [t for t in live if not (t.status == "pending" and t.at + lease < at)]
-        times = [t.at for t in live]
+            times = [t.at for t in live]
         # a cap of 0 blocks even with no touch
-        hits, preempt, final = _windows(p, at, live, times, policy, hold,
-                                        now + policy.spec.settings.commit_horizon)
+        hits, preempt, final = _windows(p, p.channel, at, live, times, policy, hold,
+                                        now + policy.spec.settings.commit_horizon,
+                                        prep.caps if live is prep.every else None)
         if final:
             _respects(final, policy, reasons)
         for h in hits:
@@ -233,17 +300,24 @@ def _evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
 
     if approval is not None:
         reasons = [r for r in reasons if r.effect is not Outcome.FLAG]
-        reasons.append(Reason.model_construct(rule="approval", effect=Outcome.GO,
-                                              message=approval, shadow=False, refs={}))
+        reasons.append(_Reason(rule="approval", effect=Outcome.GO,
+                               message=approval, shadow=False, refs={}))
         amend.pop("offer", None)  # the reviewer accepted the offer as it stands
-    outcome = max((r.effect for r in reasons), key=lambda o: o.severity, default=Outcome.GO)
+    outcome = Outcome.GO
+    for r in reasons:
+        if _SEVERITY[r.effect] > _SEVERITY[outcome]:
+            outcome = r.effect
     retry_at = None
     if outcome is Outcome.DEFER:
-        retry_at = _retry(p, at, snap if every is None else every, policy, defer_until, hits)
+        if prep is None:
+            prep = _prep(snap)
+        retry_at = _retry(p, at, prep.every, prep.times, policy, defer_until, hits,
+                          prep.caps)
         amend["at"] = iso(retry_at)
     if preempt and outcome is Outcome.GO:
-        names = sorted({t.agent for t in snap.touches if t.id in preempt})
-        reasons.append(Reason.model_construct(
+        gone = set(preempt)
+        names = sorted({t.agent for t in snap.touches if t.id in gone})
+        reasons.append(_Reason(
             rule="precedence", effect=Outcome.GO,
             message=f"pre-empts the pending touch of {', '.join(names)}: "
                     f"{p.agent} comes first in precedence",
@@ -251,13 +325,14 @@ def _evaluate(p: Proposal, at: float, snap: Snapshot, policy: Policy, *,
     else:
         preempt = []
     if outcome is Outcome.STOP and _amend and len(seat.mandate.channels) > 1:
-        _suggest_channel(p, at, snap, policy, seat, reasons, amend, live_now,
+        _suggest_channel(p, at, snap, policy, seat, reasons, amend,
+                         live if prep is not None else None, times,
                          now + policy.spec.settings.commit_horizon)
-    return Verdict(outcome, reasons, retry_at, amend, shadow, preempt, incidents)
+    return _Out(outcome, reasons, retry_at, amend, shadow, preempt, incidents)
 
 
-def _quiet_hours(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: list[Reason],
-                 shadow: list[Reason], defer_until: list[float]) -> None:
+def _quiet_hours(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: list[_Reason],
+                 shadow: list[_Reason], defer_until: list[float]) -> None:
     """Defer what would reach the customer inside a quiet window of their local day to the
     window's end, in their time zone (daylight saving included)."""
     for q in policy.spec.quiet_hours:
@@ -278,7 +353,7 @@ def _quiet_hours(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons
         end_h, end_m = (int(x) for x in q.end.split(":"))
         day = local.date() + (timedelta(days=1) if overnight and now >= q.start else timedelta())
         until = datetime.combine(day, dtime(end_h, end_m), tzinfo=zone).timestamp()
-        r = Reason.model_construct(
+        r = _Reason(
             rule=q.id, effect=Outcome.DEFER, shadow=q.mode == "shadow",
             message=f"quiet hours {q.start}–{q.end} in {where}: it is {now} there; "
                     f"next allowed at {q.end} local ({iso(until)})",
@@ -298,7 +373,7 @@ def _zone(name: str) -> ZoneInfo | None:
         return None
 
 
-def _mandate(p: Proposal, seat: AgentSpec, reasons: list[Reason]) -> None:
+def _mandate(p: Proposal, seat: AgentSpec, reasons: list[_Reason]) -> None:
     m = seat.mandate
     problems = []
     if p.intent not in m.intents:
@@ -308,65 +383,94 @@ def _mandate(p: Proposal, seat: AgentSpec, reasons: list[Reason]) -> None:
     if m.actions is not None and p.action not in m.actions:
         problems.append(f"action {p.action!r} (allowed: {', '.join(m.actions)})")
     if problems:
-        reasons.append(Reason.model_construct(rule="mandate", effect=Outcome.STOP,
+        reasons.append(_Reason(rule="mandate", effect=Outcome.STOP,
                               message=f"{p.agent} is not mandated for {'; '.join(problems)}",
                               refs={"agent": p.agent}))
 
 
-def _action_value(p: Proposal, fields: frozenset[str] | None) -> dict[str, Any]:
+_ACTION_FIELDS = ("kind", "channel", "intent", "agent", "reversible", "topic", "value")
+
+
+@functools.lru_cache(maxsize=256)
+def _action_keys(fields: frozenset[str] | None) -> tuple[str, ...]:
+    return tuple(k for k in _ACTION_FIELDS if fields is None or k in fields)
+
+
+def _action_value(p: Proposal, channel: str, fields: frozenset[str] | None) -> dict[str, Any]:
     """The proposal as CEL sees it, with only the fields the conditions read: converting each
     value into CEL costs about a microsecond, so unread fields are not converted."""
-    full = {"kind": p.action, "channel": p.channel, "intent": p.intent, "agent": p.agent,
-            "reversible": p.reversible, "topic": p.topic, "value": p.value}
-    action = {k: v for k, v in full.items() if v is not None and (fields is None or k in fields)}
+    action: dict[str, Any] = {}
+    for k in _action_keys(fields):
+        v = (p.action if k == "kind" else channel if k == "channel" else getattr(p, k))
+        if v is not None:
+            action[k] = v
     if p.offer is not None and (fields is None or "offer" in fields):
-        action["offer"] = p.offer.model_dump(exclude_none=True)
+        action["offer"] = _offer_value(p.offer)
     if p.cost is not None and (fields is None or "cost" in fields):
         action["cost"] = {"usd": p.cost.usd, "tokens": p.cost.tokens}
     return action
 
 
-def _conditions(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: AgentSpec,
-                outbound: bool, reasons: list[Reason], shadow: list[Reason],
-                defer_until: list[float]) -> None:
-    scope = policy.scope(p.intent, p.channel, p.agent, outbound)
-    if not scope.rules:
+def _offer_value(offer: Offer) -> dict[str, Any]:
+    """``offer.model_dump(exclude_none=True)``: its fields are plain values, so without extra
+    keys the dump is its set fields (a dump costs more than the whole condition)."""
+    if offer.__pydantic_extra__:
+        return offer.model_dump(exclude_none=True)
+    return {k: v for k, v in offer.__dict__.items() if v is not None}
+
+
+def _seat_value(policy: Policy, seat: AgentSpec) -> dict[str, Any]:
+    """``agent`` as conditions see it (one per seat and policy: conditions only read it)."""
+    key = ("seat", seat.id)
+    found: tuple[AgentSpec, dict[str, Any]] | None = policy._cache.get(key)
+    if found is None or found[0] is not seat:
+        found = policy._cache[key] = (seat, {
+            "id": seat.id, "owner": seat.owner, "team": seat.team or "",
+            "precedence": policy.rank_of(seat.id)})
+    return found[1]
+
+
+def _conditions(p: Proposal, channel: str, at: float, snap: Snapshot, policy: Policy,
+                seat: AgentSpec, outbound: bool, reasons: list[_Reason], shadow: list[_Reason],
+                defer_until: list[float], only: frozenset[int] | None = None) -> None:
+    """The rules' conditions on ``p`` sent on ``channel``; with ``only``, just those rules."""
+    scope = policy.scope(p.intent, channel, p.agent, outbound)
+    if not scope.rules or (only is not None and only.isdisjoint(scope.rules)):
         return
     needs, fields, action_fields = scope.variables, scope.customer_fields, scope.action_fields
+    compiled = scope.closures is not None
     variables: dict[str, Any] = {"now": to_datetime(at)}
     if "action" in needs:
-        variables["action"] = _action_value(p, action_fields)
+        variables["action"] = _action_value(p, channel, action_fields)
     if "customer" in needs:
         ctx = snap.context
-        variables["customer"] = ctx if fields is None else {k: ctx[k] for k in fields if k in ctx}
+        if compiled:
+            variables["customer"] = _prep(snap).plain_context(ctx, fields)
+        else:
+            variables["customer"] = ctx if fields is None else {k: ctx[k] for k in fields
+                                                                if k in ctx}
     if "agent" in needs:
-        variables["agent"] = {"id": seat.id, "owner": seat.owner, "team": seat.team or "",
-                              "precedence": policy.rank_of(seat.id)}
-    compiled = scope.closures is not None
+        variables["agent"] = _seat_value(policy, seat)
     if "touches" in needs:
-        live = [t for t in snap.touches if t.status in _LIVE]
-        if len(live) > TOUCHES_IN_CONDITIONS:  # the bound policy check counts on
-            live = heapq.nsmallest(TOUCHES_IN_CONDITIONS, live, key=lambda t: abs(t.at - at))
-        variables["touches"] = [
-            {"id": t.id, "agent": t.agent, "team": policy.team_of(t.agent) or "",
-             "channel": t.channel, "intent": t.intent, "status": t.status,
-             "at": to_datetime(t.at) if compiled else _cel.timestamp(t.at)}
-            for t in live]
-    results: list[Any] = []
-    errors: list[_cel.CelError | None] = []
+        variables["touches"] = _prep(snap).condition_touches(at, policy, compiled)
+    results: list[Any]
+    errors: list[_cel.CelError | None]
     context: Any = None
-    if scope.closures is not None:  # every condition compiled: no crossing into CEL
-        if "customer" in needs:
-            variables["customer"] = {k: _closure.plain(v)
-                                     for k, v in variables["customer"].items()}
+    indices = scope.rules
+    if scope.fused is not None and only is None:  # one generated function for them all
         context = variables
-        for closure in scope.closures:
-            try:
-                results.append(_closure.run(closure, variables))
-                errors.append(None)
-            except _cel.CelError as exc:
-                results.append(None)
-                errors.append(exc)
+        for k, error in scope.fused(variables):
+            _matched(policy, indices[k], error, at, variables, context, reasons, shadow,
+                     defer_until)
+        return
+    if scope.closures is not None:  # every condition compiled: no crossing into CEL
+        context = variables
+        closures = scope.closures
+        if only is not None:
+            picked = [k for k, i in enumerate(indices) if i in only]
+            indices = tuple(indices[k] for k in picked)
+            closures = tuple(closures[k] for k in picked)
+        results, errors = _closure.run_all(closures, variables)
     else:
         context = _cel.bind(_cel.RULES, variables)
         try:
@@ -381,32 +485,43 @@ def _conditions(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: Ag
                 except _cel.CelError as exc:
                     results.append(None)
                     errors.append(exc)
-    for i, matched, error in zip(scope.rules, results, errors, strict=True):
-        rule = policy.rules[i]
-        s = rule.spec
-        if error is not None:
-            # a rule that cannot be evaluated fails closed: it contributes its effect. Only a
-            # missing field may be waived (on_error: ignore); a spent budget never is.
-            if s.on_error == "ignore" and not isinstance(error, _cel.CelLimitError):
-                continue
-        elif matched is not True:
-            continue
-        effect = Outcome(s.effect)
-        message = s.message or f"condition holds: {s.when}"
-        if error is not None:
-            hint = ("simplify the condition (see `accord policy check`)"
-                    if isinstance(error, _cel.CelLimitError)
-                    else "guard optional fields with has(), or set on_error: ignore")
-            message = (f"rule {s.id} could not be evaluated ({error}); failing closed. "
-                       f"To fix: {hint}")
-        reason = Reason.model_construct(rule=s.id, effect=effect, message=message,
-                                        shadow=s.mode == "shadow", refs={})
-        if s.mode == "shadow":
-            shadow.append(reason)
-            continue
-        reasons.append(reason)
-        if effect is Outcome.DEFER:
-            defer_until.append(_until(rule, variables, context, at))
+        if only is not None:
+            keep = [k for k, i in enumerate(indices) if i in only]
+            indices = tuple(indices[k] for k in keep)
+            results = [results[k] for k in keep]
+            errors = [errors[k] for k in keep]
+    for i, matched, error in zip(indices, results, errors, strict=True):
+        if error is not None or matched is True:
+            _matched(policy, i, error, at, variables, context, reasons, shadow, defer_until)
+
+
+def _matched(policy: Policy, i: int, error: Exception | None, at: float,
+             variables: dict[str, Any], context: Any, reasons: list[_Reason],
+             shadow: list[_Reason], defer_until: list[float]) -> None:
+    """Rule ``i`` held (or, with ``error``, could not be evaluated): its reason."""
+    rule = policy.rules[i]
+    s = rule.spec
+    # a rule that cannot be evaluated fails closed: it contributes its effect. Only a
+    # missing field may be waived (on_error: ignore); a spent budget never is.
+    if (error is not None and s.on_error == "ignore"
+            and not isinstance(error, _cel.CelLimitError)):
+        return
+    effect = Outcome(s.effect)
+    message = s.message or f"condition holds: {s.when}"
+    if error is not None:
+        hint = ("simplify the condition (see `accord policy check`)"
+                if isinstance(error, _cel.CelLimitError)
+                else "guard optional fields with has(), or set on_error: ignore")
+        message = (f"rule {s.id} could not be evaluated ({error}); failing closed. "
+                   f"To fix: {hint}")
+    reason = _Reason(rule=s.id, effect=effect, message=message,
+                     shadow=s.mode == "shadow", refs={})
+    if s.mode == "shadow":
+        shadow.append(reason)
+        return
+    reasons.append(reason)
+    if effect is Outcome.DEFER:
+        defer_until.append(_until(rule, variables, context, at))
 
 
 def _until(rule: Any, variables: dict[str, Any], context: Any, at: float) -> float:
@@ -431,11 +546,11 @@ def _until(rule: Any, variables: dict[str, Any], context: Any, at: float) -> flo
     return when if when is not None else at + 3600.0
 
 
-def _authority(p: Proposal, seat: AgentSpec, reasons: list[Reason], amend: dict[str, Any]) -> None:
+def _authority(p: Proposal, seat: AgentSpec, reasons: list[_Reason], amend: dict[str, Any]) -> None:
     auth = seat.authority
     if (p.offer is not None and p.offer.discount_pct is not None
             and auth.max_discount_pct is not None and p.offer.discount_pct > auth.max_discount_pct):
-        reasons.append(Reason.model_construct(
+        reasons.append(_Reason(
             rule="authority", effect=Outcome.FLAG,
             message=f"{p.agent} may offer up to {auth.max_discount_pct:g}% on its own; "
                     f"{p.offer.discount_pct:g}% needs a reviewer",
@@ -443,15 +558,15 @@ def _authority(p: Proposal, seat: AgentSpec, reasons: list[Reason], amend: dict[
         amend["offer"] = {**p.offer.model_dump(exclude_none=True),
                           "discount_pct": auth.max_discount_pct}
     if p.cost is not None and auth.max_cost_usd is not None and p.cost.usd > auth.max_cost_usd:
-        reasons.append(Reason.model_construct(rule="authority", effect=Outcome.FLAG,
+        reasons.append(_Reason(rule="authority", effect=Outcome.FLAG,
                               message=f"cost ${p.cost.usd:g} is over {p.agent}'s per-action "
                                       f"authority of ${auth.max_cost_usd:g}"))
     if not p.reversible and auth.irreversible != "go":
-        reasons.append(Reason.model_construct(rule="authority", effect=Outcome(auth.irreversible),
+        reasons.append(_Reason(rule="authority", effect=Outcome(auth.irreversible),
                               message=f"{p.agent} may not take irreversible actions on its own"))
 
 
-def _commitments(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: list[Reason],
+def _commitments(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: list[_Reason],
                  amend: dict[str, Any]) -> None:
     if p.offer is None or p.offer.product is None:
         return
@@ -468,14 +583,14 @@ def _commitments(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons
             continue  # the seat replaces its own offer; the new commitment supersedes it
         said = ", ".join(f"{k}={c.offer.get(k)}" for k in differs)
         if own == "stop":
-            reasons.append(Reason.model_construct(
+            reasons.append(_Reason(
                 rule="commitment", effect=Outcome.STOP,
                 message=f"{p.agent} already offered {c.product} ({said}, valid until "
                         f"{iso(c.valid_until)}; decision {c.decision_id}) and the policy "
                         "(commitments.own_offer: stop) lets no seat change its own offer",
                 refs={"commitment": c.id, "agent": c.agent, "decision": c.decision_id}))
             continue
-        reasons.append(Reason.model_construct(
+        reasons.append(_Reason(
             rule="commitment", effect=Outcome(policy.spec.commitments.on_contradiction),
             message=f"contradicts {c.agent}'s earlier offer on {c.product} ({said}, valid until "
                     f"{iso(c.valid_until)}; decision {c.decision_id})",
@@ -484,13 +599,13 @@ def _commitments(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons
 
 
 def _budgets(p: Proposal, snap: Snapshot, policy: Policy, seat: AgentSpec,
-             reasons: list[Reason], incidents: list[str]) -> None:
+             reasons: list[_Reason], incidents: list[str]) -> None:
     usd = p.cost.usd if p.cost else 0.0
     tokens = p.cost.tokens if p.cost else 0
     b, tr = seat.budget, policy.spec.traces
 
     def over(rule: str, message: str) -> None:
-        reasons.append(Reason.model_construct(rule=rule, effect=Outcome.STOP, message=message))
+        reasons.append(_Reason(rule=rule, effect=Outcome.STOP, message=message))
         incidents.append(rule)
 
     if b.daily_usd is not None and snap.agent_spend_usd + usd > b.daily_usd:
@@ -512,12 +627,12 @@ def _budgets(p: Proposal, snap: Snapshot, policy: Policy, seat: AgentSpec,
                               f"the ceiling is {tr.max_depth} — a runaway chain?")
 
 
-def _claims(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: list[Reason],
+def _claims(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: list[_Reason],
             defer_until: list[float]) -> None:
     mine = policy.rank_of(p.agent)
     for c in snap.claims:
         if c.agent != p.agent and c.until > at and policy.rank_of(c.agent) < mine:
-            reasons.append(Reason.model_construct(
+            reasons.append(_Reason(
                 rule="claim", effect=Outcome.DEFER,
                 message=f"{c.agent} holds a claim on this customer ({c.purpose}) until "
                         f"{iso(c.until)} and comes before {p.agent} in precedence",
@@ -526,14 +641,88 @@ def _claims(p: Proposal, at: float, snap: Snapshot, policy: Policy, reasons: lis
 
 
 _AT = attrgetter("at")
+_INF = float("inf")
 
 
-def _live(snap: Snapshot) -> list[TouchView]:
-    """The snapshot's live touches, sorted by time (the store reads them so: the sort is
-    then one pass)."""
-    live = [t for t in snap.touches if t.status in _LIVE]
-    live.sort(key=_AT)
-    return live
+class _Prep:
+    """What the gate reads from a snapshot's touches and context, derived once per snapshot
+    (kept in ``Snapshot._memo``): the live touches sorted by time and their times, the first
+    pending one's time (are any past their lease?), and the context as closures read it."""
+
+    __slots__ = (
+        "_ctx",
+        "_plain",
+        "_whole",
+        "caps",
+        "cond",
+        "count",
+        "every",
+        "first_pending",
+        "times",
+        "touches",
+    )
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.touches, self.count = snap.touches, len(snap.touches)
+        self._ctx: Any = None
+        self._whole = False
+        # each filtered cap's touches and times, by the cap (``_window_hits``)
+        self.caps: _CapMemo = {}
+        if not snap.touches:
+            self.cond, self.every, self.times, self.first_pending = [], [], [], _INF
+            return
+        # the live touches in the snapshot's order (conditions see them so), then by time (the
+        # store reads them so: the sort is then one pass)
+        self.cond = [t for t in snap.touches if t.status in _LIVE]
+        self.every = sorted(self.cond, key=_AT)
+        self.times = [t.at for t in self.every]
+        self.first_pending = min((t.at for t in self.cond if t.status == "pending"),
+                                 default=_INF)
+        self._plain: dict[str, Any] = {}
+
+    def plain_context(self, ctx: dict[str, Any], fields: frozenset[str] | None) -> dict[str, Any]:
+        """The context with CEL timestamps as datetimes, as compiled conditions read it: the
+        ``fields`` they read (None: all), converted once per snapshot. Conditions read only
+        the fields they name, so the fields others read may be there too."""
+        if self._ctx is not ctx:
+            self._ctx, self._plain, self._whole = ctx, {}, False
+        if self._whole:
+            return self._plain
+        scalar, plain = _closure.PLAIN_TYPES, _closure.plain
+        if fields is None:
+            self._plain = {k: v if type(v) in scalar else plain(v) for k, v in ctx.items()}
+            self._whole = True
+            return self._plain
+        done = self._plain
+        for k in fields:
+            if k not in done and k in ctx:
+                v = ctx[k]
+                done[k] = v if type(v) in scalar else plain(v)
+        return done
+
+    def condition_touches(self, at: float, policy: Policy, compiled: bool) -> list[dict[str, Any]]:
+        """``touches`` as conditions see it: the live ones, at most the
+        ``TOUCHES_IN_CONDITIONS`` nearest to ``at``."""
+        live = self.cond
+        if len(live) > TOUCHES_IN_CONDITIONS:  # the bound policy check counts on
+            live = heapq.nsmallest(TOUCHES_IN_CONDITIONS, live, key=lambda t: abs(t.at - at))
+        teams: dict[str, str] = {}
+        out = []
+        for t in live:
+            team = teams.get(t.agent)
+            if team is None:
+                team = teams[t.agent] = policy.team_of(t.agent) or ""
+            out.append({"id": t.id, "agent": t.agent, "team": team, "channel": t.channel,
+                        "intent": t.intent, "status": t.status,
+                        "at": to_datetime(t.at) if compiled else _cel.timestamp(t.at)})
+        return out
+
+
+def _prep(snap: Snapshot) -> _Prep:
+    found: _Prep | None = snap._memo.get("prep")
+    if found is None or found.touches is not snap.touches or found.count != len(snap.touches):
+        found = snap._memo["prep"] = _Prep(snap)
+    return found
 
 
 def _near(live: list[TouchView], times: list[float], at: float, span: float) -> list[TouchView]:
@@ -581,91 +770,148 @@ class _Hit:
     span: float
 
 
-def _windows(p: Proposal, at: float, live: list[TouchView], times: list[float],
+def _windows(p: Proposal, channel: str, at: float, live: list[TouchView], times: list[float],
              policy: Policy, hold: Collection[str] = (), final_before: float = float("-inf"),
-             ) -> tuple[list[_Hit], list[str], list[TouchView]]:
-    """The windows that block ``p`` and the pending touches it pre-empts instead: when every
-    blocking touch is a pending one of a lower seat (and not in ``hold``), and without them
-    nothing blocks. When one of those is due before ``final_before`` (within the commit
-    horizon) its go is final: nothing is pre-empted, the windows block, and the third item
-    names the final goes that stood in the way."""
-    hits = _window_hits(p, at, live, policy, times)  # a cap of 0 blocks even with no touch
+             memo: _CapMemo | None = None) -> tuple[list[_Hit], list[str], list[TouchView]]:
+    """The windows that block ``p`` (sent on ``channel``) and the pending touches it pre-empts
+    instead: when every blocking touch is a pending one of a lower seat (and not in ``hold``),
+    and without them nothing blocks. When one of those is due before ``final_before`` (within
+    the commit horizon) its go is final: nothing is pre-empted, the windows block, and the
+    third item names the final goes that stood in the way."""
+    hits = _window_hits(p, channel, at, live, policy, times, memo)  # a cap of 0 blocks anyway
     blockers = [h for h in hits if h.spec.mode != "shadow"]
     if blockers:
         ranks, last, mine = policy.rank, len(policy.rank), policy.rank_of(p.agent)
-        pre = {t.id for t in live if t.status == "pending" and t.id not in hold
-               and ranks.get(t.agent, last) > mine}
+
+        def lower(t: TouchView) -> bool:
+            return (t.status == "pending" and t.id not in hold
+                    and ranks.get(t.agent, last) > mine)
+
         # (all() stops at the first blocking touch that is not such a one)
-        if (pre and any(h.touches for h in blockers)
-                and all(t.id in pre for h in blockers for t in h.touches)
-                and not _blocking(_window_hits(
-                    p, at, [t for t in live if t.id not in pre], policy))):
-            blocking = _blocking(hits)
-            final = [t for t in live if t.id in blocking and t.at <= final_before]
-            if final:
-                return hits, [], final
-            return [h for h in hits if h.spec.mode == "shadow"], sorted(blocking), []
+        if (any(h.touches for h in blockers)
+                and all(lower(t) for h in blockers for t in h.touches)):
+            pre = {t.id for t in live if lower(t)}
+            if not _blocking(_window_hits(p, channel, at, [t for t in live if t.id not in pre],
+                                          policy)):
+                blocking = _blocking(hits)
+                final = [t for t in live if t.id in blocking and t.at <= final_before]
+                if final:
+                    return hits, [], final
+                return [h for h in hits if h.spec.mode == "shadow"], sorted(blocking), []
     return hits, [], []
 
 
-def _respects(final: list[TouchView], policy: Policy, reasons: list[Reason]) -> None:
+def _respects(final: list[TouchView], policy: Policy, reasons: list[_Reason]) -> None:
     """The reason a higher seat waits for the goes it would have pre-empted, were they not
     due within the commit horizon."""
     horizon = format_duration(policy.spec.settings.commit_horizon)
     names = ", ".join(f"{t.agent}'s go (touch {t.id}, due {iso(t.at)})" for t in final)
-    reasons.append(Reason.model_construct(
+    reasons.append(_Reason(
         rule="go-is-final", effect=Outcome.DEFER,
         message=f"respects {names}: a go due within the {horizon} commit horizon is final and "
                 "is never pre-empted; this proposal waits for it instead",
         refs={"touches": [t.id for t in final], "agents": sorted({t.agent for t in final})}))
 
 
-def _window_hits(p: Proposal, at: float, live: list[TouchView], policy: Policy,
-                 times: list[float] | None = None) -> list[_Hit]:
-    """Caps, spacing and conflicts that block ``p`` at time ``at`` (shadow ones included).
+@dataclass(frozen=True, slots=True)
+class _Windows:
+    """The caps, spacing and conflicts that apply to one proposal shape (intent, channel),
+    with their filters as sets: found once per shape and policy."""
+
+    caps: tuple[tuple[Any, frozenset[str] | None, frozenset[str] | None, frozenset[str]], ...]
+    spacing: tuple[tuple[Any, frozenset[str] | None, frozenset[str]], ...]
+    conflicts: tuple[tuple[Any, frozenset[str]], ...]
+
+
+def _shape_windows(policy: Policy, intent: str, channel: str) -> _Windows:
+    key = ("windows", intent, channel)
+    found: _Windows | None = policy._cache.get(key)
+    if found is not None:
+        return found
+    caps = []
+    for cap in policy.caps:
+        chans, intents, exempt = cap.channels, cap.intents, cap.exempt_intents
+        if ((chans is not None and channel not in chans)
+                or (intents is not None and intent not in intents) or intent in exempt):
+            continue
+        caps.append((cap, None if chans is None else frozenset(chans),
+                     None if intents is None else frozenset(intents), frozenset(exempt)))
+    spacing = [(sp, frozenset(sp.channels) if sp.channels else None,
+                frozenset(sp.exempt_intents)) for sp in policy.spacing
+               if not (intent in sp.exempt_intents or (sp.channels and channel not in sp.channels))]
+    conflicts = [(cf, frozenset(cf.intents)) for cf in policy.conflicts if intent in cf.intents]
+    found = policy._cache[key] = _Windows(tuple(caps), tuple(spacing), tuple(conflicts))
+    return found
+
+
+def _window_hits(p: Proposal, channel: str, at: float, live: list[TouchView], policy: Policy,
+                 times: list[float] | None = None, memo: _CapMemo | None = None,
+                 ) -> list[_Hit]:
+    """Caps, spacing and conflicts that block ``p`` sent on ``channel`` at time ``at`` (shadow
+    ones included). ``memo`` (when ``live`` is a snapshot's live touches) keeps each filtered
+    cap's touches across calls: a retry asks again at later times.
 
     ``live`` is sorted by time: each window is a slice found by bisection, so a busy customer
     costs a pass over the touches near ``at``, not a pass per rule over all of them.
     """
     hits: list[_Hit] = []
+    shape = _shape_windows(policy, p.intent, channel)
     if times is None:
         times = [t.at for t in live]
-    for cap in policy.caps:
-        chans, intents, exempt = cap.channels, cap.intents, cap.exempt_intents
-        if ((chans is not None and p.channel not in chans)
-                or (intents is not None and p.intent not in intents) or p.intent in exempt):
-            continue
-        counted = _near(live, times, at, cap.per)
+    for cap, chans, intents, exempt in shape.caps:
+        per, limit = cap.per, cap.limit
+        lo, hi = bisect_right(times, at - per), bisect_left(times, at + per)
+        if hi - lo < limit:
+            continue  # even all of them together leave room
+        counted = live[lo:hi]
         if chans is not None or intents is not None or exempt:
+            if memo is not None:  # the touches this cap counts from its window on, filtered
+                found = memo.get(id(cap))  # once per snapshot (a retry asks at later times)
+                if found is None or found[0] is not cap or found[1] > lo:
+                    kept = [t for t in live[lo:] if (chans is None or t.channel in chans)
+                            and (intents is None or t.intent in intents)
+                            and t.intent not in exempt]
+                    found = memo[id(cap)] = (cap, lo, kept, [t.at for t in kept])
+                _, _, kept, kept_times = found
+                flo, fhi = bisect_right(kept_times, at - per), bisect_left(kept_times, at + per)
+                if fhi - flo < limit:
+                    continue
+                counted = kept[flo:fhi]
+                window = _fullest(kept_times[flo:fhi], at, limit, per)
+                if window is not None:
+                    hits.append(_Hit(cap, "cap", counted[window[0]:window[1]], per))
+                continue
             counted = [t for t in counted if (chans is None or t.channel in chans)
                        and (intents is None or t.intent in intents)
                        and t.intent not in exempt]
-        if len(counted) < cap.limit:
-            continue  # even all of them together leave room
-        window = _fullest([t.at for t in counted], at, cap.limit, cap.per)
+            if len(counted) < limit:
+                continue
+            window = _fullest([t.at for t in counted], at, limit, per)
+        else:
+            window = _fullest(times[lo:hi], at, limit, per)
         if window is not None:
-            hits.append(_Hit(cap, "cap", counted[window[0]:window[1]], cap.per))
-    for sp in policy.spacing:
-        if p.intent in sp.exempt_intents or (sp.channels and p.channel not in sp.channels):
-            continue
-        chans, exempt, between, agent = sp.channels, sp.exempt_intents, sp.between, p.agent
+            hits.append(_Hit(cap, "cap", counted[window[0]:window[1]], per))
+    if not live:
+        return hits
+    agent = p.agent
+    for sp, chans, exempt in shape.spacing:
+        between = sp.between
         same = between == "same_agent"
         near = [t for t in _near(live, times, at, sp.min_gap) if t.intent not in exempt
-                and (not chans or t.channel in chans)
+                and (chans is None or t.channel in chans)
                 and (between == "any" or (t.agent == agent) == same)]
         if near:
             hits.append(_Hit(sp, "spacing", near, sp.min_gap))
-    ranks, last = policy.rank, len(policy.rank)
-    mine = ranks.get(p.agent, last)
-    for cf in policy.conflicts:
-        if p.intent not in cf.intents:
-            continue
-        intents, agent, intent = cf.intents, p.agent, p.intent
-        clash = [t for t in _near(live, times, at, cf.within)
-                 if t.agent != agent and t.intent in intents and t.intent != intent
-                 and (ranks.get(t.agent, last) <= mine or t.status == "pending")]
-        if clash:
-            hits.append(_Hit(cf, "conflict", clash, cf.within))
+    if shape.conflicts:
+        ranks, last = policy.rank, len(policy.rank)
+        mine = ranks.get(agent, last)
+        intent = p.intent
+        for cf, intents in shape.conflicts:
+            clash = [t for t in _near(live, times, at, cf.within)
+                     if t.agent != agent and t.intent in intents and t.intent != intent
+                     and (ranks.get(t.agent, last) <= mine or t.status == "pending")]
+            if clash:
+                hits.append(_Hit(cf, "conflict", clash, cf.within))
     return hits
 
 
@@ -673,7 +919,7 @@ def _blocking(hits: list[_Hit]) -> set[str]:
     return {t.id for h in hits if h.spec.mode != "shadow" for t in h.touches}
 
 
-def _window_reason(h: _Hit, p: Proposal, policy: Policy) -> Reason:
+def _window_reason(h: _Hit, p: Proposal, policy: Policy) -> _Reason:
     who = sorted({t.agent for t in h.touches})
     ids = [t.id for t in h.touches]
     spec = h.spec
@@ -691,7 +937,7 @@ def _window_reason(h: _Hit, p: Proposal, policy: Policy) -> Reason:
                  else "holds the customer")
         message = (f"mixed signals: {first.agent} ({first.intent}) {order}; {p.agent} "
                    f"({p.intent}) would contradict it within {format_duration(spec.within)}")
-    return Reason.model_construct(rule=spec.id, effect=Outcome(spec.effect), message=message,
+    return _Reason(rule=spec.id, effect=Outcome(spec.effect), message=message,
                                   shadow=spec.mode == "shadow",
                                   refs={"touches": ids, "agents": who})
 
@@ -717,6 +963,11 @@ def _clears(h: _Hit, at: float) -> float:
     if limit == 1 or ts[-1] < ts[0] + per:
         # every candidate lies past the last touch (or the cap holds one touch), so a window
         # containing it is full exactly when the touches near it are: count them
+        if len(ts) - first <= 48:  # few: bisection beats building arrays
+            for candidate in sorted({t + per for t in ts[first:]}):
+                if bisect_left(ts, candidate + per) - bisect_right(ts, candidate - per) < limit:
+                    return candidate
+            return last
         arr = np.array(ts)
         candidates = np.unique(arr[first:] + per)
         near = (np.searchsorted(arr, candidates + per, "left")
@@ -730,16 +981,15 @@ def _clears(h: _Hit, at: float) -> float:
     return last
 
 
-def _retry(p: Proposal, at: float, snap: Snapshot | list[TouchView], policy: Policy,
-           defer_until: list[float], hits: list[_Hit] | None) -> float:
-    """The earliest time at which every blocking window and condition clears (``snap``: the
-    snapshot, or its live touches sorted by time when the caller has them)."""
-    live = _live(snap) if isinstance(snap, Snapshot) else snap
-    times = [t.at for t in live]
+def _retry(p: Proposal, at: float, live: list[TouchView], times: list[float], policy: Policy,
+           defer_until: list[float], hits: list[_Hit] | None,
+           memo: _CapMemo | None = None) -> float:
+    """The earliest time at which every blocking window and condition clears (``live``: the
+    snapshot's live touches sorted by time, ``times`` theirs)."""
     t = at
     for _ in range(_MAX_RETRY_ROUNDS):
         if hits is None:
-            hits = _window_hits(p, t, live, policy, times)
+            hits = _window_hits(p, p.channel, t, live, policy, times, memo)
         blocked = [h for h in hits if h.spec.mode != "shadow" and h.spec.effect == "defer"]
         hits = None
         if not blocked:
@@ -749,31 +999,47 @@ def _retry(p: Proposal, at: float, snap: Snapshot | list[TouchView], policy: Pol
 
 
 def _suggest_channel(p: Proposal, at: float, snap: Snapshot, policy: Policy, seat: AgentSpec,
-                     reasons: list[Reason], amend: dict[str, Any],
-                     live: list[TouchView] | None, final_before: float) -> None:
+                     reasons: list[_Reason], amend: dict[str, Any],
+                     live: list[TouchView] | None, times: list[float],
+                     final_before: float) -> None:
     """The first other channel of the seat's mandate on which ``p`` would not be stopped.
 
-    Only what depends on the channel is decided again (the conditions that apply to the other
-    channel's shape, and the windows): every other stop would hold on any channel, and then
-    this returns before trying one.
+    Only what depends on the channel is decided again, and only what can stop: the conditions
+    of rules whose effect is stop that apply to the other channel's shape, and the windows.
+    Every other stop would hold on any channel, and then this returns before trying one.
     """
     stops = [r for r in reasons if r.effect is Outcome.STOP]
     if not all(r.rule in policy.channel_rules for r in stops):
         return  # another channel would be stopped all the same
     if live is None:
         lease = policy.spec.settings.touch_lease
-        live = [t for t in _live(snap) if not (t.status == "pending" and t.at + lease < at)]
-    times = [t.at for t in live]
+        live = [t for t in _prep(snap).every
+                if not (t.status == "pending" and t.at + lease < at)]
+        times = [t.at for t in live]
     outbound = p.intent not in policy.spec.outbound_exempt_intents
+    stopping = _stopping_rules(policy)
     for channel in seat.mandate.channels:
         if channel == p.channel:
             continue
-        other = p.model_copy(update={"channel": channel})
-        found: list[Reason] = []
-        _conditions(other, at, snap, policy, seat, outbound, found, [], [])
+        found: list[_Reason] = []
+        _conditions(p, channel, at, snap, policy, seat, outbound, found, [], [], only=stopping)
         if any(r.effect is Outcome.STOP for r in found):
             continue
-        hits, _, _ = _windows(other, at, live, times, policy, (), final_before)
+        hits, _, _ = _windows(p, channel, at, live, times, policy, (), final_before)
         if not any(h.spec.mode != "shadow" and h.spec.effect == "stop" for h in hits):
             amend["channel"] = channel
             return
+
+
+def _stopping_rules(policy: Policy) -> frozenset[int]:
+    """The rules whose verdict another channel can turn into a stop: effect stop, enforced,
+    and depending on the channel (``Policy.channel_rules``). Any other stopping rule decides
+    the same on every channel, and it did not stop the proposal as asked (or no other channel
+    would have been tried)."""
+    found: frozenset[int] | None = policy._cache.get("stopping")
+    if found is None:
+        found = policy._cache["stopping"] = frozenset(
+            i for i, r in enumerate(policy.rules)
+            if r.spec.effect == "stop" and r.spec.mode != "shadow"
+            and r.spec.id in policy.channel_rules)
+    return found

@@ -36,6 +36,13 @@ EXTRA = [
     "customer.flag || customer.missing",
     "customer.missing && false",
     "customer.tags == ['a', 'b'] || customer.meta == {'k': 1}",
+    # chains of && / || run as one closure; comparisons with a literal take a short path
+    "customer.tier && customer.flag && customer.missing",
+    "customer.flag || customer.score || customer.nope",
+    "customer.score != 3 && customer.tier != 'vip' || customer.flag == true",
+    "customer.score <= 2.5 || customer.score > 4",
+    "(customer.flag && customer.nope) && (customer.score >= 1 || customer.tier)",
+    "customer.score == 2.0 && customer.flag != false && customer.tier < 3",
 ]
 
 value_st = st.one_of(
@@ -150,3 +157,29 @@ def test_the_gate_decides_the_same_with_compiled_conditions_as_with_cel(
             [r.rule for r in fast.shadow], fast.amend) == (
         reference.outcome, reference.retry_at, [(r.rule, r.effect) for r in reference.reasons],
         [r.rule for r in reference.shadow], reference.amend)
+
+
+def exactly(fn: Any) -> tuple[str, Any]:
+    try:
+        return "value", fn()
+    except _cel.CelError as exc:
+        return type(exc).__name__, str(exc)
+
+
+@settings(max_examples=400, deadline=None)
+@given(source=st.sampled_from(SOURCES), context=context_st,
+       touches=st.lists(touch_st, max_size=4), action=action_st, hour=st.integers(0, 23))
+def test_generated_conditions_do_exactly_what_the_closures_do(
+        source: str, context: dict[str, Any], touches: list[dict[str, Any]],
+        action: dict[str, Any], hour: int) -> None:
+    """The same value, or the same error with the same message (a reason quotes it)."""
+    env = _closure.plain({
+        "now": datetime.fromtimestamp(T0 + hour * 3600, UTC), "action": action,
+        "customer": cel_fields(context),
+        "touches": [{**t, "at": datetime.fromtimestamp(t["at"], UTC)} for t in touches],
+        "agent": {"id": "upsell", "owner": "o", "team": "sales", "precedence": 1}})
+    generated = _closure.compile_closure(source, frozenset(VARIABLES))
+    closures = _closure.compile_tree_closure(source, frozenset(VARIABLES))
+    assert generated.__name__ == "condition" and closures.__name__ != "condition"
+    assert exactly(lambda: _closure.run(generated, dict(env))) == exactly(
+        lambda: _closure.run(closures, dict(env))), source

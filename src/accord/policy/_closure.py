@@ -17,6 +17,7 @@ on numbers of one kind, strings, lists, timestamps and durations, indexing, ``si
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -47,6 +48,21 @@ def compile_closure(source: str, variables: frozenset[str]) -> Closure:
         tree = parse(source)
     except ValueError as exc:
         raise Unsupported(str(exc)) from None
+    closure = _compile(tree, variables, frozenset())  # refuses what is outside the subset
+    from accord.policy import _codegen
+
+    try:
+        return _codegen.generate(tree, variables, source)
+    except (RecursionError, SyntaxError, MemoryError):  # too deep to write out: the closures
+        return closure
+
+
+def compile_tree_closure(source: str, variables: frozenset[str]) -> Closure:
+    """The closures alone (no generated code): what the generated functions are held to."""
+    try:
+        tree = parse(source)
+    except ValueError as exc:
+        raise Unsupported(str(exc)) from None
     return _compile(tree, variables, frozenset())
 
 
@@ -65,6 +81,29 @@ def run(closure: Closure, env: Env) -> Any:
         raise CelError(str(exc)) from None
     except (TypeError, ValueError, OverflowError, KeyError, IndexError) as exc:
         raise CelError(f"no matching overload ({exc})") from None
+
+
+def run_all(closures: tuple[Closure, ...], env: Env) -> tuple[list[Any], list[CelError | None]]:
+    """``run`` each closure on ``env``: the results, and the error of each (None if it ran)."""
+    results: list[Any] = []
+    errors: list[CelError | None] = []
+    budget = env.get(BUDGET)
+    for closure in closures:
+        if budget is None or budget[0]:
+            budget = env[BUDGET] = [0]  # each condition has the runtime's whole budget
+        try:
+            results.append(closure(env))
+            errors.append(None)
+        except _Error as exc:
+            results.append(None)
+            errors.append(CelError(str(exc)))
+        except CelError as exc:
+            results.append(None)
+            errors.append(exc)
+        except (TypeError, ValueError, OverflowError, KeyError, IndexError) as exc:
+            results.append(None)
+            errors.append(CelError(f"no matching overload ({exc})"))
+    return results, errors
 
 
 class _Error(Exception):
@@ -187,7 +226,18 @@ def _compile(node: Node, variables: frozenset[str], bound: frozenset[str]) -> Cl
             raise Unsupported(f"identifier {name}")
         return lambda env: env[name]
     if kind == "select":
-        operand, field = sub(node[1]), node[2]
+        field = node[2]
+        if node[1][0] == "ident" and (node[1][1] in variables or node[1][1] in bound):
+            name = node[1][1]  # a variable's field: one call, not two
+
+            def select_var(env: Env) -> Any:
+                m = env[name]
+                try:
+                    return m[field] if type(m) is dict else _no_field(m, field)
+                except KeyError:
+                    raise _Error(f"Key not found in map : {field!r}") from None
+            return select_var
+        operand = sub(node[1])
 
         def select(env: Env) -> Any:
             m = operand(env)
@@ -225,7 +275,14 @@ def _compile(node: Node, variables: frozenset[str], bound: frozenset[str]) -> Cl
             return out
         return literal_map
     if kind == "op":
-        return _operator(node[1], [sub(n) for n in node[2]])
+        op, args = node[1], node[2]
+        if op in ("&&", "||"):
+            return _logic(op, [sub(n) for n in _left_spine(op, node)])
+        if op in ("==", "!=", "<", "<=", ">", ">=") and len(args) == 2 and args[1][0] == "lit":
+            fast = _against_literal(op, sub(args[0]), _literal(args[1][1]))
+            if fast is not None:
+                return fast
+        return _operator(op, [sub(n) for n in args])
     if kind == "call":
         return _call(node, variables, bound)
     if kind == "comprehension":
@@ -233,19 +290,34 @@ def _compile(node: Node, variables: frozenset[str], bound: frozenset[str]) -> Cl
     raise Unsupported(kind)
 
 
-def _operator(op: str, args: list[Closure]) -> Closure:
-    if op in ("&&", "||"):
-        a, b = args
-        absorbing: bool = op == "||"
-        stop: bool = absorbing  # compared by identity; ``absorbing`` is what is returned
+def _left_spine(op: str, node: Node) -> list[Node]:
+    """The operands of a left-nested chain ``((a op b) op c) op d``: [a, b, c, d]."""
+    if node[0] == "op" and node[1] == op and len(node[2]) == 2:
+        return [*_left_spine(op, node[2][0]), node[2][1]]
+    return [node]
 
-        def logic(env: Env) -> bool:
-            try:
-                va = a(env)
-            except _FAILURES as exc:
-                va = exc
-            if va is stop:
-                return absorbing
+
+def _logic(op: str, operands: list[Closure]) -> Closure:
+    """``&&`` or ``||`` over a left-nested chain in one closure, with CEL's error absorption
+    exactly as the nested pairs give it: a false (``||``: true) operand decides, whatever
+    failed before or after it; else the first failure (of the pairs, left to right) is raised;
+    a non-bool operand fails its pair."""
+    if len(operands) == 1:
+        return operands[0]
+    first, rest = operands[0], tuple(operands[1:])
+    absorbing: bool = op == "||"
+    stop: bool = absorbing  # compared by identity; ``absorbing`` is what is returned
+    done: bool = not absorbing
+
+    def logic(env: Env) -> bool:
+        va: Any
+        try:
+            va = first(env)
+        except _FAILURES as exc:
+            va = exc
+        if va is stop:
+            return absorbing
+        for b in rest:
             try:
                 vb = b(env)
             except _FAILURES as exc:
@@ -253,13 +325,49 @@ def _operator(op: str, args: list[Closure]) -> Closure:
             if vb is stop:
                 return absorbing
             if isinstance(va, Exception):
-                raise va
+                continue  # the pair raises va: the next pair holds it as its left operand
             if isinstance(vb, Exception):
-                raise vb
-            if type(va) is not bool or type(vb) is not bool:
-                raise _Error("No matching overloads found : logical operator")
-            return not absorbing
-        return logic
+                va = vb
+            elif type(va) is not bool or type(vb) is not bool:
+                va = _Error("No matching overloads found : logical operator")
+            else:
+                va = done
+        if isinstance(va, Exception):
+            raise va
+        return done
+    return logic
+
+
+_RELATION: dict[str, Callable[[int, int], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _against_literal(op: str, a: Closure, lit: Any) -> Closure | None:
+    """``a op literal`` without a call per side, where the literal's kind makes it plain."""
+    kind = type(lit)
+    if op in ("==", "!="):
+        equal = op == "=="
+        if kind is str:
+            return lambda env: (type(v := a(env)) is str and v == lit) is equal
+        if kind is int or kind is float:
+            return lambda env: ((type(v := a(env)) is int or type(v) is float)
+                                and v == lit) is equal
+        if kind is bool:
+            return lambda env: (type(v := a(env)) is bool and v == lit) is equal
+        return None
+    if kind is not int and kind is not float:
+        return None
+    relation = _RELATION[op]
+
+    def compare(env: Env) -> bool:
+        v = a(env)
+        if type(v) is int or type(v) is float:
+            return relation(int(v > lit) - int(v < lit), 0)
+        return relation(_order(v, lit), 0)
+    return compare
+
+
+def _operator(op: str, args: list[Closure]) -> Closure:
     if op == "!":
         (a,) = args
         return lambda env: not _bool(a(env))
@@ -311,7 +419,18 @@ def _size(v: Any) -> int:
 def _call(node: Node, variables: frozenset[str], bound: frozenset[str]) -> Closure:
     name, target, args = node[1], node[2], node[3]
     if name == "has" and target is None and len(args) == 1 and args[0][0] == "select":
-        operand, field = _compile(args[0][1], variables, bound), args[0][2]
+        field = args[0][2]
+        of = args[0][1]
+        if of[0] == "ident" and (of[1] in variables or of[1] in bound):
+            var = of[1]  # a variable's field: one call, not two
+
+            def has_var(env: Env) -> bool:
+                m = env[var]
+                if not isinstance(m, dict):
+                    raise _Error(f"invalid has() on {type(m).__name__}")
+                return field in m
+            return has_var
+        operand = _compile(of, variables, bound)
 
         def has(env: Env) -> bool:
             m = operand(env)
@@ -377,12 +496,21 @@ def _comprehension(node: Node, variables: frozenset[str], bound: frozenset[str])
     return fold
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MIN_SECONDS, _MAX_SECONDS = -62135596800, 253402300799  # 0001-01-01 … 9999-12-31T23:59:59
+PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def plain(value: Any) -> Any:
     """A value as the closures take it: protobuf timestamps (as CEL takes them) as datetimes."""
     kind = type(value)
     if kind is str or kind is int or kind is float or kind is bool or value is None:
         return value
     if isinstance(value, Timestamp):
+        seconds, nanos = value.seconds, value.nanos
+        if _MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos < 1_000_000_000:
+            # what ``ToDatetime(tzinfo=UTC)`` computes, without its checks and calls
+            return _EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
         return value.ToDatetime(tzinfo=UTC)
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}

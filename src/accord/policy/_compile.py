@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Iterable
@@ -13,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from accord._errors import PolicyError
-from accord.policy import _cel, _closure, _cost, _source
+from accord.policy import _cel, _closure, _codegen, _cost, _source
 from accord.policy._schema import (
     AgentSpec,
     CapSpec,
@@ -72,6 +73,7 @@ class Scope:
     rules: tuple[int, ...]
     program: Any
     closures: tuple[_closure.Closure, ...] | None  # every condition compiled, or None
+    fused: Any  # then: one generated function running them all (``_codegen``), or None
     variables: frozenset[str]
     customer_fields: frozenset[str] | None
     action_fields: frozenset[str] | None
@@ -103,12 +105,17 @@ def _make_scope(policy: Policy, intent: str, channel: str, agent: str, outbound:
     program = None
     compiled = [policy.rules[i].when_closure for i in rules]
     closures = None
+    fused = None
     if all(c is not None for c in compiled):
         closures = tuple(c for c in compiled if c is not None)
+        if rules and all(getattr(c, "__name__", "") == "condition" for c in closures):
+            with contextlib.suppress(RecursionError, SyntaxError, MemoryError):
+                fused = _codegen.generate_scope([policy.rules[i].spec.when for i in rules],
+                                                frozenset(VARIABLES))
     elif rules:  # CEL runs the scope: one program returning a list of bools
         source = "[" + ", ".join(f"({policy.rules[i].spec.when})" for i in rules) + "]"
         program = _cel.compile_source(source, _cel.RULES)
-    return Scope(tuple(rules), program, closures, frozenset(variables),
+    return Scope(tuple(rules), program, closures, fused, frozenset(variables),
                  None if customer is None else frozenset(customer),
                  None if action is None else frozenset(action))
 
@@ -129,6 +136,8 @@ class Policy:
     warnings: tuple[str, ...] = ()
     lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, repr=False)
     _scopes: dict[tuple[str, str, str, bool], Scope] = field(default_factory=dict, repr=False)
+    # what the gate derives from the policy once per proposal shape (its windows, ...)
+    _cache: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def scope(self, intent: str, channel: str, agent: str, outbound: bool) -> Scope:
         """The conditions that apply to proposals of this shape, and what they read.
