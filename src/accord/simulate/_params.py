@@ -181,9 +181,10 @@ class SimConfig:
     complaint_value: float = 100.0
     """*Assumption* — USD lost with one complaint beyond its opt-out (it also opts the customer
     out of every channel): sender reputation, handling, regulatory exposure. Settable."""
-    retry_deadline_days: float = 3.0
-    """How long a simulated agent keeps a deferred touch: it re-proposes at each ``retry_at``
-    until the touch goes, is refused, or this many days have passed since its first try."""
+    keep_days: float = 3.0
+    """The ``deadline`` a simulated agent gives each proposal it asks Accord to keep
+    (``on_defer="reschedule"``): a deferred touch is re-decided at each ``retry_at`` until it
+    goes, is refused, or this many days have passed since its first decision (it lapses)."""
 
     def __post_init__(self) -> None:
         if self.customers < 1:

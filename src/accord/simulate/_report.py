@@ -374,8 +374,8 @@ ASSUMED = (
      "each day (independent draw per proposal; approval re-runs the gate)"),
     ("unsubscribe_value", "USD of future value lost per unsubscribe or opt-out"),
     ("complaint_value", "USD lost per complaint beyond its opt-out"),
-    ("retry_deadline_days", "days a simulated agent keeps re-proposing a deferred touch at "
-     "retry_at before dropping it"),
+    ("keep_days", "deadline of every proposal an agent asks Accord to keep "
+     "(on_defer: reschedule): a defer is re-decided at retry_at until then, then lapses"),
 )
 
 
@@ -395,7 +395,10 @@ def _model(res: dict[str, Any]) -> dict[str, Any]:
          "account counts 60% of its bookings as incremental"],
         ["agent value estimate", "value = convert × value_months × ARPU × (1 − discount), "
          "passed to the gate with every proposal"],
-        ["amends", "an agent takes the offer the gate's amend says would pass (once)"],
+        ["amends", "agents send accept: [offer, channel, time]; a go with an applied amend "
+         "is sent as the variant (capped discount, earlier offer, another channel, later time)"],
+        ["planning rounds", "each nightly agent sends its day's proposals through "
+         "propose_batch with its value estimate; hourly and real-time agents propose one by one"],
     ]
     return {
         "rows": settings + [

@@ -134,12 +134,16 @@ def interval(xs: list[float]) -> dict[str, float]:
     return {"mean": round(mean, 2), "low": round(mean - half, 2), "high": round(mean + half, 2)}
 
 
-def factory(name: str, label: str, policy: Policy | None, *, small: bool) -> Callable[[], Arm]:
+def factory(
+    name: str, label: str, policy: Policy | None, *, small: bool, keep_days: float = 3.0
+) -> Callable[[], Arm]:
     if name == "untouched":
         return Untouched
     if policy is None:
         return Uncoordinated
-    return lambda: Coordinated(policy, name=name, label=label, in_memory_fs=small)
+    return lambda: Coordinated(
+        policy, name=name, label=label, in_memory_fs=small, keep_days=keep_days
+    )
 
 
 def run_arm(
@@ -187,10 +191,13 @@ def summarize(m: ArmMetrics, cfg: SimConfig) -> dict[str, Any]:
         "flag": int(c["flag"]),
         "revoked_before_send": int(c["revoked_before_send"]),
         "self_suppressed": int(c["self_suppressed"]),
-        "retries": int(c["retries"]),
+        "kept": int(c["kept"]),
+        "redecided": {
+            k: int(c[f"redecided_{k}"]) for k in ("go", "flag", "stop", "defer", "lapsed")
+        },
         "deferred_dropped": int(c["deferred_dropped"]),
         "approved_deferred": int(c["approved_deferred"]),
-        "amends_accepted": int(c["amends_accepted"]),
+        "amends_applied": int(c["amends_applied"]),
         "context_writes": int(c["context_writes"]),
         "churned_at_end": int(c["churned_at_end"]),
         "events": {k[6:]: int(v) for k, v in sorted(c.items()) if k.startswith("event:")},
@@ -309,7 +316,9 @@ def sensitivity(
     for done, (key, factor) in enumerate(cases):
         run = small if key == "baseline" else scaled_config(small, key, factor)
         res = {
-            name: summarize(run_arm(run, factory(name, label, pol, small=True)), run)
+            name: summarize(
+                run_arm(run, factory(name, label, pol, small=True, keep_days=run.keep_days)), run
+            )
             for name, label, pol in pairs
         }
         base = res.pop("untouched")
@@ -386,7 +395,7 @@ def simulate(
         row: dict[str, dict[str, Any]] = {}
         for name, label, policy in [("untouched", "Untouched", None), *arms]:
             t = time.perf_counter()
-            make = factory(name, label, policy, small=small)
+            make = factory(name, label, policy, small=small, keep_days=cfg.keep_days)
             task = name if cfg.seeds == 1 else f"{name} (seed {seed})"
             m = run_arm(run, make, _day_progress(progress, task, cfg.days))
             timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - t, 2)
