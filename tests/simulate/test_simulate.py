@@ -261,7 +261,8 @@ def test_the_sensitivity_table_halves_and_doubles_each_key_parameter() -> None:
     assert rows[0]["parameter"] == "baseline"
     assert {(r["parameter"], r["factor"]) for r in rows[1:]} == {
         (k, f) for k in SENSITIVITY_KEYS for f in (0.5, 2.0)
-    }
+    } | {("fatigue_counts", 1.0)}
+    assert rows[-1]["value"] == "all", "contact counting: every touch, impressions included"
     assert {"approve_rate", "convert", "value_months", "fatigue_slope"} <= set(SENSITIVITY_KEYS)
     html = render_html(res)
     assert "Sensitivity (one at a time" in html

@@ -64,7 +64,7 @@ class Engine:
             a.reset(cfg.customers)
         self.by_id = {a.id: a for a in self.agents}
         self.metrics = ArmMetrics(cfg, self.agents)
-        self.exposure = Exposure(cfg.customers)
+        self.exposure = Exposure(cfg.customers, cfg.response.fatigue_counts)
         self.queue: list[tuple[float, int, str, tuple[Any, ...]]] = []
         self.seq = itertools.count()
         self.reviews: list[tuple[str, Agent, Pick]] = []
@@ -321,7 +321,7 @@ class Engine:
         agent.last[i] = at
         contradictory = ex.contradicts(i, pick.intent, at)
         self.metrics.delivered(agent, pick, at, c, contradictory)
-        ex.add(i, pick.intent, at, self.day)
+        ex.add(i, pick.channel, pick.intent, at, self.day)
         discount = float((pick.offer or {}).get("discount_pct") or 0.0)
         for r in respond(
             self.cfg.response,

@@ -76,6 +76,10 @@ class ResponseParams:
     fatigue_slope: float = 0.6
     """*Effect* — contact fatigue: unsubscribe probability is multiplied by
     ``1 + fatigue_slope × max(0, touches_7d − fatigue_free)``."""
+    fatigue_counts: str = "messages"
+    """*Assumption* — what ``touches_7d`` counts: ``messages`` (email, SMS, voice, push: what
+    interrupts a person, as the example policy's caps count) or ``all`` (ad impressions and
+    in-app cards too). The sensitivity table runs the other choice."""
     contradiction_factor: float = 0.5
     """*Effect* — mixed signals: conversion is multiplied by this when the customer received a
     different one of retain / upsell / reactivate in the last 7 days."""
@@ -117,6 +121,9 @@ SENSITIVITY_KEYS = (
 """The assumptions the sensitivity table halves and doubles, one at a time: the ones that move
 revenue (the reviewer's approval rate, every conversion rate, the value of a conversion, contact
 fatigue, mixed signals, discount lift) and the one that prices a suppression failure."""
+SENSITIVITY_SWITCHES = {"fatigue_counts": "all"}
+"""Choices the sensitivity table switches to their alternative, one row each: contact counting
+(fatigue counted over every touch, impressions included)."""
 
 CAPPED = ("contradiction_factor", "complaint_after_purchase", "complaint_after_opt_out")
 
@@ -142,12 +149,17 @@ def scaled_config(cfg: SimConfig, name: str, factor: float) -> SimConfig:
     approval rate) or a response-model parameter."""
     if name == "approve_rate":
         return replace(cfg, approve_rate=min(1.0, cfg.approve_rate * factor))
+    if name in SENSITIVITY_SWITCHES:
+        switched: dict[str, Any] = {name: SENSITIVITY_SWITCHES[name]}
+        return replace(cfg, response=replace(cfg.response, **switched))
     return replace(cfg, response=scaled(cfg.response, name, factor))
 
 
 def sensitivity_value(cfg: SimConfig, name: str) -> Any:
     """The value a sensitivity row ran with (a table is summarised by its mean)."""
     v = cfg.approve_rate if name == "approve_rate" else getattr(cfg.response, name)
+    if isinstance(v, str):
+        return v
     if isinstance(v, dict):
         return round(sum(v.values()) / len(v), 4)
     return v

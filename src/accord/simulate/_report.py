@@ -402,7 +402,8 @@ def _model(res: dict[str, Any]) -> dict[str, Any]:
     ]
     return {
         "rows": settings + [
-            [k, ", ".join(f"{c} {x:g}" for c, x in v.items()) if isinstance(v, dict) else f"{v:g}"]
+            [k, ", ".join(f"{c} {x:g}" for c, x in v.items()) if isinstance(v, dict)
+             else str(v) if isinstance(v, str) else f"{v:g}"]
             for k, v in params.items()
         ],
         "sensitivity": {
@@ -411,7 +412,7 @@ def _model(res: dict[str, Any]) -> dict[str, Any]:
             "rows": [
                 [
                     r["parameter"],
-                    "" if r["parameter"] == "baseline" else f"×{r['factor']:g} → {r['value']:g}",
+                    _case(r),
                     *(_n(r[k]) for k in SENSITIVITY_COLUMNS),
                 ]
                 for r in sens["rows"]
@@ -420,6 +421,14 @@ def _model(res: dict[str, Any]) -> dict[str, Any]:
         if sens.get("rows")
         else None,
     }
+
+
+def _case(r: dict[str, Any]) -> str:
+    if r["parameter"] == "baseline":
+        return ""
+    if isinstance(r["value"], str):
+        return f"→ {r['value']}"
+    return f"×{r['factor']:g} → {r['value']:g}"
 
 
 def print_summary(res: dict[str, Any], console: Any) -> None:

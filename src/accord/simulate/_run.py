@@ -27,6 +27,7 @@ from accord.simulate._engine import Arm, Engine
 from accord.simulate._metrics import ArmMetrics
 from accord.simulate._params import (
     SENSITIVITY_KEYS,
+    SENSITIVITY_SWITCHES,
     SimConfig,
     scaled_config,
     sensitivity_value,
@@ -311,6 +312,7 @@ def sensitivity(
     )
     cases: list[tuple[str, float]] = [("baseline", 1.0)]
     cases += [(k, f) for k in SENSITIVITY_KEYS for f in (0.5, 2.0)]
+    cases += [(k, 1.0) for k in SENSITIVITY_SWITCHES]
     pairs = [("untouched", "Untouched", None), *arms[:2]]
     rows = []
     for done, (key, factor) in enumerate(cases):
