@@ -221,6 +221,7 @@ def test_the_cli_writes_the_report_and_says_where(tmp_path: Path) -> None:
         (["--customers", "0"], "--customers"),
         (["--days", "0"], "--days"),
         (["--seeds", "0"], "--seeds"),
+        (["--holdout", "1"], "--holdout"),
         (["--unsubscribe-value", "-1"], "--unsubscribe-value"),
         (["--customers", "many"], "--customers"),
         (["--policy", "/nonexistent/accord.yaml"], "--policy"),
@@ -312,3 +313,24 @@ def test_accord_applies_the_amend_keeps_the_defer_and_re_decides_it_once_when_du
         assert arm.due(v.retry_at) == [], "a kept proposal is re-decided once per due time"
     finally:
         arm.close()
+
+
+def test_a_holdout_adds_the_lift_report_treated_against_holdout(tmp_path: Path) -> None:
+    r = CliRunner().invoke(main, ["simulate", "--customers", "400", "--days", "4", "--seeds",
+                                  "1", "--holdout", "0.5", "--sensitivity-customers", "0",
+                                  "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    data = json.loads((tmp_path / "results.json").read_text())
+    lift = data["lift"]["accord"]
+    assert lift["holdout"]["share"] == 0.5
+    treated, held = lift["customers"]["treated"], lift["customers"]["holdout"]
+    assert treated > 50 and held > 50, "a hashed half of the customers the fleet proposed to"
+    assert {m["metric"] for m in lift["metrics"]} >= {"contacts", "unsubscribes"}
+    assert "uncoordinated" not in data["lift"]
+    html = (tmp_path / "report.html").read_text()
+    assert "treated against holdout" in html and "Lift, With Accord" in r.output
+    plain = CliRunner().invoke(main, ["simulate", "--customers", "60", "--days", "2", "--seeds",
+                                      "1", "--sensitivity-customers", "0", "--out",
+                                      str(tmp_path / "plain")])
+    assert "lift" not in json.loads((tmp_path / "plain" / "results.json").read_text())
+    assert plain.exit_code == 0

@@ -77,6 +77,14 @@ from accord._errors import AccordError
     show_default=True,
     help="Company size of each sensitivity run, first seed only (0 skips them).",
 )
+@click.option(
+    "--holdout",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    default=0.0,
+    show_default=True,
+    help="Hold this share of customers out in the coordinated arms (settings.holdout, "
+    "docs/lift.md) and add the lift report, treated against holdout; 0 for none.",
+)
 def simulate(
     customers: int,
     days: int,
@@ -87,6 +95,7 @@ def simulate(
     out: Path,
     policy: Path | None,
     sensitivity_customers: int,
+    holdout: float,
 ) -> None:
     """Simulate a fleet of ten agents on one company, with and without Accord.
 
@@ -107,6 +116,7 @@ def simulate(
         unsubscribe_value=unsubscribe_value,
         complaint_value=complaint_value,
         sensitivity_customers=sensitivity_customers,
+        holdout=holdout,
     )
     console = Console(stderr=True)
     try:

@@ -86,6 +86,21 @@ def with_fleet_seats(text: str, fleet_ids: list[str]) -> tuple[str, list[str]]:
     return yaml.safe_dump(data, sort_keys=False), added
 
 
+HOLDOUT_SALT = "simulation"
+
+
+def with_holdout(text: str, share: float) -> str:
+    """The policy text with ``settings.holdout`` set to ``share`` of customers (opt-outs still
+    enforced for them, as docs/lift.md advises); ``share`` 0 leaves the text as it is."""
+    if share <= 0:
+        return text
+    data = yaml.safe_load(text)
+    settings = data.setdefault("settings", None) or {}
+    data["settings"] = settings
+    settings["holdout"] = {"share": share, "salt": HOLDOUT_SALT, "enforce": ["opted-out"]}
+    return yaml.safe_dump(data, sort_keys=False)
+
+
 ACCEPT = ["offer", "channel", "time"]
 """What the simulated agents accept in place of what they asked (docs/policy.md, "Amend"): the
 discount the seat may give or the offer already committed, another mandated channel, a later
@@ -137,6 +152,9 @@ class Uncoordinated:
 
     def due(self, now: float) -> list[tuple[str, Verdict]]:
         return []
+
+    def lift(self, since: float, until: float) -> dict[str, Any] | None:
+        return None
 
     def execute(self, token: str | None, at: float) -> bool:
         return True
@@ -273,6 +291,16 @@ class Coordinated:
         else:
             d = self.acc.reject(token, reviewer="ops-lead", note="simulated daily review")
         return verdict(d)
+
+    def lift(self, since: float, until: float) -> dict[str, Any] | None:
+        """``accord report lift`` over the run, when the policy holds customers out."""
+        if self.acc.policy.spec.settings.holdout is None:
+            return None
+        from accord.lift import lift_report
+
+        self.clock.now = until
+        out: dict[str, Any] = lift_report(self.acc, since, until).to_dict()
+        return out
 
     def close(self) -> None:
         self.acc.close()

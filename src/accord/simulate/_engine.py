@@ -52,6 +52,7 @@ class Arm(Protocol):
         self, agent: Agent, picks: list[Pick], at: float, now: float, values: list[float]
     ) -> list[Verdict]: ...
     def due(self, now: float) -> list[tuple[str, Verdict]]: ...
+    def lift(self, since: float, until: float) -> dict[str, Any] | None: ...
     def close(self) -> None: ...
 
 
@@ -98,6 +99,7 @@ class Engine:
                 on_day(day)
         m = self.metrics
         m.c["churned_at_end"] = int((self.company.stage == CHURNED).sum())
+        m.lift = self.arm.lift(START, START + self.cfg.days * DAY)
         return m
 
     # -- the day's plan ----------------------------------------------------------------------

@@ -39,6 +39,8 @@ class ArmMetrics:
         self.timeline: list[dict[str, Any]] = []
         self.attr_touches: list[tuple[str, str, str, float, str, str, str, float]] = []
         self.attr_events: list[tuple[str, float, str, float]] = []
+        self.lift: dict[str, Any] | None = None
+        """The lift report (treated against holdout) when the arm's policy holds customers out."""
 
     def _day(self, at: float) -> int:
         return min(self.cfg.days - 1, max(0, int((at - START) // DAY)))

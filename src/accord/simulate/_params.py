@@ -193,6 +193,10 @@ class SimConfig:
     complaint_value: float = 100.0
     """*Assumption* — USD lost with one complaint beyond its opt-out (it also opts the customer
     out of every channel): sender reputation, handling, regulatory exposure. Settable."""
+    holdout: float = 0.0
+    """Share of customers the coordinated arms hold out (the policy's ``settings.holdout``, see
+    docs/lift.md): their proposals are decided with coordination in shadow and opt-outs
+    enforced, and the report adds the lift report, treated against holdout. 0: none."""
     keep_days: float = 3.0
     """The ``deadline`` a simulated agent gives each proposal it asks Accord to keep
     (``on_defer="reschedule"``): a deferred touch is re-decided at each ``retry_at`` until it
@@ -207,6 +211,8 @@ class SimConfig:
             raise ValueError(f"seeds must be at least 1, not {self.seeds}")
         if self.unsubscribe_value < 0 or self.complaint_value < 0:
             raise ValueError("unsubscribe_value and complaint_value must not be negative")
+        if not 0 <= self.holdout < 1:
+            raise ValueError(f"holdout must be a share within 0..1 (0 = none), not {self.holdout}")
         if not 0 <= self.approve_rate <= 1:
             raise ValueError(f"approve_rate must be within 0..1, not {self.approve_rate}")
 

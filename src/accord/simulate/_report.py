@@ -177,7 +177,41 @@ def render_html(res: dict[str, Any]) -> str:
         attribution=_attribution(res, names),
         timeline=_timeline(res, names),
         model=_model(res),
+        lift=lift_tables(res),
     )
+
+
+def _lift_cell(i: dict[str, float] | None, share: bool) -> str:
+    if i is None:
+        return "–"
+
+    def f(x: float) -> str:
+        return f"{x * 100:.2f} %" if share else f"{x:,.2f}"
+
+    return f"{f(i['estimate'])} [{f(i['low'])}, {f(i['high'])}]"
+
+
+def lift_tables(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per coordinated arm with a holdout: the lift report (``accord report lift``) over the run,
+    treated against holdout customers, first seed."""
+    out = []
+    for name, rep in (res.get("lift") or {}).items():
+        rows = []
+        for m in rep["metrics"]:
+            share = m["kind"] == "share"
+            rows.append([m["label"], _lift_cell(m["treated"], share),
+                         _lift_cell(m["holdout"], share), _lift_cell(m["difference"], share),
+                         m["verdict"]])
+        out.append({
+            "label": res["arms"][name]["label"],
+            "share": rep["holdout"]["share"],
+            "treated": f"{rep['customers']['treated']:,}",
+            "holdout": f"{rep['customers']['holdout']:,}",
+            "note": rep["note"],
+            "head": ["metric", "treated", "holdout", "treated − holdout (95 % CI)", "verdict"],
+            "rows": rows,
+        })
+    return out
 
 
 def _headline(res: dict[str, Any], names: list[str]) -> tuple[list[str], list[Row]]:
@@ -457,6 +491,16 @@ def print_summary(res: dict[str, Any], console: Any) -> None:
         for key in res["headline"]:
             table.add_row(LABELS.get(key, key), *(_n(arms[a][key]) for a in names))
         console.print(table)
+    for lift in lift_tables(res):
+        table = Table(title=f"Lift, {lift['label']}: {lift['treated']} treated and "
+                      f"{lift['holdout']} held-out customers (first seed)")
+        for k, h in enumerate(lift["head"]):
+            table.add_column(h, justify="left" if k in (0, 4) else "right")
+        for row in lift["rows"]:
+            table.add_row(*row)
+        console.print(table)
+        if lift["note"]:
+            console.print(lift["note"], soft_wrap=True, markup=False, highlight=False)
     line = revenue_explained(res)
     if line:
         console.print(line, soft_wrap=True, markup=False, highlight=False)

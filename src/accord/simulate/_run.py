@@ -21,6 +21,7 @@ from accord.simulate._arms import (
     Verdict,
     example_policy_text,
     with_fleet_seats,
+    with_holdout,
 )
 from accord.simulate._company import DAY, START, customer_id
 from accord.simulate._engine import Arm, Engine
@@ -91,12 +92,13 @@ PolicyArm = tuple[str, str, Policy | None]
 """(name, label, policy) per arm; ``None`` is the uncoordinated arm."""
 
 
-def load_policies(policy_file: str | Path | None) -> list[PolicyArm]:
+def load_policies(policy_file: str | Path | None, holdout: float = 0.0) -> list[PolicyArm]:
     """Load every arm's policy once, before anything runs: a refused file fails fast, and the
     sensitivity runs use exactly the policies of the main run. A user policy gets the same
-    missing seats added."""
+    missing seats added; with ``holdout`` every coordinated arm holds that share out."""
     ids = [a.id for a in fleet()]
     text, _ = with_fleet_seats(example_policy_text(), ids)
+    text = with_holdout(text, holdout)
     example = Policy.from_text(text, source="accord.yaml (example + ad seats)")
     arms: list[PolicyArm] = [
         ("uncoordinated", "Without Accord", None),
@@ -105,6 +107,7 @@ def load_policies(policy_file: str | Path | None) -> list[PolicyArm]:
     if policy_file is not None:
         path = Path(policy_file)
         user_text, _ = with_fleet_seats(path.read_text(), ids)
+        user_text = with_holdout(user_text, holdout)
         arms.append(
             ("policy", f"With Accord ({path.name})", Policy.from_text(user_text, source=str(path)))
         )
@@ -384,7 +387,7 @@ def simulate(
     from accord.simulate._attribution import attribution_report
 
     started = time.perf_counter()
-    arms = load_policies(policy_file)
+    arms = load_policies(policy_file, cfg.holdout)
     small = cfg.customers * cfg.days <= SMALL_RUN
     seeds = [cfg.seed + k for k in range(cfg.seeds)]
     per_seed: list[dict[str, dict[str, Any]]] = []
@@ -421,6 +424,9 @@ def simulate(
         "timeline": pick_timeline(first, cfg),
         "attribution": attribution_report(first, cfg),
     }
+    lift = {name: m.lift for name, m in first.items() if m.lift is not None}
+    if lift:
+        results["lift"] = lift
     results["sensitivity"] = sensitivity(cfg, arms, progress)
     timings["total"] = round(time.perf_counter() - started, 2)
     results["timings_s"] = timings
