@@ -65,6 +65,13 @@ def test_the_same_seed_gives_the_same_numbers(results: dict[str, Any]) -> None:
     assert _numbers(again) == _numbers(results)
 
 
+def test_worker_processes_give_the_same_numbers_as_one_process() -> None:
+    cfg = SimConfig(customers=80, days=3, seed=5, seeds=2, sensitivity_customers=40)
+    one, two = simulate(cfg, jobs=1), simulate(cfg, jobs=2)
+    assert _numbers(one) == _numbers(two)
+    assert len(one["sensitivity"]["rows"]) == len(two["sensitivity"]["rows"]) > 1
+
+
 def test_a_different_seed_gives_a_different_company(results: dict[str, Any]) -> None:
     other = simulate(replace(SMALL, seed=12))
     assert _numbers(other) != _numbers(results)

@@ -5,8 +5,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -299,59 +302,68 @@ def priced(arms: dict[str, dict[str, Any]], baseline: dict[str, Any], cfg: SimCo
         )
 
 
-def sensitivity(
-    cfg: SimConfig, arms: list[PolicyArm], progress: Progress | None = None
-) -> dict[str, Any]:
-    """One at a time: halve and double each key assumption; the accord-minus-uncoordinated
-    deltas of bookings, incremental revenue, net value and unsubscribes, on a smaller company
-    (one seed: the table shows direction and size, the headline shows the spread)."""
-    if cfg.sensitivity_customers <= 0:
-        return {"rows": [], "customers": 0}
-    small = replace(
+def _small(cfg: SimConfig) -> SimConfig:
+    return replace(
         cfg,
         customers=min(cfg.sensitivity_customers, cfg.customers),
         attribution_sample=0,
         timeline_sample=0,
     )
+
+
+def sensitivity_cases(cfg: SimConfig) -> list[tuple[str, float]]:
+    """The sensitivity table's rows: the baseline, each key halved and doubled, each switch."""
+    if cfg.sensitivity_customers <= 0:
+        return []
     cases: list[tuple[str, float]] = [("baseline", 1.0)]
     cases += [(k, f) for k in SENSITIVITY_KEYS for f in (0.5, 2.0)]
     cases += [(k, 1.0) for k in SENSITIVITY_SWITCHES]
+    return cases
+
+
+def sensitivity_row(cfg: SimConfig, arms: list[PolicyArm], key: str, factor: float
+                    ) -> dict[str, Any]:
+    """One row: the untouched baseline and the first two arms on the smaller company, with one
+    assumption changed."""
+    small = _small(cfg)
+    run = small if key == "baseline" else scaled_config(small, key, factor)
     pairs = [("untouched", "Untouched", None), *arms[:2]]
-    rows = []
-    for done, (key, factor) in enumerate(cases):
-        run = small if key == "baseline" else scaled_config(small, key, factor)
-        res = {
-            name: summarize(
-                run_arm(run, factory(name, label, pol, small=True, keep_days=run.keep_days)), run
-            )
-            for name, label, pol in pairs
-        }
-        base = res.pop("untouched")
-        priced(res, base, run)
-        u, a = res["uncoordinated"], res["accord"]
-        rows.append(
-            {
-                "parameter": key,
-                "factor": factor,
-                "value": None if key == "baseline" else sensitivity_value(run, key),
-                "revenue_without": u["revenue"],
-                "revenue_with": a["revenue"],
-                "revenue_delta": round(a["revenue"] - u["revenue"], 2),
-                "incremental_without": u["incremental_revenue"],
-                "incremental_with": a["incremental_revenue"],
-                "incremental_delta": round(
-                    a["incremental_revenue"] - u["incremental_revenue"], 2
-                ),
-                "net_value_delta": round(a["net_value"] - u["net_value"], 2),
-                "unsubscribes_without": u["unsubscribes"],
-                "unsubscribes_with": a["unsubscribes"],
-                "unsubscribe_delta": a["unsubscribes"] - u["unsubscribes"],
-                "complaint_delta": a["complaints"] - u["complaints"],
-                "conversion_delta": a["conversions"] - u["conversions"],
-            }
+    res = {
+        name: summarize(
+            run_arm(run, factory(name, label, pol, small=True, keep_days=run.keep_days)), run
         )
-        if progress is not None:
-            progress("sensitivity", done + 1, len(cases))
+        for name, label, pol in pairs
+    }
+    base = res.pop("untouched")
+    priced(res, base, run)
+    u, a = res["uncoordinated"], res["accord"]
+    return {
+        "parameter": key,
+        "factor": factor,
+        "value": None if key == "baseline" else sensitivity_value(run, key),
+        "revenue_without": u["revenue"],
+        "revenue_with": a["revenue"],
+        "revenue_delta": round(a["revenue"] - u["revenue"], 2),
+        "incremental_without": u["incremental_revenue"],
+        "incremental_with": a["incremental_revenue"],
+        "incremental_delta": round(a["incremental_revenue"] - u["incremental_revenue"], 2),
+        "net_value_delta": round(a["net_value"] - u["net_value"], 2),
+        "unsubscribes_without": u["unsubscribes"],
+        "unsubscribes_with": a["unsubscribes"],
+        "unsubscribe_delta": a["unsubscribes"] - u["unsubscribes"],
+        "complaint_delta": a["complaints"] - u["complaints"],
+        "conversion_delta": a["conversions"] - u["conversions"],
+    }
+
+
+def sensitivity(cfg: SimConfig, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One at a time: halve and double each key assumption (and switch each choice); the
+    accord-minus-uncoordinated deltas of bookings, incremental revenue, net value and
+    unsubscribes, on a smaller company (one seed: the table shows direction and size, the
+    headline shows the spread)."""
+    if not rows:
+        return {"rows": [], "customers": 0}
+    small = _small(cfg)
     return {"customers": small.customers, "days": small.days, "seed": small.seed, "rows": rows}
 
 
@@ -379,43 +391,115 @@ def summary(per_seed: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
     return {"summary": out, "difference": diff}
 
 
+Task = tuple[str, int, str, float]
+"""One unit of work: ("arm", seed index, arm name, 0) or ("sensitivity", row, key, factor)."""
+_JOB: dict[str, Any] = {}
+"""What every task reads (config, policies): set before the worker processes fork."""
+
+
+def _arm_config(cfg: SimConfig, k: int) -> SimConfig:
+    seed = cfg.seed + k
+    if k == 0:
+        return replace(cfg, seed=seed)
+    return replace(cfg, seed=seed, attribution_sample=0, timeline_sample=0)
+
+
+def _run_task(task: Task, progress: Progress | None = None) -> tuple[Task, Any, float]:
+    """Run one task; returns it, its result and the seconds it took. An arm's result is its
+    summary, plus its metrics for the first seed (timeline, attribution, lift)."""
+    cfg: SimConfig = _JOB["cfg"]
+    arms: list[PolicyArm] = _JOB["arms"]
+    t = time.perf_counter()
+    kind, k, name, factor = task
+    if kind == "sensitivity":
+        return task, sensitivity_row(cfg, arms, name, factor), time.perf_counter() - t
+    run = _arm_config(cfg, k)
+    label, policy = next((lab, pol) for n, lab, pol in [("untouched", "Untouched", None), *arms]
+                         if n == name)
+    make = factory(name, label, policy, small=_JOB["small"], keep_days=cfg.keep_days)
+    what = name if cfg.seeds == 1 else f"{name} (seed {run.seed})"
+    m = run_arm(run, make, _day_progress(progress, what, cfg.days))
+    out = {"label": label, **summarize(m, run)}
+    m.daily = dict(m.daily)  # a plain dict crosses to the parent process
+    return task, (out, m if k == 0 else None), time.perf_counter() - t
+
+
+def _tasks(cfg: SimConfig, arms: list[PolicyArm]) -> list[Task]:
+    """Longest first, so two workers finish together: the coordinated arms of every seed, then
+    the cheap arms, then the sensitivity rows."""
+    coordinated = [n for n, _, pol in arms if pol is not None]
+    cheap = ["untouched", *(n for n, _, pol in arms if pol is None)]
+    out: list[Task] = [("arm", k, n, 0.0) for k in range(cfg.seeds) for n in coordinated]
+    out += [("arm", k, n, 0.0) for k in range(cfg.seeds) for n in cheap]
+    out += [("sensitivity", r, key, f) for r, (key, f) in enumerate(sensitivity_cases(cfg))]
+    return out
+
+
+def default_jobs() -> int:
+    """Worker processes by default: one per CPU the process may use, at most 4."""
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else os.cpu_count() or 1))
+
+
 def simulate(
-    cfg: SimConfig, *, policy_file: str | Path | None = None, progress: Progress | None = None
+    cfg: SimConfig,
+    *,
+    policy_file: str | Path | None = None,
+    progress: Progress | None = None,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """The whole job: every arm on the same companies (one per seed), the untouched baseline
-    of each, then the extras (timeline and attribution on the first seed, sensitivity)."""
+    of each, then the extras (timeline and attribution on the first seed, sensitivity).
+
+    With ``jobs`` > 1 the arms, seeds and sensitivity rows run in that many forked worker
+    processes; every task is deterministic, so the numbers are the same either way."""
     from accord.simulate._attribution import attribution_report
 
     started = time.perf_counter()
     arms = load_policies(policy_file, cfg.holdout)
-    small = cfg.customers * cfg.days <= SMALL_RUN
-    seeds = [cfg.seed + k for k in range(cfg.seeds)]
+    _JOB.update(cfg=cfg, arms=arms, small=cfg.customers * cfg.days <= SMALL_RUN)
+    tasks = _tasks(cfg, arms)
+    done: dict[Task, Any] = {}
+    timings: dict[str, float] = {}
+
+    def record(task: Task, result: Any, seconds: float) -> None:
+        done[task] = result
+        key = task[2] if task[0] == "arm" else "sensitivity"
+        timings[key] = round(timings.get(key, 0.0) + seconds, 2)
+        if progress is not None and (jobs > 1 or task[0] == "sensitivity"):
+            n = sum(1 for t in done if t[0] == task[0])
+            total = sum(1 for t in tasks if t[0] == task[0])
+            progress("runs" if task[0] == "arm" else "sensitivity", n, total)
+
+    try:
+        if jobs > 1 and len(tasks) > 1:
+            ctx = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx) as pool:
+                for fut in as_completed([pool.submit(_run_task, t) for t in tasks]):
+                    record(*fut.result())
+        else:
+            for t in tasks:
+                record(*_run_task(t, progress))
+    finally:
+        _JOB.clear()
     per_seed: list[dict[str, dict[str, Any]]] = []
     first: dict[str, ArmMetrics] = {}
-    timings: dict[str, float] = {}
-    for k, seed in enumerate(seeds):
-        run = replace(cfg, seed=seed) if k == 0 else replace(
-            cfg, seed=seed, attribution_sample=0, timeline_sample=0
-        )
+    for k in range(cfg.seeds):
         row: dict[str, dict[str, Any]] = {}
-        for name, label, policy in [("untouched", "Untouched", None), *arms]:
-            t = time.perf_counter()
-            make = factory(name, label, policy, small=small, keep_days=cfg.keep_days)
-            task = name if cfg.seeds == 1 else f"{name} (seed {seed})"
-            m = run_arm(run, make, _day_progress(progress, task, cfg.days))
-            timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - t, 2)
-            row[name] = {"label": label, **summarize(m, run)}
+        for name, _, _ in [("untouched", "Untouched", None), *arms]:
+            summary_, metrics = done[("arm", k, name, 0.0)]
+            row[name] = summary_
             if k == 0:
-                first[name] = m
+                first[name] = metrics
         base = row.pop("untouched")
-        priced(row, base, run)
+        priced(row, base, _arm_config(cfg, k))
         row["untouched"] = base
         per_seed.append(row)
     first.pop("untouched")
     results: dict[str, Any] = {
         "note": ASSUMPTIONS,
         "config": cfg.summary(),
-        "seeds": seeds,
+        "seeds": [cfg.seed + k for k in range(cfg.seeds)],
         "interval": INTERVAL,
         **summary(per_seed),
         "arms": {name: per_seed[0][name] for name, _, _ in arms},
@@ -427,7 +511,8 @@ def simulate(
     lift = {name: m.lift for name, m in first.items() if m.lift is not None}
     if lift:
         results["lift"] = lift
-    results["sensitivity"] = sensitivity(cfg, arms, progress)
+    rows = [done[t] for t in tasks if t[0] == "sensitivity"]
+    results["sensitivity"] = sensitivity(cfg, rows)
     timings["total"] = round(time.perf_counter() - started, 2)
     results["timings_s"] = timings
     return results
