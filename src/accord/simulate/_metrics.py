@@ -100,9 +100,10 @@ class ArmMetrics:
         self.touches[i] += 1
         self.daily["delivered"][self._day(at)] += 1
         row = self.last_by_agent[i]
-        mine = row[agent.idx]
-        row[agent.idx] = -1e18
-        if row.max() >= at - COLLISION_WINDOW:
+        others = row.tolist()  # ten floats: plain Python is faster than numpy's reductions here
+        mine = others[agent.idx]
+        others[agent.idx] = -1e18
+        if max(others) >= at - COLLISION_WINDOW:
             self.c["collision_touches"] += 1
             self.collided[i] = True
         row[agent.idx] = max(mine, at)

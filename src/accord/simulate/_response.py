@@ -48,7 +48,7 @@ class Exposure:
         self.counted = None if counts == "all" else MESSAGES
 
     def touches_7d(self, i: int) -> int:
-        return int(self.ring[i].sum())
+        return sum(self.ring[i].tolist())
 
     def contradicts(self, i: int, intent: str, at: float) -> bool:
         if intent not in CONFLICT:
