@@ -303,6 +303,8 @@ class Engine:
         self.wakeups.discard(at)
         m = self.metrics
         for sid, v in self.arm.due(at):
+            if sid not in self.kept:  # not one this fleet waits on (cannot happen today)
+                continue
             agent, pick = self.kept[sid]
             if v.outcome == "defer" and v.retry_at is not None:
                 m.c["redecided_defer"] += 1
