@@ -341,3 +341,31 @@ def test_a_holdout_adds_the_lift_report_treated_against_holdout(tmp_path: Path) 
                                       str(tmp_path / "plain")])
     assert "lift" not in json.loads((tmp_path / "plain" / "results.json").read_text())
     assert plain.exit_code == 0
+
+
+def test_nightly_agents_plan_through_propose_batch_with_their_value() -> None:
+    from accord.simulate._arms import Coordinated
+    from accord.simulate._engine import Engine
+    from accord.simulate._run import load_policies
+
+    _, _, policy = load_policies(None)[1]
+    assert policy is not None
+    rounds: list[tuple[str, int, list[float]]] = []
+
+    class Watched(Coordinated):
+        def decide_batch(self, agent: Any, picks: Any, at: float, now: float,
+                         values: list[float]) -> Any:
+            rounds.append((agent.id, len(picks), values))
+            return super().decide_batch(agent, picks, at, now, values)
+
+    arm = Watched(policy)
+    try:
+        Engine(SimConfig(customers=300, days=3, seeds=1, sensitivity_customers=0), arm).run()
+    finally:
+        arm.close()
+    planners = {a for a, _, _ in rounds}
+    assert {"churn-guard", "email-cadence"} <= planners
+    assert planners <= {"churn-guard", "upsell", "email-cadence", "reengage", "support"}
+    assert len([r for r in rounds if r[0] == "email-cadence"]) <= 3, "one round a day"
+    assert all(len(values) == n for _, n, values in rounds)
+    assert any(v > 0 for _, _, values in rounds for v in values), "rounds carry value"
