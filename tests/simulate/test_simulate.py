@@ -369,3 +369,11 @@ def test_nightly_agents_plan_through_propose_batch_with_their_value() -> None:
     assert len([r for r in rounds if r[0] == "email-cadence"]) <= 3, "one round a day"
     assert all(len(values) == n for _, n, values in rounds)
     assert any(v > 0 for _, _, values in rounds for v in values), "rounds carry value"
+
+
+def test_a_store_goes_to_ram_only_when_it_fits_comfortably(tmp_path: Path) -> None:
+    from accord.simulate._run import store_in_ram
+
+    assert store_in_ram(2000 * 14)
+    assert not store_in_ram(10**12), "a terabyte-sized store stays on disk"
+    assert not store_in_ram(10, shm=str(tmp_path / "missing"))

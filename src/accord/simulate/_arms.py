@@ -198,8 +198,8 @@ class Coordinated:
     ) -> None:
         self.name, self.label = name, label
         self.clock = SimClock()
-        # Small runs keep their store on a RAM-backed filesystem when there is one; large runs
-        # (gigabytes of ledger) go to the temporary directory on disk.
+        # The store lives on a RAM-backed filesystem when there is one and the run's estimated
+        # store fits comfortably (``_run.store_in_ram``); otherwise in the temporary directory.
         shm = "/dev/shm" if in_memory_fs and Path("/dev/shm").is_dir() else None
         self._dir = tempfile.TemporaryDirectory(prefix="accord-sim-", dir=shm)
         self.acc = Accord.open(
