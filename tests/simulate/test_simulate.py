@@ -143,6 +143,9 @@ def test_simulated_agents_let_accord_keep_defers_and_apply_amends(
     assert accord["kept"] + accord["deferred_dropped"] >= accord["defer"], "no defer ignored"
     assert accord["amends_applied"] > 0
     assert results["arms"]["uncoordinated"]["kept"] == 0
+    html = render_html(results)
+    assert f"{accord['amends_applied']:,} goes carried an applied amend" in html
+    assert "defers were kept by Accord" in html and "re-decisions were" in html
 
 
 def test_accord_sends_nothing_after_an_opt_out(results: dict[str, Any]) -> None:

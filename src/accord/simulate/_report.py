@@ -308,10 +308,14 @@ def _gate(res: dict[str, Any], names: list[str]) -> list[dict[str, Any]]:
         if rules:
             held = [("proposals held by this rule", _color(a))]
             chart = grouped_bars([(r, [float(v)]) for r, v in rules], held, shared_scale=True)
+        redecided = arm.get("redecided") or {}
         out.append(
             {
                 "label": arm["label"],
                 **{k: _n(arm[k]) for k in GATE_COUNTS},
+                "amends_applied": _n(arm.get("amends_applied", 0)),
+                "kept": _n(arm.get("kept", 0)),
+                "redecided": ", ".join(f"{_n(v)} {k}" for k, v in redecided.items()) or "none",
                 "chart": chart,
             }
         )
