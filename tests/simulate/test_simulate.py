@@ -379,4 +379,5 @@ def test_a_store_goes_to_ram_only_when_it_fits_comfortably(tmp_path: Path) -> No
 
     assert store_in_ram(2000 * 14)
     assert not store_in_ram(10**12), "a terabyte-sized store stays on disk"
+    assert not store_in_ram(2000 * 14, stores=10**6), "stores that live at once are counted"
     assert not store_in_ram(10, shm=str(tmp_path / "missing"))

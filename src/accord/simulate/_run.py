@@ -73,14 +73,14 @@ RAM_SHARE = 0.25
 of the memory available and of that filesystem's free space."""
 
 
-def store_in_ram(customer_days: int, shm: str = "/dev/shm") -> bool:
+def store_in_ram(customer_days: int, shm: str = "/dev/shm", *, stores: int = 1) -> bool:
     """Whether an arm's throwaway store should live in RAM (a tmpfs such as /dev/shm): then
     the run writes nothing to disk. On disk, even with ``durability="off"``, every commit's
     log pages and every checkpoint reach the disk (1.6 GB in the first 2.3 simulated days of a
     100,000-customer run). Only when the estimated store is a small share of free memory."""
     if not os.path.isdir(shm):
         return False
-    need = customer_days * STORE_BYTES_PER_CUSTOMER_DAY
+    need = customer_days * STORE_BYTES_PER_CUSTOMER_DAY * max(1, stores)  # at the same time
     try:
         st = os.statvfs(shm)
         free = st.f_bavail * st.f_frsize
@@ -480,8 +480,10 @@ def simulate(
 
     started = time.perf_counter()
     arms = load_policies(policy_file, cfg.holdout)
-    _JOB.update(cfg=cfg, arms=arms, small=store_in_ram(cfg.customers * cfg.days))
     tasks = _tasks(cfg, arms)
+    stores = cfg.seeds * sum(1 for _, _, pol in arms if pol is not None)  # full-size stores
+    _JOB.update(cfg=cfg, arms=arms, small=store_in_ram(cfg.customers * cfg.days,
+                                                       stores=min(max(1, jobs), stores)))
     done: dict[Task, Any] = {}
     timings: dict[str, float] = {}
 
