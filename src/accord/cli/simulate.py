@@ -77,6 +77,22 @@ from accord._errors import AccordError
     show_default=True,
     help="Company size of each sensitivity run, first seed only (0 skips them).",
 )
+@click.option(
+    "--holdout",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    default=0.0,
+    show_default=True,
+    help="Hold this share of customers out in the coordinated arms (settings.holdout, "
+    "docs/lift.md) and add the lift report, treated against holdout; 0 for none.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=0, max=64),
+    default=0,
+    show_default=True,
+    help="Worker processes for the arms, seeds and sensitivity rows (0: one per CPU, at "
+    "most 4). The numbers are the same for any value.",
+)
 def simulate(
     customers: int,
     days: int,
@@ -87,6 +103,8 @@ def simulate(
     out: Path,
     policy: Path | None,
     sensitivity_customers: int,
+    holdout: float,
+    jobs: int,
 ) -> None:
     """Simulate a fleet of ten agents on one company, with and without Accord.
 
@@ -98,6 +116,7 @@ def simulate(
 
     from accord.simulate import SimConfig, print_summary, render_html
     from accord.simulate import simulate as run
+    from accord.simulate._run import default_jobs
 
     cfg = SimConfig(
         customers=customers,
@@ -107,6 +126,7 @@ def simulate(
         unsubscribe_value=unsubscribe_value,
         complaint_value=complaint_value,
         sensitivity_customers=sensitivity_customers,
+        holdout=holdout,
     )
     console = Console(stderr=True)
     try:
@@ -130,7 +150,8 @@ def simulate(
             bar.update(tasks[task], completed=done)
 
         try:
-            results = run(cfg, policy_file=policy, progress=progress)
+            results = run(cfg, policy_file=policy, progress=progress,
+                          jobs=jobs or default_jobs())
         except AccordError as exc:
             raise click.ClickException(f"the policy was refused: {exc}") from None
     (out / "results.json").write_text(json.dumps(results, indent=1))
@@ -151,4 +172,5 @@ def _describe(task: str) -> str:
         "accord": "with Accord (days)",
         "policy": "with your policy (days)",
         "sensitivity": "sensitivity runs",
+        "runs": "arms × seeds (runs)",
     }.get(task, task)

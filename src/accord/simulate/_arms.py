@@ -1,9 +1,12 @@
 """The arms: the same fleet with nothing between it and the customer, or through Accord.
 
-An arm answers four questions for the engine — may this touch go, did the go survive until it
-was sent, record this customer event, record this context write — and, for Accord, review a
-flagged proposal. The coordinated arm uses the real service, gate and SQLite store on the
-simulated clock; nothing about Accord is re-implemented here.
+An arm answers the engine's questions — may this touch (or this planning round) go, did the go
+survive until it was sent, record this customer event, record this context write — and, for
+Accord, review a flagged proposal and run the scheduler's due re-decisions. The coordinated arm
+uses the real service, gate, scheduler and SQLite store on the simulated clock, and integrates
+the way docs/api.md and docs/scheduling.md tell a real agent to: every proposal passes its
+``value``, accepts the amends the gate can apply (``accept``) and asks Accord to keep a defer
+(``on_defer="reschedule"`` with a deadline); nothing about Accord is re-implemented here.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from typing import Any
 import yaml
 
 from accord._errors import Conflict
+from accord.model import Decision
 from accord.policy import Policy
+from accord.scheduler import Scheduler
 from accord.service import Accord
 from accord.simulate._agents import COST, Agent, Pick
 from accord.simulate._company import customer_id
@@ -81,14 +86,52 @@ def with_fleet_seats(text: str, fleet_ids: list[str]) -> tuple[str, list[str]]:
     return yaml.safe_dump(data, sort_keys=False), added
 
 
+HOLDOUT_SALT = "simulation"
+
+
+def with_holdout(text: str, share: float) -> str:
+    """The policy text with ``settings.holdout`` set to ``share`` of customers (opt-outs still
+    enforced for them, as docs/lift.md advises); ``share`` 0 leaves the text as it is."""
+    if share <= 0:
+        return text
+    data = yaml.safe_load(text)
+    settings = data.setdefault("settings", None) or {}
+    data["settings"] = settings
+    settings["holdout"] = {"share": share, "salt": HOLDOUT_SALT, "enforce": ["opted-out"]}
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+ACCEPT = ["offer", "channel", "time"]
+"""What the simulated agents accept in place of what they asked (docs/policy.md, "Amend"): the
+discount the seat may give or the offer already committed, another mandated channel, a later
+time at which the blocking windows clear."""
+BATCH = 100
+"""Proposals per ``propose_batch`` call (the API's bound)."""
+
+
 @dataclass(frozen=True)
 class Verdict:
     outcome: str
+    """go, flag, defer or stop; ``lapsed`` for a kept proposal whose deadline passed."""
     token: str | None = None
     retry_at: float | None = None
     rules: tuple[str, ...] = ()
-    offer: dict[str, Any] | None = None
-    """The offer the gate's ``amend`` says would pass (a capped discount, an earlier offer)."""
+    follow_up: str | None = None
+    """For a defer Accord keeps: the scheduled proposal that will be re-decided at retry_at."""
+    applied: dict[str, Any] | None = None
+    """For a go with an accepted amend: what changed (``offer``, ``channel`` or ``at``)."""
+    at: float | None = None
+    """When the touch is to reach the customer (a later time when the gate applied one)."""
+
+
+def verdict(d: Decision) -> Verdict:
+    """What an agent reads from a decision."""
+    rules = tuple(r.rule for r in d.reasons if r.effect.value == d.outcome.value)
+    retry = d.retry_at.timestamp() if d.retry_at else None
+    token = d.touch_id if d.touch_id else d.id
+    applied = dict(d.applied) if d.applied else None
+    at = d.proposal.at.timestamp() if applied and "at" in applied and d.proposal.at else None
+    return Verdict(d.outcome.value, token, retry, rules, d.follow_up, applied, at)
 
 
 class Uncoordinated:
@@ -101,6 +144,17 @@ class Uncoordinated:
         self, agent: Agent, pick: Pick, at: float, now: float, value: float | None = None
     ) -> Verdict:
         return Verdict("go")
+
+    def decide_batch(
+        self, agent: Agent, picks: list[Pick], at: float, now: float, values: list[float]
+    ) -> list[Verdict]:
+        return [self.decide(agent, p, at, now, v) for p, v in zip(picks, values, strict=True)]
+
+    def due(self, now: float) -> list[tuple[str, Verdict]]:
+        return []
+
+    def lift(self, since: float, until: float) -> dict[str, Any] | None:
+        return None
 
     def execute(self, token: str | None, at: float) -> bool:
         return True
@@ -140,37 +194,73 @@ class Coordinated:
         name: str = "accord",
         label: str = "With Accord",
         in_memory_fs: bool = False,
+        keep_days: float = 3.0,
     ) -> None:
         self.name, self.label = name, label
         self.clock = SimClock()
-        # Small runs keep their store on a RAM-backed filesystem when there is one; large runs
-        # (gigabytes of ledger) go to the temporary directory on disk.
+        # The store lives on a RAM-backed filesystem when there is one and the run's estimated
+        # store fits comfortably (``_run.store_in_ram``); otherwise in the temporary directory.
         shm = "/dev/shm" if in_memory_fs and Path("/dev/shm").is_dir() else None
         self._dir = tempfile.TemporaryDirectory(prefix="accord-sim-", dir=shm)
         self.acc = Accord.open(
             Path(self._dir.name) / "sim.db", policy=policy, clock=self.clock, durability="off"
         )
+        self.scheduler = Scheduler(self.acc, batch=500)
+        self.deadline = f"{round(keep_days * 24)}h"
+
+    def _proposal(
+        self, agent: Agent, pick: Pick, at: float, value: float | None
+    ) -> dict[str, Any]:
+        return {
+            "agent": agent.id,
+            "customer": customer_id(pick.customer),
+            "channel": pick.channel,
+            "intent": pick.intent,
+            "action": pick.action,
+            "offer": pick.offer,
+            "cost": {"usd": COST[pick.channel]},
+            "at": at,
+            "value": value,
+            "on_defer": "reschedule",
+            "deadline": self.deadline,
+            "accept": ACCEPT,
+        }
 
     def decide(
         self, agent: Agent, pick: Pick, at: float, now: float, value: float | None = None
     ) -> Verdict:
         self.clock.now = now
-        d = self.acc.propose(
-            agent.id,
-            customer_id(pick.customer),
-            channel=pick.channel,
-            intent=pick.intent,
-            action=pick.action,
-            offer=pick.offer,
-            cost=COST[pick.channel],
-            at=at,
-            value=value,
-        )
-        rules = tuple(r.rule for r in d.reasons if r.effect.value == d.outcome.value)
-        retry = d.retry_at.timestamp() if d.retry_at else None
-        token = d.touch_id if d.touch_id else d.id
-        offer = d.amend.get("offer") if isinstance(d.amend.get("offer"), dict) else None
-        return Verdict(d.outcome.value, token, retry, rules, offer)
+        p = self._proposal(agent, pick, at, value)
+        return verdict(self.acc.propose(p.pop("agent"), p.pop("customer"), **p))
+
+    def decide_batch(
+        self, agent: Agent, picks: list[Pick], at: float, now: float, values: list[float]
+    ) -> list[Verdict]:
+        """One planning round through ``propose_batch``, in batches of ``BATCH``."""
+        self.clock.now = now
+        items = [self._proposal(agent, p, at, v) for p, v in zip(picks, values, strict=True)]
+        out: list[Verdict] = []
+        for k in range(0, len(items), BATCH):
+            out.extend(verdict(d) for d in self.acc.propose_batch(items[k : k + BATCH]))
+        return out
+
+    def due(self, now: float) -> list[tuple[str, Verdict]]:
+        """Run the scheduler at ``now`` (as ``accord serve`` does every second) and read what
+        became of each kept proposal it touched: its latest decision, or that it lapsed."""
+        self.clock.now = now
+        out: list[tuple[str, Verdict]] = []
+        while True:
+            report = self.scheduler.run_once()
+            for sid in report.decided:
+                kept = self.acc.scheduled(sid)
+                if kept.status.value == "waiting":
+                    out.append((sid, Verdict("defer", retry_at=kept.due_at.timestamp(),
+                                             follow_up=sid)))
+                else:
+                    out.append((sid, verdict(self.acc.decision(kept.decisions[-1]))))
+            out.extend((sid, Verdict("lapsed")) for sid in report.lapsed)
+            if len(report.decided) + len(report.lapsed) + len(report.failed) < self.scheduler.batch:
+                return out
 
     def execute(self, token: str | None, at: float) -> bool:
         if token is None:
@@ -200,9 +290,17 @@ class Coordinated:
             d = self.acc.approve(token, reviewer="ops-lead", note="simulated daily review")
         else:
             d = self.acc.reject(token, reviewer="ops-lead", note="simulated daily review")
-        rules = tuple(r.rule for r in d.reasons if r.effect.value == d.outcome.value)
-        retry = d.retry_at.timestamp() if d.retry_at else None
-        return Verdict(d.outcome.value, d.touch_id, retry, rules)
+        return verdict(d)
+
+    def lift(self, since: float, until: float) -> dict[str, Any] | None:
+        """``accord report lift`` over the run, when the policy holds customers out."""
+        if self.acc.policy.spec.settings.holdout is None:
+            return None
+        from accord.lift import lift_report
+
+        self.clock.now = until
+        out: dict[str, Any] = lift_report(self.acc, since, until).to_dict()
+        return out
 
     def close(self) -> None:
         self.acc.close()

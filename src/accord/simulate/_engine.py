@@ -48,6 +48,11 @@ class Arm(Protocol):
     ) -> None: ...
     def context_write(self, i: int, changes: dict[str, Any], at: float) -> None: ...
     def review(self, token: str, approve: bool, at: float) -> Verdict: ...
+    def decide_batch(
+        self, agent: Agent, picks: list[Pick], at: float, now: float, values: list[float]
+    ) -> list[Verdict]: ...
+    def due(self, now: float) -> list[tuple[str, Verdict]]: ...
+    def lift(self, since: float, until: float) -> dict[str, Any] | None: ...
     def close(self) -> None: ...
 
 
@@ -60,10 +65,13 @@ class Engine:
             a.reset(cfg.customers)
         self.by_id = {a.id: a for a in self.agents}
         self.metrics = ArmMetrics(cfg, self.agents)
-        self.exposure = Exposure(cfg.customers)
+        self.exposure = Exposure(cfg.customers, cfg.response.fatigue_counts)
         self.queue: list[tuple[float, int, str, tuple[Any, ...]]] = []
         self.seq = itertools.count()
         self.reviews: list[tuple[str, Agent, Pick]] = []
+        self.kept: dict[str, tuple[Agent, Pick]] = {}
+        """Kept proposals (``follow_up`` ids) the agents wait on, and what each would send."""
+        self.wakeups: set[float] = set()
         self.day = 0
 
     def push(self, at: float, kind: str, *payload: Any) -> None:
@@ -91,6 +99,7 @@ class Engine:
                 on_day(day)
         m = self.metrics
         m.c["churned_at_end"] = int((self.company.stage == CHURNED).sum())
+        m.lift = self.arm.lift(START, START + self.cfg.days * DAY)
         return m
 
     # -- the day's plan ----------------------------------------------------------------------
@@ -127,8 +136,7 @@ class Engine:
             return self._score(at)
         picks = NIGHTLY[agent.id](agent, self.company, at, self.day)
         send = None if agent.send_hour is None else at - at % DAY + agent.send_hour * HOUR
-        for pick in picks:
-            self.attempt(agent, pick, at, send_at=send)
+        self.plan(agent, picks, at, send)
 
     def _on_hourly(self, at: float, day: int) -> None:
         sch, ads = self.by_id["scheduler"], self.by_id["social-ads"]
@@ -151,9 +159,6 @@ class Engine:
                 pick = Pick(pick.customer, "push", "nurture")
         self.attempt(agent, pick, at)
 
-    def _on_task(self, at: float, agent: Agent, pick: Pick, since: float) -> None:
-        self.attempt(agent, pick, at, since=since)
-
     def _on_exec(self, at: float, agent: Agent, pick: Pick, token: str | None) -> None:
         self.deliver(agent, pick, at, token)
 
@@ -170,10 +175,10 @@ class Engine:
             self.metrics.c["approved" if ok else "rejected"] += 1
             if v.outcome == "go":
                 self.metrics.c["approved_sent"] += 1
-                self.deliver(agent, pick, at, v.token)
-            elif v.outcome == "defer" and v.retry_at:  # approved, but not now: keep it
+            elif v.outcome == "defer":  # approved, but not now: Accord keeps it
                 self.metrics.c["approved_deferred"] += 1
-                self.push(max(v.retry_at, at + 1), "task", agent, pick, at)
+            if v.outcome in ("go", "defer"):
+                self.follow(agent, pick, v, at, at)
 
     def _on_event(
         self, at: float, i: int, type_: str, data: dict[str, Any], value: float, agent: Agent | None
@@ -226,48 +231,90 @@ class Engine:
         months = p.value_months.get(pick.intent, 0.0)
         return round(rate * months * float(self.company.arpu[i]) * (1 - discount / 100), 2)
 
-    def attempt(
-        self,
-        agent: Agent,
-        pick: Pick,
-        now: float,
-        *,
-        since: float | None = None,
-        send_at: float | None = None,
-        amended: bool = False,
-    ) -> None:
-        c, m, i = self.company, self.metrics, pick.customer
-        if c.opt_at[i, CH[pick.channel]] + agent.suppression_lag <= now:
-            m.c["self_suppressed"] += 1  # the agent's own list already had the opt-out
+    def _wants(self, agent: Agent, pick: Pick, now: float) -> bool:
+        """Whether the agent still proposes: its own suppression list may have the opt-out."""
+        if self.company.opt_at[pick.customer, CH[pick.channel]] + agent.suppression_lag <= now:
+            self.metrics.c["self_suppressed"] += 1
+            return False
+        return True
+
+    def attempt(self, agent: Agent, pick: Pick, now: float) -> None:
+        """One proposal, decided at once (a real-time or hourly agent)."""
+        if self._wants(agent, pick, now):
+            v = self.arm.decide(agent, pick, now, now, self.expected_value(pick))
+            self.metrics.decision(agent, pick, v.outcome, v.rules, now)
+            self.follow(agent, pick, v, now, now)
+
+    def plan(self, agent: Agent, picks: list[Pick], now: float, send_at: float | None) -> None:
+        """A nightly agent's planning round: every touch it wants today, decided together
+        (``propose_batch``) with its expected value, so the customer's slots go by value."""
+        picks = [p for p in picks if self._wants(agent, p, now)]
+        if not picks:
             return
         at = send_at if send_at is not None else now
-        v = self.arm.decide(agent, pick, at, now, self.expected_value(pick))
-        m.decision(agent, pick, v.outcome, v.rules, at)
-        if v.outcome in ("flag", "stop") and v.offer is not None and not amended:
-            # The docs tell an agent to take the offer the gate says would pass (the capped
-            # discount, the earlier offer) rather than drop the touch or queue it for review.
-            m.c["amends_accepted"] += 1
-            self.attempt(agent, replace(pick, offer=v.offer), now, since=since,
-                         send_at=send_at, amended=True)
-            return
+        values = [self.expected_value(p) for p in picks]
+        for pick, v in zip(picks, self.arm.decide_batch(agent, picks, at, now, values),
+                           strict=True):
+            self.metrics.decision(agent, pick, v.outcome, v.rules, at)
+            self.follow(agent, pick, v, at, now)
+
+    def follow(self, agent: Agent, pick: Pick, v: Verdict, at: float, now: float) -> None:
+        """Act on a decision the way the docs tell an agent to: a go is sent (as the variant
+        the gate applied, at its time), a flag waits for the reviewer, a kept defer waits for
+        the scheduler's re-decision; a stop, or a defer Accord did not keep, ends the touch."""
+        m = self.metrics
         if v.outcome == "go":
-            agent.last[i] = at  # the agent knows at once what it queued
-            if send_at is not None and send_at > now:
-                self.push(send_at, "exec", agent, pick, v.token)
+            if v.applied:
+                m.c["amends_applied"] += 1
+                pick = self._variant(pick, v.applied)
+            when = max(at, v.at or at)
+            agent.last[pick.customer] = when  # the agent knows at once what it queued
+            if when > now:
+                self.push(when, "exec", agent, pick, v.token)
             else:
-                self.deliver(agent, pick, at, v.token)
-        elif v.outcome == "defer" and v.retry_at:
-            # Until Accord keeps deferred proposals itself, the agent does: it re-proposes at
-            # each retry_at, and drops the touch once its deadline has passed.
-            first = now if since is None else since
-            if v.retry_at <= first + self.cfg.retry_deadline_days * DAY:
-                m.c["retries"] += 1
-                self.push(max(v.retry_at, now + 1), "task", agent, pick, first)
+                self.deliver(agent, pick, now, v.token)
+        elif v.outcome == "defer":
+            if v.follow_up is not None and v.retry_at is not None:
+                m.c["kept"] += 1
+                self.kept[v.follow_up] = (agent, pick)
+                self._due_at(v.retry_at)
             else:
-                m.c["deferred_dropped"] += 1
+                m.c["deferred_dropped"] += 1  # no retry time within the deadline: it lapsed
         elif v.outcome == "flag" and v.token:
             m.c["approvals_requested"] += 1
             self.reviews.append((v.token, agent, pick))
+
+    @staticmethod
+    def _variant(pick: Pick, applied: dict[str, Any]) -> Pick:
+        out = pick
+        if isinstance(applied.get("offer"), dict):
+            out = replace(out, offer=applied["offer"])
+        if isinstance(applied.get("channel"), str):
+            out = replace(out, channel=applied["channel"])
+        return out
+
+    def _due_at(self, t: float) -> None:
+        """Wake the scheduler at ``t`` (once per instant), as a real replica's passes would."""
+        if t not in self.wakeups:
+            self.wakeups.add(t)
+            self.push(t, "due")
+
+    def _on_due(self, at: float) -> None:
+        self.wakeups.discard(at)
+        m = self.metrics
+        for sid, v in self.arm.due(at):
+            if sid not in self.kept:  # not one this fleet waits on (cannot happen today)
+                continue
+            agent, pick = self.kept[sid]
+            if v.outcome == "defer" and v.retry_at is not None:
+                m.c["redecided_defer"] += 1
+                self._due_at(max(v.retry_at, at + 1))
+                continue
+            del self.kept[sid]
+            m.c[f"redecided_{v.outcome}"] += 1
+            if v.outcome != "lapsed":
+                m.rules.update(v.rules)
+                self.follow(agent, pick, v, at, at)
 
     def deliver(self, agent: Agent, pick: Pick, at: float, token: str | None) -> None:
         if not self.arm.execute(token, at):
@@ -278,7 +325,7 @@ class Engine:
         agent.last[i] = at
         contradictory = ex.contradicts(i, pick.intent, at)
         self.metrics.delivered(agent, pick, at, c, contradictory)
-        ex.add(i, pick.intent, at, self.day)
+        ex.add(i, pick.channel, pick.intent, at, self.day)
         discount = float((pick.offer or {}).get("discount_pct") or 0.0)
         for r in respond(
             self.cfg.response,

@@ -39,6 +39,8 @@ class ArmMetrics:
         self.timeline: list[dict[str, Any]] = []
         self.attr_touches: list[tuple[str, str, str, float, str, str, str, float]] = []
         self.attr_events: list[tuple[str, float, str, float]] = []
+        self.lift: dict[str, Any] | None = None
+        """The lift report (treated against holdout) when the arm's policy holds customers out."""
 
     def _day(self, at: float) -> int:
         return min(self.cfg.days - 1, max(0, int((at - START) // DAY)))
@@ -98,9 +100,10 @@ class ArmMetrics:
         self.touches[i] += 1
         self.daily["delivered"][self._day(at)] += 1
         row = self.last_by_agent[i]
-        mine = row[agent.idx]
-        row[agent.idx] = -1e18
-        if row.max() >= at - COLLISION_WINDOW:
+        others = row.tolist()  # ten floats: plain Python is faster than numpy's reductions here
+        mine = others[agent.idx]
+        others[agent.idx] = -1e18
+        if max(others) >= at - COLLISION_WINDOW:
             self.c["collision_touches"] += 1
             self.collided[i] = True
         row[agent.idx] = max(mine, at)

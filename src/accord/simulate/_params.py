@@ -76,6 +76,10 @@ class ResponseParams:
     fatigue_slope: float = 0.6
     """*Effect* — contact fatigue: unsubscribe probability is multiplied by
     ``1 + fatigue_slope × max(0, touches_7d − fatigue_free)``."""
+    fatigue_counts: str = "messages"
+    """*Assumption* — what ``touches_7d`` counts: ``messages`` (email, SMS, voice, push: what
+    interrupts a person, as the example policy's caps count) or ``all`` (ad impressions and
+    in-app cards too). The sensitivity table runs the other choice."""
     contradiction_factor: float = 0.5
     """*Effect* — mixed signals: conversion is multiplied by this when the customer received a
     different one of retain / upsell / reactivate in the last 7 days."""
@@ -117,6 +121,9 @@ SENSITIVITY_KEYS = (
 """The assumptions the sensitivity table halves and doubles, one at a time: the ones that move
 revenue (the reviewer's approval rate, every conversion rate, the value of a conversion, contact
 fatigue, mixed signals, discount lift) and the one that prices a suppression failure."""
+SENSITIVITY_SWITCHES = {"fatigue_counts": "all"}
+"""Choices the sensitivity table switches to their alternative, one row each: contact counting
+(fatigue counted over every touch, impressions included)."""
 
 CAPPED = ("contradiction_factor", "complaint_after_purchase", "complaint_after_opt_out")
 
@@ -142,12 +149,17 @@ def scaled_config(cfg: SimConfig, name: str, factor: float) -> SimConfig:
     approval rate) or a response-model parameter."""
     if name == "approve_rate":
         return replace(cfg, approve_rate=min(1.0, cfg.approve_rate * factor))
+    if name in SENSITIVITY_SWITCHES:
+        switched: dict[str, Any] = {name: SENSITIVITY_SWITCHES[name]}
+        return replace(cfg, response=replace(cfg.response, **switched))
     return replace(cfg, response=scaled(cfg.response, name, factor))
 
 
 def sensitivity_value(cfg: SimConfig, name: str) -> Any:
     """The value a sensitivity row ran with (a table is summarised by its mean)."""
     v = cfg.approve_rate if name == "approve_rate" else getattr(cfg.response, name)
+    if isinstance(v, str):
+        return v
     if isinstance(v, dict):
         return round(sum(v.values()) / len(v), 4)
     return v
@@ -181,9 +193,14 @@ class SimConfig:
     complaint_value: float = 100.0
     """*Assumption* — USD lost with one complaint beyond its opt-out (it also opts the customer
     out of every channel): sender reputation, handling, regulatory exposure. Settable."""
-    retry_deadline_days: float = 3.0
-    """How long a simulated agent keeps a deferred touch: it re-proposes at each ``retry_at``
-    until the touch goes, is refused, or this many days have passed since its first try."""
+    holdout: float = 0.0
+    """Share of customers the coordinated arms hold out (the policy's ``settings.holdout``, see
+    docs/lift.md): their proposals are decided with coordination in shadow and opt-outs
+    enforced, and the report adds the lift report, treated against holdout. 0: none."""
+    keep_days: float = 3.0
+    """The ``deadline`` a simulated agent gives each proposal it asks Accord to keep
+    (``on_defer="reschedule"``): a deferred touch is re-decided at each ``retry_at`` until it
+    goes, is refused, or this many days have passed since its first decision (it lapses)."""
 
     def __post_init__(self) -> None:
         if self.customers < 1:
@@ -194,6 +211,8 @@ class SimConfig:
             raise ValueError(f"seeds must be at least 1, not {self.seeds}")
         if self.unsubscribe_value < 0 or self.complaint_value < 0:
             raise ValueError("unsubscribe_value and complaint_value must not be negative")
+        if not 0 <= self.holdout < 1:
+            raise ValueError(f"holdout must be a share within 0..1 (0 = none), not {self.holdout}")
         if not 0 <= self.approve_rate <= 1:
             raise ValueError(f"approve_rate must be within 0..1, not {self.approve_rate}")
 

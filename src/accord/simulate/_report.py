@@ -177,7 +177,41 @@ def render_html(res: dict[str, Any]) -> str:
         attribution=_attribution(res, names),
         timeline=_timeline(res, names),
         model=_model(res),
+        lift=lift_tables(res),
     )
+
+
+def _lift_cell(i: dict[str, float] | None, share: bool) -> str:
+    if i is None:
+        return "–"
+
+    def f(x: float) -> str:
+        return f"{x * 100:.2f} %" if share else f"{x:,.2f}"
+
+    return f"{f(i['estimate'])} [{f(i['low'])}, {f(i['high'])}]"
+
+
+def lift_tables(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per coordinated arm with a holdout: the lift report (``accord report lift``) over the run,
+    treated against holdout customers, first seed."""
+    out = []
+    for name, rep in (res.get("lift") or {}).items():
+        rows = []
+        for m in rep["metrics"]:
+            share = m["kind"] == "share"
+            rows.append([m["label"], _lift_cell(m["treated"], share),
+                         _lift_cell(m["holdout"], share), _lift_cell(m["difference"], share),
+                         m["verdict"]])
+        out.append({
+            "label": res["arms"][name]["label"],
+            "share": rep["holdout"]["share"],
+            "treated": f"{rep['customers']['treated']:,}",
+            "holdout": f"{rep['customers']['holdout']:,}",
+            "note": rep["note"],
+            "head": ["metric", "treated", "holdout", "treated − holdout (95 % CI)", "verdict"],
+            "rows": rows,
+        })
+    return out
 
 
 def _headline(res: dict[str, Any], names: list[str]) -> tuple[list[str], list[Row]]:
@@ -274,10 +308,14 @@ def _gate(res: dict[str, Any], names: list[str]) -> list[dict[str, Any]]:
         if rules:
             held = [("proposals held by this rule", _color(a))]
             chart = grouped_bars([(r, [float(v)]) for r, v in rules], held, shared_scale=True)
+        redecided = arm.get("redecided") or {}
         out.append(
             {
                 "label": arm["label"],
                 **{k: _n(arm[k]) for k in GATE_COUNTS},
+                "amends_applied": _n(arm.get("amends_applied", 0)),
+                "kept": _n(arm.get("kept", 0)),
+                "redecided": ", ".join(f"{_n(v)} {k}" for k, v in redecided.items()) or "none",
                 "chart": chart,
             }
         )
@@ -374,8 +412,8 @@ ASSUMED = (
      "each day (independent draw per proposal; approval re-runs the gate)"),
     ("unsubscribe_value", "USD of future value lost per unsubscribe or opt-out"),
     ("complaint_value", "USD lost per complaint beyond its opt-out"),
-    ("retry_deadline_days", "days a simulated agent keeps re-proposing a deferred touch at "
-     "retry_at before dropping it"),
+    ("keep_days", "deadline of every proposal an agent asks Accord to keep "
+     "(on_defer: reschedule): a defer is re-decided at retry_at until then, then lapses"),
 )
 
 
@@ -395,11 +433,15 @@ def _model(res: dict[str, Any]) -> dict[str, Any]:
          "account counts 60% of its bookings as incremental"],
         ["agent value estimate", "value = convert × value_months × ARPU × (1 − discount), "
          "passed to the gate with every proposal"],
-        ["amends", "an agent takes the offer the gate's amend says would pass (once)"],
+        ["amends", "agents send accept: [offer, channel, time]; a go with an applied amend "
+         "is sent as the variant (capped discount, earlier offer, another channel, later time)"],
+        ["planning rounds", "each nightly agent sends its day's proposals through "
+         "propose_batch with its value estimate; hourly and real-time agents propose one by one"],
     ]
     return {
         "rows": settings + [
-            [k, ", ".join(f"{c} {x:g}" for c, x in v.items()) if isinstance(v, dict) else f"{v:g}"]
+            [k, ", ".join(f"{c} {x:g}" for c, x in v.items()) if isinstance(v, dict)
+             else str(v) if isinstance(v, str) else f"{v:g}"]
             for k, v in params.items()
         ],
         "sensitivity": {
@@ -408,7 +450,7 @@ def _model(res: dict[str, Any]) -> dict[str, Any]:
             "rows": [
                 [
                     r["parameter"],
-                    "" if r["parameter"] == "baseline" else f"×{r['factor']:g} → {r['value']:g}",
+                    _case(r),
                     *(_n(r[k]) for k in SENSITIVITY_COLUMNS),
                 ]
                 for r in sens["rows"]
@@ -417,6 +459,14 @@ def _model(res: dict[str, Any]) -> dict[str, Any]:
         if sens.get("rows")
         else None,
     }
+
+
+def _case(r: dict[str, Any]) -> str:
+    if r["parameter"] == "baseline":
+        return ""
+    if isinstance(r["value"], str):
+        return f"→ {r['value']}"
+    return f"×{r['factor']:g} → {r['value']:g}"
 
 
 def print_summary(res: dict[str, Any], console: Any) -> None:
@@ -445,6 +495,16 @@ def print_summary(res: dict[str, Any], console: Any) -> None:
         for key in res["headline"]:
             table.add_row(LABELS.get(key, key), *(_n(arms[a][key]) for a in names))
         console.print(table)
+    for lift in lift_tables(res):
+        table = Table(title=f"Lift, {lift['label']}: {lift['treated']} treated and "
+                      f"{lift['holdout']} held-out customers (first seed)")
+        for k, h in enumerate(lift["head"]):
+            table.add_column(h, justify="left" if k in (0, 4) else "right")
+        for row in lift["rows"]:
+            table.add_row(*row)
+        console.print(table)
+        if lift["note"]:
+            console.print(lift["note"], soft_wrap=True, markup=False, highlight=False)
     line = revenue_explained(res)
     if line:
         console.print(line, soft_wrap=True, markup=False, highlight=False)

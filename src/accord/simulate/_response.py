@@ -19,6 +19,9 @@ CONFLICT = ("retain", "upsell", "reactivate")
 BLIND_INTENTS = frozenset({"reactivate", "winback", "acquire"})
 """Intents that make no sense to a customer who just bought."""
 SEGMENT_LIFT = np.array([1.0, 0.9, 0.8])
+MESSAGES = frozenset({"email", "sms", "voice", "push"})
+"""The channels that interrupt a person (the example policy's message caps count these): what
+contact fatigue counts by default. Ad impressions and in-app cards are not counted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +35,20 @@ class Reaction:
 
 
 class Exposure:
-    """What each customer has recently received: touches per day (7-day ring) and when each
-    conflicting intent last arrived. Shared by the response model and the metrics."""
+    """What each customer has recently received: the contacts fatigue counts, per day (7-day
+    ring), and when each conflicting intent last arrived. Shared by the response model and the
+    metrics. ``counts`` is ``messages`` (email, SMS, voice, push) or ``all`` (every touch,
+    impressions included)."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, counts: str = "messages") -> None:
+        if counts not in ("messages", "all"):
+            raise ValueError(f"fatigue_counts must be 'messages' or 'all', not {counts!r}")
         self.ring = np.zeros((n, 7), dtype=np.int16)
         self.conflict_at = np.full((n, len(CONFLICT)), -1e18)
+        self.counted = None if counts == "all" else MESSAGES
 
     def touches_7d(self, i: int) -> int:
-        return int(self.ring[i].sum())
+        return sum(self.ring[i].tolist())
 
     def contradicts(self, i: int, intent: str, at: float) -> bool:
         if intent not in CONFLICT:
@@ -49,8 +57,9 @@ class Exposure:
         row = self.conflict_at[i]
         return any(row[j] >= at - 7 * DAY for j in range(len(CONFLICT)) if j != mine)
 
-    def add(self, i: int, intent: str, at: float, day: int) -> None:
-        self.ring[i, day % 7] += 1
+    def add(self, i: int, channel: str, intent: str, at: float, day: int) -> None:
+        if self.counted is None or channel in self.counted:
+            self.ring[i, day % 7] += 1
         if intent in CONFLICT:
             self.conflict_at[i, CONFLICT.index(intent)] = at
 
@@ -94,7 +103,9 @@ def respond(
         else:
             out.append(Reaction(6 * HOUR, "purchase", {"via": intent}, value))
     fatigue = 1 + p.fatigue_slope * max(0, touches_7d - p.fatigue_free)
-    if uniform(*key, 4) < p.unsubscribe[channel] * float(c.opt_out_propensity[i]) * fatigue:
+    opted_out = c.opt_at[i, ch] <= at  # one cannot unsubscribe twice from the same channel
+    unsub = p.unsubscribe[channel] * float(c.opt_out_propensity[i]) * fatigue
+    if uniform(*key, 4) < unsub and not opted_out:
         if channel == "email":
             out.append(Reaction(HOUR, "unsubscribe", {"channel": "email"}))
         else:
@@ -102,7 +113,7 @@ def respond(
     complaint = p.complaint_base
     if intent in BLIND_INTENTS and c.last_purchase[i] >= at - 30 * DAY:
         complaint += p.complaint_after_purchase
-    if c.opt_at[i, ch] <= at:
+    if opted_out:
         complaint += p.complaint_after_opt_out
     if uniform(*key, 5) < complaint:
         out.append(Reaction(HOUR, "complaint", {"channel": channel}))
