@@ -300,6 +300,27 @@ def _coordinated() -> Any:
 
 
 
+@pytest.mark.parametrize(("seat", "channel"), [("social-ads", "social_ad"),
+                                              ("paid-search", "search_ad")])
+def test_an_acquisition_ad_to_someone_who_just_bought_is_stopped(seat: str, channel: str) -> None:
+    """The ad seats' audiences lag by days; the live purchase holds their acquisition ads back,
+    as the response model counts such an ad as context-blind (``complaint_after_purchase``)."""
+    from accord.simulate._agents import Pick, fleet
+    from accord.simulate._company import DAY, START
+
+    arm = _coordinated()
+    try:
+        agent = next(a for a in fleet() if a.id == seat)
+        ad = Pick(5, channel, "acquire", action="ad")
+        assert arm.decide(agent, ad, START, START, 1.0).outcome == "go"
+        arm.event(6, "purchase", START, {"via": "organic"}, None)
+        late = START + 2 * DAY
+        v = arm.decide(agent, Pick(6, channel, "acquire", action="ad"), late, late, 1.0)
+        assert v.outcome == "stop" and v.rules == ("bought-recently",)
+    finally:
+        arm.close()
+
+
 def test_accord_applies_the_amend_keeps_the_defer_and_re_decides_it_once_when_due() -> None:
     from accord.simulate._agents import Pick, fleet
     from accord.simulate._company import DAY, HOUR, START
