@@ -24,14 +24,9 @@ def open_service(db: str, policy: str, *, otlp_endpoint: str | None = None) -> A
     """The service for a server: on a store with a cross-replica bus, live updates use it
     (so a change decided by one worker or replica reaches every other one's subscribers);
     spans go to ``otlp_endpoint`` or where the ``OTEL_*`` variables say, if anywhere."""
-    from accord.store.bus import Bus
     from accord.telemetry import from_environment
 
-    service = Accord.open(db, policy=policy, telemetry=from_environment(otlp_endpoint))
-    make_bus = getattr(service.store, "make_bus", None)
-    if make_bus is not None and type(service.bus) is Bus:
-        service.bus = make_bus()
-    return service
+    return Accord.open(db, policy=policy, telemetry=from_environment(otlp_endpoint))
 
 
 def settings_env(db: str, policy: str, *, max_in_flight: int, base_url: str,

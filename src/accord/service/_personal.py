@@ -15,6 +15,7 @@ import json
 import secrets
 from typing import Any
 
+from accord._errors import problem_details
 from accord._json import canonical, dumps
 from accord.store import Tx
 from accord.store import _personal as kept
@@ -90,9 +91,8 @@ def _erase_replays(tx: Tx, customer: str) -> int:
     """Stored idempotent answers about ``customer`` (an event echoes its data) become a 410
     problem: a retry learns its answer was erased rather than seeing the values again."""
     quoted = json.dumps(customer).replace("!", "!!").replace("%", "!%").replace("_", "!_")
-    gone = json.dumps({"type": "https://accord.dev/problems/Erased", "title": "Erased",
-                       "status": 410, "detail": "the answer to this request was erased with "
-                       "the customer's personal data", "where": "customer"})
+    gone = json.dumps(problem_details(410, "Erased", "the answer to this request was erased "
+                                      "with the customer's personal data", where="customer"))
     return sum(kept.replace_answers(tx, pattern, 410, gone)
                for pattern in (f'%"customer": {quoted}%', f'%"customer":{quoted}%'))
 
