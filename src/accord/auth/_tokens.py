@@ -12,11 +12,11 @@ import secrets
 import threading
 import time
 
+from accord import ledger
 from accord._errors import InvalidInput
 from accord.auth._principal import ROLES, Principal, Role
 from accord.ledger import FLEET
 from accord.store import Store
-from accord.store import _rows as sql
 from accord.store import _tokens as rows
 
 CACHE_SECONDS = 5.0
@@ -38,7 +38,7 @@ def create_token(store: Store, role: Role, subject: str, *, now: float | None = 
     with store.lock(FLEET) as tx:
         row = tx.customer()
         rows.add(tx, hash_token(token), role, subject, at)
-        sql.append_ledger(tx, row, "token", at, body={"action": "create", "role": role,
+        ledger.append(tx, row, "token", at, body={"action": "create", "role": role,
                                                       "subject": subject,
                                                       "hash_prefix": hash_token(token)[:12]})
         tx.save_customer(row)
@@ -53,7 +53,7 @@ def revoke_token(store: Store, token: str) -> bool:
         if found is None:
             return False
         rows.revoke(tx, digest)
-        sql.append_ledger(tx, row, "token", time.time(),
+        ledger.append(tx, row, "token", time.time(),
                           body={"action": "revoke", "role": found["role"],
                                 "subject": found["subject"], "hash_prefix": digest[:12]})
         tx.save_customer(row)

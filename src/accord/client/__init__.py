@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from accord import ledger
 from accord._errors import Forbidden, NotFound, StoreUnavailable
 from accord.client._calls import LEDGER_PAGE, Call, Calls, error
 from accord.client._stream import RemoteSubscription
@@ -234,13 +235,8 @@ class Client(Calls):
         return out
 
     def iter_ledger(self, batch: int = 5000) -> Iterator[LedgerEntry]:
-        after = 0
-        while True:
-            page = self.ledger(after=after, limit=batch)
-            if not page:
-                return
-            yield from page
-            after = page[-1].seq
+        return ledger.iter_pages(lambda after, limit: self.ledger(after=after, limit=limit),
+                                 batch)
 
     def ledger_feed(self, after: str | None = None, *, limit: int = 1000) -> LedgerPage:
         return self._run(self._ledger_feed(after, limit))
@@ -388,9 +384,9 @@ class AsyncClient(Calls):
                       trace_id: str | None = None, parent_id: str | None = None,
                       idempotency_key: str | None = None, topic: str | None = None,
                       value: float | None = None, reversible: bool = True,
-                deliver: dict[str, Any] | None = None, on_defer: str = "drop",
-                deadline: Any = None,
-                accept: list[str] | None = None) -> Decision:
+                      deliver: dict[str, Any] | None = None, on_defer: str = "drop",
+                      deadline: Any = None,
+                      accept: list[str] | None = None) -> Decision:
         """Ask the gate (see ``Accord.propose``)."""
         return await self._run(self._propose(
             agent, customer, channel=channel, intent=intent, action=action, offer=offer,

@@ -16,7 +16,7 @@ from accord._time import iso
 from accord.fleet._collusion import co_movement
 from accord.fleet._handoff import is_person
 from accord.fleet._seats import overlaps, unconsumed_outputs
-from accord.service import _personal as personal
+from accord.ledger import _personal as personal
 from accord.store import _interfaces as interface_rows
 from accord.store import _reports as reports
 from accord.store import redacted

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,8 +15,8 @@ from pydantic import ValidationError
 
 from accord._errors import InvalidInput, LedgerMismatch
 from accord._json import canonical, dumps
+from accord.ledger import _personal as personal
 from accord.model import Decision, LedgerEntry
-from accord.service import _personal as personal
 from accord.store import _ledger as rows
 from accord.store._base import CustomerRow, Tx
 
@@ -63,6 +64,19 @@ def entry(r: dict[str, Any]) -> LedgerEntry:
 
 def page(tx: Tx, after: int, limit: int) -> list[LedgerEntry]:
     return [entry(r) for r in personal.unseal(tx, rows.after(tx, after, limit))]
+
+
+def iter_pages(page: Callable[[int, int], list[LedgerEntry]], batch: int
+               ) -> Iterator[LedgerEntry]:
+    """Every entry in ``seq`` order, ``batch`` at a time from ``page(after, limit)`` (a store
+    read in the service, a ``GET /v1/ledger`` in the client)."""
+    after = 0
+    while True:
+        entries = page(after, batch)
+        if not entries:
+            return
+        yield from entries
+        after = entries[-1].seq
 
 
 def trace(tx: Tx, trace_id: str) -> list[LedgerEntry]:
@@ -186,5 +200,20 @@ def walk(tx: Tx, wanted: dict[str, tuple[int, str]],
     return w
 
 
-__all__ = ["FLEET", "GENESIS", "Walk", "append", "canonical", "checked_decision", "cursor",
-           "digest", "entry", "entry_hash", "feed", "page", "trace", "walk"]
+__all__ = [
+    "FLEET",
+    "GENESIS",
+    "Walk",
+    "append",
+    "canonical",
+    "checked_decision",
+    "cursor",
+    "digest",
+    "entry",
+    "entry_hash",
+    "feed",
+    "iter_pages",
+    "page",
+    "trace",
+    "walk",
+]

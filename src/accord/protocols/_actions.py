@@ -14,9 +14,9 @@ from typing import Any
 
 from accord._errors import AccordError, Forbidden, InvalidInput
 from accord._time import iso, parse_duration
+from accord.ledger import _personal as personal
 from accord.model import Decision
 from accord.service import Accord
-from accord.service import _personal as personal
 from accord.store import _views as views
 
 ResolveAgent = Callable[[str], str | None]

@@ -15,6 +15,7 @@ from accord._errors import Conflict, Forbidden, InvalidInput, StaleVersion
 from accord._ids import new_id
 from accord._json import dumps, jsonable
 from accord._time import iso, to_epoch
+from accord.ledger import _personal as personal
 from accord.model import (
     EARLIEST,
     LATEST,
@@ -31,7 +32,6 @@ from accord.model import (
 from accord.policy import Policy
 from accord.policy import _reducers as reducers
 from accord.service import _holdout
-from accord.service import _personal as personal
 from accord.store import _claims as claims
 from accord.store import _customers as customers
 from accord.store import _events as events

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from accord._errors import InvalidInput, NotFound
 from accord._time import iso
+from accord.ledger import _personal as personal
 from accord.model import NAME
-from accord.service import _personal as personal
 from accord.store import _customers as customers
 from accord.store import _ledger as ledger_rows
 

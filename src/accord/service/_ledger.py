@@ -45,13 +45,8 @@ class LedgerView:
         return LedgerPage(entries=entries, cursor=cursor)
 
     def iter_ledger(self, batch: int = 5000) -> Iterator[LedgerEntry]:
-        after = 0
-        while True:
-            page = self.ledger(after=after, limit=batch)
-            if not page:
-                return
-            yield from page
-            after = page[-1].seq
+        return ledger.iter_pages(lambda after, limit: self.ledger(after=after, limit=limit),
+                                 batch)
 
     def _walk(self, wanted: dict[str, tuple[int, str]]) -> Walk:
         """Every chain recomputed in one snapshot (one read transaction: REPEATABLE READ on

@@ -1,4 +1,4 @@
-"""The personal table (values kept beside the ledger, see ``accord.service._personal``) and the
+"""The personal table (values kept beside the ledger, see ``accord.ledger._personal``) and the
 statements that erase a customer's personal values wherever they are kept."""
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from typing import Any
 
 from accord._json import dumps, jsonable
 from accord.ledger import GENESIS
-from accord.ledger import append as append_ledger  # the ledger's own; kept for older callers
 from accord.store._base import CustomerRow, Tx
 from accord.store._ledger import FEED, NAMED_TRACE, TRACE
 from accord.store._spend import SPEND_SHARDS
@@ -285,6 +284,6 @@ def pending_touches(tx: Tx, customer: str, since: float) -> list[dict[str, Any]]
 
 __all__ = ["CLUSTERED", "FEED", "GENESIS", "MIGRATIONS", "NAMED_TRACE", "PARTIAL",
            "POSTGRES_SCHEMA", "SCHEMA", "SCHEMA_VERSION", "SPEND_SHARDS", "TOUCH_COLUMNS",
-           "TRACE", "append_ledger", "customer_row", "dumps", "jsonable", "new_customer",
+           "TRACE", "customer_row", "dumps", "jsonable", "new_customer",
            "pending_touches", "save_chain", "save_customer", "schema", "sqlite_upgrade",
            "touches_near"]

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from accord.service import _personal as personal
+from accord.ledger import _personal as personal
 from accord.store import _interfaces as interface_rows
 from accord.store import _outbox as outbox_rows
 from accord.store import _views as views
