@@ -56,7 +56,8 @@ def test_a_page_on_another_port_of_the_same_host_cannot_approve_in_a_reviewers_b
         tab.evaluate(f"location.href = {other + '/'!r}")
         answer = tab.wait_for(
             f"location.href.startsWith({dash.url!r}) && (document.title.indexOf('Forbidden') "
-            ">= 0 || location.search.indexOf('done=') >= 0) && document.body.textContent",
+            ">= 0 || location.search.indexOf('done=') >= 0) && "
+            "document.readyState === 'complete' && document.body.textContent",
             what="the dashboard's answer to the forged post")
         assert "refused" in answer and other in answer
         assert dash.service.decision(forged.id).approval == "pending"
